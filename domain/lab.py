@@ -1,0 +1,68 @@
+"""The Lab aggregate: a public innovation lab that runs a portfolio of projects."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import InvalidValueError
+from domain.meta import Meta
+from domain.values import clean_title
+
+SLUG_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+REGION_CODE_PATTERN = re.compile(r"\d{2}")
+LAB_NAMESPACE = uuid5(NAMESPACE_URL, "https://tracker.example/labs")
+
+
+class Lab(Aggregate):
+    """A lab, identified by its slug: one slug, one lab, for ever."""
+
+    class LabRegistered(Aggregate.Created):
+        slug: str
+        name: str
+        region_code: str
+        actor: str
+        correlation_id: str
+        occurred_on: date
+        reason: str | None
+
+    def __init__(
+        self,
+        slug: str,
+        name: str,
+        region_code: str,
+        actor: str,
+        correlation_id: str,
+        occurred_on: date,
+        reason: str | None,
+    ) -> None:
+        self.slug = slug
+        self.name = name
+        self.region_code = region_code
+        self.registered_on = occurred_on
+
+    @staticmethod
+    def id_for(slug: str) -> UUID:
+        """The lab's id is derived from its slug, so the store refuses a second lab per slug."""
+        return uuid5(LAB_NAMESPACE, slug)
+
+    @classmethod
+    def register(cls, slug: str, name: str, region_code: str, meta: Meta) -> Lab:
+        """Register a lab under a new slug."""
+        if not SLUG_PATTERN.fullmatch(slug):
+            raise InvalidValueError(
+                f"{slug!r} is not a slug: lowercase letters, digits and inner hyphens, 1-64"
+            )
+        if not REGION_CODE_PATTERN.fullmatch(region_code):
+            raise InvalidValueError(f"{region_code!r} is not an INSEE region code")
+        return cls._create(
+            cls.LabRegistered,
+            id=cls.id_for(slug),
+            slug=slug,
+            name=clean_title(name),
+            region_code=region_code,
+            **meta.event_fields(),
+        )

@@ -1,0 +1,791 @@
+"""The Project aggregate: a transformation project, its phases, milestones and activity.
+
+Each command method checks the domain's rules, then triggers one event; the event's
+mutation lives in `when`, registered beside the event class it applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import singledispatchmethod
+from typing import Any, cast
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import (
+    IndicatorNotFoundError,
+    InvalidValueError,
+    MilestoneNotFoundError,
+    MilestoneNotPlannedError,
+    NotAnEarlierPhaseError,
+    PartnerAlreadyJoinedError,
+    PartnerNotFoundError,
+    PhaseSkippedError,
+    ProjectClosedError,
+    ProjectNotClosedError,
+    RescheduleToSameDateError,
+)
+from domain.meta import Meta
+from domain.values import (
+    ActivityKind,
+    GateDecision,
+    Health,
+    MilestoneStatus,
+    Outcome,
+    Phase,
+    Status,
+    Territory,
+    clean_title,
+    require_non_negative,
+    require_not_future,
+    require_reason,
+)
+
+FISCAL_YEAR_RANGE = range(2000, 2101)
+SUMMARY_MAX_LENGTH = 5000
+TEXT_MAX_LENGTH = 2000
+
+
+@dataclass
+class Milestone:
+    """A dated step of a project: planned, then achieved or cancelled."""
+
+    milestone_id: str
+    title: str
+    phase: str
+    due_on: date
+    status: str = MilestoneStatus.PLANNED.value
+    achieved_on: date | None = None
+    reschedules: int = 0
+    days_slipped: int = 0
+
+
+@dataclass
+class Partner:
+    """An organisation working with the project (never a person)."""
+
+    partner_id: str
+    name: str
+    role: str
+
+
+@dataclass
+class Indicator:
+    """A measure of the project's effect, with its latest measurement."""
+
+    indicator_id: str
+    name: str
+    unit: str
+    baseline: float
+    target: float
+    value: float | None = None
+    measured_on: date | None = None
+
+
+@dataclass
+class Activity:
+    """A workshop, training, webinar… with its participant count."""
+
+    activity_id: str
+    kind: str
+    title: str
+    held_on: date
+    participants: int
+
+
+@dataclass
+class Decision:
+    """A decision recorded with its rationale."""
+
+    decision_id: str
+    title: str
+    decision: str
+    rationale: str
+
+
+@dataclass
+class Funding:
+    """Money committed to the project, in euro cents."""
+
+    funding_id: str
+    source: str
+    amount_cents: int
+    fiscal_year: int
+
+
+def _new_id() -> str:
+    return str(uuid4())
+
+
+def _clean_text(text: str, what: str, max_length: int = TEXT_MAX_LENGTH) -> str:
+    trimmed = text.strip()
+    if len(trimmed) > max_length:
+        raise InvalidValueError(f"{what} is longer than {max_length} characters")
+    return trimmed
+
+
+def _clean_labels(labels: list[str], what: str) -> list[str]:
+    cleaned: list[str] = []
+    for label in labels:
+        trimmed = label.strip()
+        if not 1 <= len(trimmed) <= 100:
+            raise InvalidValueError(f"each of {what} needs 1 to 100 characters")
+        if trimmed not in cleaned:
+            cleaned.append(trimmed)
+    return cleaned
+
+
+class Project(Aggregate):
+    """A project of a lab's portfolio."""
+
+    class Event(Aggregate.Event):
+        """Every project event records who, in which request, when, and why."""
+
+        actor: str
+        correlation_id: str
+        occurred_on: date
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            cast(Project, aggregate).when(self)
+
+    # -- registration -------------------------------------------------------------------
+
+    class ProjectRegistered(Aggregate.Created):
+        lab: str
+        title: str
+        summary: str
+        themes: list[str]
+        territories: list[Territory]
+        started_on: date
+        actor: str
+        correlation_id: str
+        occurred_on: date
+        reason: str | None
+
+    def __init__(
+        self,
+        lab: str,
+        title: str,
+        summary: str,
+        themes: list[str],
+        territories: list[Territory],
+        started_on: date,
+        actor: str,
+        correlation_id: str,
+        occurred_on: date,
+        reason: str | None,
+    ) -> None:
+        self.lab = lab
+        self.title = title
+        self.summary = summary
+        self.themes = list(themes)
+        self.territories = list(territories)
+        self.started_on = started_on
+        self.registered_on = occurred_on
+        self._phase = Phase.FRAMING.value
+        self._health = Health.ON_TRACK.value
+        self._status = Status.ACTIVE.value
+        self._outcome: str | None = None
+        self.closed_on: date | None = None
+        self.milestones: dict[str, Milestone] = {}
+        self.partners: dict[str, Partner] = {}
+        self.indicators: dict[str, Indicator] = {}
+        self.activities: list[Activity] = []
+        self.decisions: list[Decision] = []
+        self.funding: list[Funding] = []
+
+    @classmethod
+    def register(
+        cls,
+        lab: str,
+        title: str,
+        summary: str,
+        themes: list[str],
+        territories: list[Territory],
+        started_on: date,
+        meta: Meta,
+        project_id: UUID | None = None,
+    ) -> Project:
+        """Register a new project in a lab's portfolio; it starts in the framing phase."""
+        require_not_future(started_on, meta.today, "started_on")
+        return cls._create(
+            cls.ProjectRegistered,
+            id=project_id or uuid4(),
+            lab=lab,
+            title=clean_title(title),
+            summary=_clean_text(summary, "the summary", SUMMARY_MAX_LENGTH),
+            themes=_clean_labels(themes, "the themes"),
+            territories=list(territories),
+            started_on=started_on,
+            **meta.event_fields(),
+        )
+
+    # -- typed views of the state ------------------------------------------------------
+
+    @property
+    def phase(self) -> Phase:
+        return Phase(self._phase)
+
+    @property
+    def health(self) -> Health:
+        return Health(self._health)
+
+    @property
+    def status(self) -> Status:
+        return Status(self._status)
+
+    @property
+    def outcome(self) -> Outcome | None:
+        return Outcome(self._outcome) if self._outcome else None
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status is Status.CLOSED
+
+    @singledispatchmethod
+    def when(self, event: Event) -> None:
+        """Apply an event to the state; the created event is applied by `__init__`."""
+
+    def _require_open(self) -> None:
+        if self.is_closed:
+            raise ProjectClosedError(f"project {self.id} is closed: only reopen is accepted")
+
+    # -- details -------------------------------------------------------------------------
+
+    class DetailsRevised(Event):
+        title: str | None
+        summary: str | None
+        themes: list[str] | None
+        territories: list[Territory] | None
+
+    def revise_details(
+        self,
+        meta: Meta,
+        title: str | None = None,
+        summary: str | None = None,
+        themes: list[str] | None = None,
+        territories: list[Territory] | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Revise the title, summary, themes or territories (None leaves one unchanged)."""
+        self._require_open()
+        if title is None and summary is None and themes is None and territories is None:
+            raise InvalidValueError(
+                "nothing to revise: give a title, summary, themes or territories"
+            )
+        self.trigger_event(
+            self.DetailsRevised,
+            title=clean_title(title) if title is not None else None,
+            summary=_clean_text(summary, "the summary", SUMMARY_MAX_LENGTH)
+            if summary is not None
+            else None,
+            themes=_clean_labels(themes, "the themes") if themes is not None else None,
+            territories=list(territories) if territories is not None else None,
+            **meta.event_fields(reason),
+        )
+
+    @when.register(DetailsRevised)
+    def _(self, event: DetailsRevised) -> None:
+        if event.title is not None:
+            self.title = event.title
+        if event.summary is not None:
+            self.summary = event.summary
+        if event.themes is not None:
+            self.themes = list(event.themes)
+        if event.territories is not None:
+            self.territories = list(event.territories)
+
+    # -- phases ------------------------------------------------------------------------
+
+    class PhaseEntered(Event):
+        phase: str
+        previous_phase: str
+        decision: str
+
+    def enter_phase(
+        self, phase: Phase, decision: GateDecision, meta: Meta, reason: str | None = None
+    ) -> None:
+        """Pass a phase gate: `go` enters the next phase, `iterate` returns to an earlier one."""
+        self._require_open()
+        current = self.phase
+        if decision is GateDecision.GO:
+            if phase is not current.next():
+                expected = current.next()
+                raise PhaseSkippedError(
+                    f"go from {current.value} enters "
+                    + (expected.value if expected else "nothing: it is the last phase")
+                    + f", not {phase.value}"
+                )
+        else:
+            if phase.rank >= current.rank:
+                raise NotAnEarlierPhaseError(
+                    f"iterate must return to a phase before {current.value}, not {phase.value}"
+                )
+            reason = require_reason(reason, "to iterate back to an earlier phase")
+        self.trigger_event(
+            self.PhaseEntered,
+            phase=phase.value,
+            previous_phase=current.value,
+            decision=decision.value,
+            **meta.event_fields(reason),
+        )
+
+    @when.register(PhaseEntered)
+    def _(self, event: PhaseEntered) -> None:
+        self._phase = event.phase
+
+    # -- health ------------------------------------------------------------------------
+
+    class HealthAssessed(Event):
+        health: str
+
+    def assess_health(self, health: Health, meta: Meta, reason: str | None = None) -> None:
+        """Record how the project is doing."""
+        self._require_open()
+        self.trigger_event(self.HealthAssessed, health=health.value, **meta.event_fields(reason))
+
+    @when.register(HealthAssessed)
+    def _(self, event: HealthAssessed) -> None:
+        self._health = event.health
+
+    # -- milestones --------------------------------------------------------------------
+
+    class MilestonePlanned(Event):
+        milestone_id: str
+        title: str
+        due_on: date
+        phase: str
+
+    def plan_milestone(
+        self,
+        title: str,
+        due_on: date,
+        phase: Phase,
+        meta: Meta,
+        milestone_id: str | None = None,
+        reason: str | None = None,
+    ) -> str:
+        """Plan a milestone due on a date, in a phase; returns its id."""
+        self._require_open()
+        new_id = milestone_id or _new_id()
+        self.trigger_event(
+            self.MilestonePlanned,
+            milestone_id=new_id,
+            title=clean_title(title),
+            due_on=due_on,
+            phase=phase.value,
+            **meta.event_fields(reason),
+        )
+        return new_id
+
+    @when.register(MilestonePlanned)
+    def _(self, event: MilestonePlanned) -> None:
+        self.milestones[event.milestone_id] = Milestone(
+            milestone_id=event.milestone_id,
+            title=event.title,
+            phase=event.phase,
+            due_on=event.due_on,
+        )
+
+    def _planned_milestone(self, milestone_id: str) -> Milestone:
+        try:
+            milestone = self.milestones[milestone_id]
+        except KeyError:
+            raise MilestoneNotFoundError(f"no milestone {milestone_id} in this project") from None
+        if milestone.status != MilestoneStatus.PLANNED:
+            raise MilestoneNotPlannedError(
+                f"milestone {milestone_id} is {milestone.status}: it can no longer change"
+            )
+        return milestone
+
+    class MilestoneRescheduled(Event):
+        milestone_id: str
+        previous_due_on: date
+        due_on: date
+
+    def reschedule_milestone(
+        self, milestone_id: str, due_on: date, meta: Meta, reason: str | None
+    ) -> None:
+        """Move a planned milestone to another date, saying why."""
+        self._require_open()
+        milestone = self._planned_milestone(milestone_id)
+        if due_on == milestone.due_on:
+            raise RescheduleToSameDateError(f"milestone {milestone_id} is due on {due_on} already")
+        reason = require_reason(reason, "to reschedule a milestone")
+        self.trigger_event(
+            self.MilestoneRescheduled,
+            milestone_id=milestone_id,
+            previous_due_on=milestone.due_on,
+            due_on=due_on,
+            **meta.event_fields(reason),
+        )
+
+    @when.register(MilestoneRescheduled)
+    def _(self, event: MilestoneRescheduled) -> None:
+        milestone = self.milestones[event.milestone_id]
+        milestone.due_on = event.due_on
+        milestone.reschedules += 1
+        milestone.days_slipped += (event.due_on - event.previous_due_on).days
+
+    class MilestoneAchieved(Event):
+        milestone_id: str
+        achieved_on: date
+        evidence: str
+
+    def achieve_milestone(
+        self,
+        milestone_id: str,
+        achieved_on: date,
+        evidence: str,
+        meta: Meta,
+        reason: str | None = None,
+    ) -> None:
+        """Mark a planned milestone achieved, with evidence."""
+        self._require_open()
+        self._planned_milestone(milestone_id)
+        require_not_future(achieved_on, meta.today, "achieved_on")
+        self.trigger_event(
+            self.MilestoneAchieved,
+            milestone_id=milestone_id,
+            achieved_on=achieved_on,
+            evidence=_clean_text(evidence, "the evidence"),
+            **meta.event_fields(reason),
+        )
+
+    @when.register(MilestoneAchieved)
+    def _(self, event: MilestoneAchieved) -> None:
+        milestone = self.milestones[event.milestone_id]
+        milestone.status = MilestoneStatus.ACHIEVED.value
+        milestone.achieved_on = event.achieved_on
+
+    class MilestoneCancelled(Event):
+        milestone_id: str
+
+    def cancel_milestone(self, milestone_id: str, meta: Meta, reason: str | None) -> None:
+        """Cancel a planned milestone, saying why."""
+        self._require_open()
+        self._planned_milestone(milestone_id)
+        reason = require_reason(reason, "to cancel a milestone")
+        self.trigger_event(
+            self.MilestoneCancelled, milestone_id=milestone_id, **meta.event_fields(reason)
+        )
+
+    @when.register(MilestoneCancelled)
+    def _(self, event: MilestoneCancelled) -> None:
+        self.milestones[event.milestone_id].status = MilestoneStatus.CANCELLED.value
+
+    # -- partners ------------------------------------------------------------------------
+
+    class PartnerJoined(Event):
+        partner_id: str
+        name: str
+        role: str
+
+    def add_partner(
+        self,
+        name: str,
+        role: str,
+        meta: Meta,
+        partner_id: str | None = None,
+        reason: str | None = None,
+    ) -> str:
+        """Record an organisation joining the project; returns the partner's id."""
+        self._require_open()
+        name = clean_title(name)
+        if any(p.name.casefold() == name.casefold() for p in self.partners.values()):
+            raise PartnerAlreadyJoinedError(f"{name!r} is a partner already")
+        new_id = partner_id or _new_id()
+        self.trigger_event(
+            self.PartnerJoined,
+            partner_id=new_id,
+            name=name,
+            role=clean_title(role),
+            **meta.event_fields(reason),
+        )
+        return new_id
+
+    @when.register(PartnerJoined)
+    def _(self, event: PartnerJoined) -> None:
+        self.partners[event.partner_id] = Partner(event.partner_id, event.name, event.role)
+
+    class PartnerLeft(Event):
+        partner_id: str
+
+    def remove_partner(self, partner_id: str, meta: Meta, reason: str | None = None) -> None:
+        """Record a partner leaving the project."""
+        self._require_open()
+        if partner_id not in self.partners:
+            raise PartnerNotFoundError(f"no current partner {partner_id} in this project")
+        self.trigger_event(self.PartnerLeft, partner_id=partner_id, **meta.event_fields(reason))
+
+    @when.register(PartnerLeft)
+    def _(self, event: PartnerLeft) -> None:
+        del self.partners[event.partner_id]
+
+    # -- indicators ----------------------------------------------------------------------
+
+    class IndicatorDefined(Event):
+        indicator_id: str
+        name: str
+        unit: str
+        baseline: float
+        target: float
+
+    def define_indicator(
+        self,
+        name: str,
+        unit: str,
+        baseline: float,
+        target: float,
+        meta: Meta,
+        indicator_id: str | None = None,
+        reason: str | None = None,
+    ) -> str:
+        """Define an indicator with its baseline and target; returns its id."""
+        self._require_open()
+        new_id = indicator_id or _new_id()
+        self.trigger_event(
+            self.IndicatorDefined,
+            indicator_id=new_id,
+            name=clean_title(name),
+            unit=_clean_text(unit, "the unit", 50),
+            baseline=float(baseline),
+            target=float(target),
+            **meta.event_fields(reason),
+        )
+        return new_id
+
+    @when.register(IndicatorDefined)
+    def _(self, event: IndicatorDefined) -> None:
+        self.indicators[event.indicator_id] = Indicator(
+            event.indicator_id, event.name, event.unit, event.baseline, event.target
+        )
+
+    class IndicatorMeasured(Event):
+        indicator_id: str
+        value: float
+        measured_on: date
+
+    def measure_indicator(
+        self,
+        indicator_id: str,
+        value: float,
+        measured_on: date,
+        meta: Meta,
+        reason: str | None = None,
+    ) -> None:
+        """Record a measurement of an indicator."""
+        self._require_open()
+        if indicator_id not in self.indicators:
+            raise IndicatorNotFoundError(f"no indicator {indicator_id} in this project")
+        require_not_future(measured_on, meta.today, "measured_on")
+        self.trigger_event(
+            self.IndicatorMeasured,
+            indicator_id=indicator_id,
+            value=float(value),
+            measured_on=measured_on,
+            **meta.event_fields(reason),
+        )
+
+    @when.register(IndicatorMeasured)
+    def _(self, event: IndicatorMeasured) -> None:
+        indicator = self.indicators[event.indicator_id]
+        if indicator.measured_on is None or event.measured_on >= indicator.measured_on:
+            indicator.value = event.value
+            indicator.measured_on = event.measured_on
+
+    # -- activities, decisions, funding ----------------------------------------------------
+
+    class ActivityLogged(Event):
+        activity_id: str
+        kind: str
+        title: str
+        held_on: date
+        participants: int
+
+    def log_activity(
+        self,
+        kind: ActivityKind,
+        title: str,
+        held_on: date,
+        participants: int,
+        meta: Meta,
+        activity_id: str | None = None,
+        reason: str | None = None,
+    ) -> str:
+        """Log a workshop, training, webinar… with its participant count; returns its id."""
+        self._require_open()
+        require_not_future(held_on, meta.today, "held_on")
+        require_non_negative(participants, "participants")
+        new_id = activity_id or _new_id()
+        self.trigger_event(
+            self.ActivityLogged,
+            activity_id=new_id,
+            kind=kind.value,
+            title=clean_title(title),
+            held_on=held_on,
+            participants=participants,
+            **meta.event_fields(reason),
+        )
+        return new_id
+
+    @when.register(ActivityLogged)
+    def _(self, event: ActivityLogged) -> None:
+        self.activities.append(
+            Activity(event.activity_id, event.kind, event.title, event.held_on, event.participants)
+        )
+
+    class DecisionRecorded(Event):
+        decision_id: str
+        title: str
+        decision: str
+        rationale: str
+
+    def record_decision(
+        self,
+        title: str,
+        decision: str,
+        rationale: str,
+        meta: Meta,
+        decision_id: str | None = None,
+        reason: str | None = None,
+    ) -> str:
+        """Record a decision with its rationale; returns its id."""
+        self._require_open()
+        new_id = decision_id or _new_id()
+        self.trigger_event(
+            self.DecisionRecorded,
+            decision_id=new_id,
+            title=clean_title(title),
+            decision=_clean_text(decision, "the decision"),
+            rationale=_clean_text(rationale, "the rationale"),
+            **meta.event_fields(reason),
+        )
+        return new_id
+
+    @when.register(DecisionRecorded)
+    def _(self, event: DecisionRecorded) -> None:
+        self.decisions.append(
+            Decision(event.decision_id, event.title, event.decision, event.rationale)
+        )
+
+    class FundingCommitted(Event):
+        funding_id: str
+        source: str
+        amount_cents: int
+        fiscal_year: int
+
+    def commit_funding(
+        self,
+        source: str,
+        amount_cents: int,
+        fiscal_year: int,
+        meta: Meta,
+        funding_id: str | None = None,
+        reason: str | None = None,
+    ) -> str:
+        """Record money committed to the project, in euro cents; returns its id."""
+        self._require_open()
+        require_non_negative(amount_cents, "amount_cents")
+        if fiscal_year not in FISCAL_YEAR_RANGE:
+            raise InvalidValueError(f"fiscal year {fiscal_year} is out of range")
+        new_id = funding_id or _new_id()
+        self.trigger_event(
+            self.FundingCommitted,
+            funding_id=new_id,
+            source=clean_title(source),
+            amount_cents=amount_cents,
+            fiscal_year=fiscal_year,
+            **meta.event_fields(reason),
+        )
+        return new_id
+
+    @when.register(FundingCommitted)
+    def _(self, event: FundingCommitted) -> None:
+        self.funding.append(
+            Funding(event.funding_id, event.source, event.amount_cents, event.fiscal_year)
+        )
+
+    # -- closing -------------------------------------------------------------------------
+
+    class ProjectClosed(Event):
+        outcome: str
+        phase: str
+
+    def close(self, outcome: Outcome, meta: Meta, reason: str | None) -> None:
+        """Close the project with its outcome, from any phase."""
+        self._require_open()
+        reason = require_reason(reason, "to close a project")
+        self.trigger_event(
+            self.ProjectClosed,
+            outcome=outcome.value,
+            phase=self._phase,
+            **meta.event_fields(reason),
+        )
+
+    @when.register(ProjectClosed)
+    def _(self, event: ProjectClosed) -> None:
+        self._status = Status.CLOSED.value
+        self._outcome = event.outcome
+        self.closed_on = event.occurred_on
+
+    class ProjectReopened(Event):
+        phase: str
+
+    def reopen(self, meta: Meta, reason: str | None) -> None:
+        """Reopen a closed project in the phase it was closed in."""
+        if not self.is_closed:
+            raise ProjectNotClosedError(f"project {self.id} is not closed")
+        reason = require_reason(reason, "to reopen a project")
+        self.trigger_event(self.ProjectReopened, phase=self._phase, **meta.event_fields(reason))
+
+    @when.register(ProjectReopened)
+    def _(self, event: ProjectReopened) -> None:
+        self._status = Status.ACTIVE.value
+        self._outcome = None
+        self.closed_on = None
+        self._phase = event.phase
+
+    # -- views ---------------------------------------------------------------------------
+
+    def next_milestone(self) -> Milestone | None:
+        """The planned milestone due first, if any."""
+        planned = [m for m in self.milestones.values() if m.status == MilestoneStatus.PLANNED]
+        return min(planned, key=lambda m: (m.due_on, m.milestone_id), default=None)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The current state as plain data (the REST API's and the audit's view)."""
+        return {
+            "id": str(self.id),
+            "version": self.version,
+            "lab": self.lab,
+            "title": self.title,
+            "summary": self.summary,
+            "themes": list(self.themes),
+            "territories": [
+                {"level": t.level, "code": t.code, "cog_year": t.cog_year} for t in self.territories
+            ],
+            "started_on": self.started_on.isoformat(),
+            "phase": self._phase,
+            "phase_label": self.phase.label,
+            "health": self._health,
+            "status": self._status,
+            "outcome": self._outcome,
+            "closed_on": self.closed_on.isoformat() if self.closed_on else None,
+            "milestones": [_plain(m) for m in self.milestones.values()],
+            "partners": [_plain(p) for p in self.partners.values()],
+            "indicators": [_plain(i) for i in self.indicators.values()],
+            "activities": [_plain(a) for a in self.activities],
+            "decisions": [_plain(d) for d in self.decisions],
+            "funding": [_plain(f) for f in self.funding],
+            "created_on": self.created_on.isoformat(),
+            "modified_on": self.modified_on.isoformat(),
+        }
+
+
+def _plain(entity: object) -> dict[str, Any]:
+    values = dict(vars(entity))
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}

@@ -1,0 +1,3 @@
+"""Read-model tables and the projections' tracking positions."""
+
+from __future__ import annotations

@@ -1,0 +1,52 @@
+"""The ASGI application: REST API, GraphQL and operations endpoints over one set of services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+
+from projections.runner import start_background_projector
+from tracker.api import install_api
+from tracker.graphql import install_graphql
+from tracker.ops import router as ops_router
+from tracker.services import Services
+from tracker.settings import Settings, get_settings
+
+log = structlog.get_logger("tracker.app")
+
+
+def create_app(settings: Settings | None = None, *, run_projector: bool = True) -> FastAPI:
+    """Build the app; services open in the lifespan, so importing this connects to nothing."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = Services.open(settings)
+        app.state.services = services
+        projector = start_background_projector(services) if run_projector else None
+        log.info("started", env=settings.env, projector=run_projector)
+        try:
+            yield
+        finally:
+            if projector is not None:
+                projector.stop()
+            services.close()
+            log.info("stopped")
+
+    app = FastAPI(
+        title="tracker",
+        summary="Event-sourced project tracking for public innovation labs.",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None if settings.is_production else "/openapi.json",
+    )
+    app.state.settings = settings
+    app.include_router(ops_router)
+    install_api(app, settings)
+    install_graphql(app, settings)
+    return app

@@ -1,0 +1,84 @@
+"""SQLAlchemy: the metadata Alembic owns, and the engine for everything but the event log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.engine import make_url
+
+from tracker.settings import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def load_all_tables() -> MetaData:
+    """Import every module that declares tables, so `metadata` holds the whole schema."""
+    import projections.tables  # noqa: F401
+    import tracker.api.tables
+    import tracker.store_tables  # noqa: F401
+
+    return metadata
+
+
+def sqlalchemy_url(settings: Settings) -> str:
+    """The database URL as SQLAlchemy wants it (psycopg 3 for PostgreSQL)."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
+
+
+def ensure_sqlite_directory(settings: Settings) -> None:
+    """Create the SQLite file's directory, so that a fresh clone just runs."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def create_db_engine(settings: Settings, **kwargs: Any) -> Engine:
+    """An engine for read models, tokens and idempotency records (never at import time)."""
+    ensure_sqlite_directory(settings)
+    if settings.is_sqlite:
+        engine = create_engine(
+            sqlalchemy_url(settings),
+            connect_args={"timeout": settings.lock_timeout_seconds},
+            **kwargs,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _: Any) -> None:
+            # WAL lets readers run beside the writer; the busy timeout makes writers queue.
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={settings.lock_timeout_seconds * 1000}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn: Any) -> None:
+            # Take the write lock at BEGIN: a deferred transaction that upgrades to a
+            # writer later can fail at once with "database is locked" instead of waiting.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        @event.listens_for(engine, "connect")
+        def _no_pysqlite_begin(dbapi_connection: Any, _: Any) -> None:
+            dbapi_connection.isolation_level = None
+
+        return engine
+    return create_engine(
+        sqlalchemy_url(settings),
+        pool_size=settings.pool_size,
+        max_overflow=settings.pool_size,
+        pool_pre_ping=True,
+        **kwargs,
+    )

@@ -1,0 +1,92 @@
+"""Run Alembic from tracker: upgrade, downgrade, and the drift check the tests use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from tracker.db import create_db_engine, load_all_tables
+from tracker.settings import Settings
+from tracker.store_tables import POSTGRES_ONLY
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+IncludeObject = Callable[[Any, str | None, str, bool, Any], bool]
+
+
+def include_object_for(dialect: str) -> IncludeObject:
+    """Alembic's filter: leave out the event store's PostgreSQL-only parts on SQLite."""
+
+    def include_object(
+        obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+    ) -> bool:
+        if dialect != "sqlite":
+            return True
+        table = getattr(getattr(obj, "table", None), "name", None)
+        qualified = f"{table}.{name}" if type_ == "column" else name
+        return (type_, qualified) not in POSTGRES_ONLY
+
+    return include_object
+
+
+def comparison_options(dialect: str) -> dict[str, Any]:
+    """The options both `alembic` runs and the drift check use."""
+    return {
+        "include_object": include_object_for(dialect),
+        "compare_type": True,
+        "render_as_batch": dialect == "sqlite",
+    }
+
+
+def alembic_config(settings: Settings) -> Config:
+    """An Alembic config bound to `settings` (not to any alembic.ini URL)."""
+    config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["settings"] = settings
+    return config
+
+
+def upgrade(settings: Settings, revision: str = "head") -> None:
+    """`alembic upgrade` on the configured database."""
+    command.upgrade(alembic_config(settings), revision)
+
+
+def downgrade(settings: Settings, revision: str = "base") -> None:
+    """`alembic downgrade` on the configured database."""
+    command.downgrade(alembic_config(settings), revision)
+
+
+def head_revision(settings: Settings) -> str | None:
+    """The newest revision in migrations/."""
+    return ScriptDirectory.from_config(alembic_config(settings)).get_current_head()
+
+
+def current_revision(settings: Settings) -> str | None:
+    """The revision the database is at (None when it was never migrated)."""
+    engine = create_db_engine(settings)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def drift(settings: Settings) -> list[Any]:
+    """Differences between the migrated database and the tables the code declares."""
+    engine = create_db_engine(settings)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts=comparison_options(connection.dialect.name)
+            )
+            return list(compare_metadata(context, load_all_tables()))
+    finally:
+        engine.dispose()

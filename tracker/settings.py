@@ -1,0 +1,67 @@
+"""One Settings object, read from `TRACKER_*` environment variables (and nothing else)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """tracker's configuration; every field is documented in the README's settings table."""
+
+    model_config = SettingsConfigDict(env_prefix="TRACKER_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./var/tracker.db",
+        description="SQLite file (sqlite:///path) or PostgreSQL (postgresql+psycopg://...).",
+    )
+    env: Literal["development", "production"] = "development"
+    log_format: Literal["console", "json"] | None = Field(
+        default=None, description="Default: console in development, json in production."
+    )
+    log_level: str = "INFO"
+    timezone: str = Field(
+        default="Europe/Paris", description="The labs' calendar: 'today' for business dates."
+    )
+    snapshot_interval: int = Field(default=50, ge=1, description="Snapshot every N events.")
+    command_retries: int = Field(
+        default=5, ge=1, description="Attempts for a command whose version conflicts."
+    )
+    pool_size: int = Field(default=10, ge=1, description="Database connections per process.")
+    lock_timeout_seconds: int = Field(
+        default=10, ge=1, description="How long a write waits for the event store's lock."
+    )
+    idempotency_ttl_hours: int = Field(default=24, ge=1)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    min_position_timeout_seconds: float = Field(default=5.0, gt=0)
+    projection_poll_seconds: float = Field(default=0.05, gt=0)
+    projection_batch_size: int = Field(default=500, ge=1)
+    readiness_max_lag_events: int = Field(default=1000, ge=0)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def effective_log_format(self) -> Literal["console", "json"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.is_production else "console"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings()
