@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from tracker.logging import configure_logging
-from tracker.settings import Settings, get_settings
+from tracker import cli_audit, cli_projections, cli_seed, cli_tokens
+from tracker.cli_support import load_settings
 
 cli = typer.Typer(
     name="tracker",
@@ -19,24 +19,12 @@ cli = typer.Typer(
 )
 
 
-def _settings() -> Settings:
-    settings = get_settings()
-    configure_logging(settings.effective_log_format, settings.log_level)
-    return settings
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print one clear line on standard error and return the exit to raise."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
 @cli.command()
 def migrate() -> None:
     """Upgrade the configured database to the newest schema (alembic upgrade head)."""
     from tracker import migrate as migrations
 
-    settings = _settings()
+    settings = load_settings()
     migrations.upgrade(settings)
     typer.echo(f"database at {migrations.current_revision(settings)}", err=True)
 
@@ -56,11 +44,15 @@ def serve(
     from tracker import migrate as migrations
     from tracker.app import create_app
 
-    settings = _settings()
+    settings = load_settings()
     if not no_migrate:
         migrations.upgrade(settings)
     app = create_app(settings, run_projector=not no_projector)
     uvicorn.run(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=10)
+
+
+for _module in (cli_tokens, cli_projections, cli_audit, cli_seed):
+    _module.register(cli)
 
 
 def main() -> None:

@@ -1,0 +1,9 @@
+"""`tracker` commands: tokens (registered on the main CLI by `register`)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(cli: typer.Typer) -> None:
+    """Add this module's commands to the `tracker` CLI."""
