@@ -8,6 +8,7 @@ version is retried on the latest state (`Settings.command_retries` attempts); wi
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,11 +35,14 @@ from domain.values import (
     Phase,
     Territory,
 )
+from tracker.group_commit import GroupCommitter
 from tracker.settings import Settings
 from tracker.store import APPLICATION_NAME, SideWrite, event_store_env
 from tracker.transcodings import register_tracker_transcodings
 
 log = structlog.get_logger("tracker.commands")
+
+AGGREGATE_LOCK_STRIPES = 1024
 
 
 class ApplicationError(Exception):
@@ -90,6 +94,12 @@ class TrackerApplication(Application[UUID]):
         # The library declares the intervals as a class variable; tracker's come from settings.
         self.__dict__["snapshotting_intervals"] = {Project: settings.snapshot_interval}
         super().__init__(env=event_store_env(settings))
+        self._locks = [threading.Lock() for _ in range(AGGREGATE_LOCK_STRIPES)]
+        self.committer = (
+            GroupCommitter(self.save, settings.group_commit_max_batch)
+            if settings.group_commit
+            else None
+        )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -156,7 +166,10 @@ class TrackerApplication(Application[UUID]):
         side_writes: Sequence[SideWrite],
         created_id: str | None = None,
     ) -> CommandResult:
-        recordings = self.save(aggregate, side_writes=list(side_writes))
+        if self.committer is not None:
+            recordings = self.committer.submit(aggregate, side_writes)
+        else:
+            recordings = self.save(aggregate, side_writes=list(side_writes))
         position = recordings[-1].notification.id if recordings else 0
         log.info(
             "command",
@@ -227,6 +240,23 @@ class TrackerApplication(Application[UUID]):
         `change` returns the id of an entity it created, if any.
         """
         started = time.perf_counter()
+        with self._aggregate_lock(project_id):
+            return self._change_project(project_id, command, change, meta, options, started)
+
+    def _aggregate_lock(self, aggregate_id: UUID) -> threading.Lock:
+        # Commands on one aggregate queue up in this process instead of racing on its version;
+        # the retries below are for writers in other processes.
+        return self._locks[aggregate_id.int % len(self._locks)]
+
+    def _change_project(
+        self,
+        project_id: UUID,
+        command: str,
+        change: Callable[[Project], str | None],
+        meta: Meta,
+        options: WriteOptions,
+        started: float,
+    ) -> CommandResult:
         expected_version, side_writes = options.expected_version, options.side_writes
         for _attempt in range(self.settings.command_retries):
             project = self.get_project(project_id)

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     lock_timeout_seconds: int = Field(
         default=10, ge=1, description="How long a write waits for the event store's lock."
     )
+    group_commit: bool = Field(
+        default=True, description="Save concurrent commands on different projects together."
+    )
+    group_commit_max_batch: int = Field(default=64, ge=1, le=1000)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     min_position_timeout_seconds: float = Field(default=5.0, gt=0)
