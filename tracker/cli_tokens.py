@@ -1,9 +1,86 @@
-"""`tracker` commands: tokens (registered on the main CLI by `register`)."""
+"""`tracker token create|list|revoke`: bearer tokens for the API (registered by `register`).
+
+`create` prints the token alone on standard output, so `T=$(tracker token create ...)`
+works; everything else goes to standard error.
+"""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+from tracker.auth import Role, TokenRequestError, create_token, list_tokens, revoke_token
+from tracker.cli_support import fail, load_settings
+from tracker.db import create_db_engine
+
+tokens = typer.Typer(help="Bearer tokens for the API.", no_args_is_help=True)
+
+
+@tokens.command("create")
+def create(
+    role: Annotated[Role, typer.Option(help="admin, staff (needs --lab), viewer or auditor.")],
+    lab: Annotated[str | None, typer.Option(help="The lab a staff token writes for.")] = None,
+    name: Annotated[str, typer.Option(help="Who or what holds the token.")] = "",
+) -> None:
+    """Create a token and print it, once, alone on standard output."""
+    settings = load_settings()
+    engine = create_db_engine(settings)
+    try:
+        token_id, token = create_token(engine, role, lab=lab, name=name)
+    except TokenRequestError as error:
+        raise fail(str(error)) from None
+    except Exception as error:
+        raise fail(f"cannot store the token: {type(error).__name__}") from None
+    finally:
+        engine.dispose()
+    typer.echo(f"created {token_id} ({role.value}{f', lab {lab}' if lab else ''})", err=True)
+    typer.echo(token)
+
+
+@tokens.command("list")
+def list_() -> None:
+    """List every token (never the secrets): id, role, lab, name, created, revoked."""
+    settings = load_settings()
+    engine = create_db_engine(settings)
+    try:
+        infos = list_tokens(engine)
+    except Exception as error:
+        raise fail(f"cannot read the tokens: {type(error).__name__}") from None
+    finally:
+        engine.dispose()
+    for info in infos:
+        revoked = info.revoked_at.isoformat(timespec="seconds") if info.revoked_at else "-"
+        typer.echo(
+            "\t".join(
+                [
+                    info.token_id,
+                    info.role.value,
+                    info.lab or "-",
+                    info.created_at.isoformat(timespec="seconds"),
+                    f"revoked {revoked}" if info.revoked_at else "active",
+                    info.name,
+                ]
+            )
+        )
+
+
+@tokens.command("revoke")
+def revoke(token_id: Annotated[str, typer.Argument(help="The token's id (tok_…).")]) -> None:
+    """Revoke a token: it stops working at once."""
+    settings = load_settings()
+    engine = create_db_engine(settings)
+    try:
+        revoked = revoke_token(engine, token_id)
+    except Exception as error:
+        raise fail(f"cannot revoke the token: {type(error).__name__}") from None
+    finally:
+        engine.dispose()
+    if not revoked:
+        raise fail(f"no active token {token_id!r}")
+    typer.echo(f"revoked {token_id}", err=True)
 
 
 def register(cli: typer.Typer) -> None:
-    """Add this module's commands to the `tracker` CLI."""
+    """Add `tracker token ...` to the `tracker` CLI."""
+    cli.add_typer(tokens, name="token")

@@ -1,0 +1,157 @@
+"""Bearer tokens: who may call the API, with which role, for which lab.
+
+A token reads `tok_<16 hex>.<secret>`: the part before the dot is the token's id, public
+(it is the actor recorded on every event the token writes, and what `tracker token list`
+shows); the secret after it is 256 random bits, shown once and never stored.
+
+Only the SHA-256 of the whole token is kept. A slow password hash (bcrypt, argon2) exists
+to make guessing a *low-entropy* secret expensive; with 256 random bits there is nothing
+to guess, so a fast hash loses nothing and keeps authentication cheap on every request.
+Hashes are compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from domain.lab import SLUG_PATTERN
+from tracker.api.tables import api_tokens
+
+TOKEN_PATTERN = re.compile(r"(tok_[0-9a-f]{16})\.([A-Za-z0-9_-]{43})")
+NAME_MAX_LENGTH = 200
+# Compared against when the token id is unknown, so that a miss costs what a hit costs.
+_NO_HASH = hashlib.sha256(b"no such token").hexdigest()
+
+
+class Role(StrEnum):
+    """What a token may do: admins manage labs, staff write their lab's projects, the
+    others read (auditors also read the full history)."""
+
+    ADMIN = "admin"
+    STAFF = "staff"
+    VIEWER = "viewer"
+    AUDITOR = "auditor"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: the token's id (never the token), role, lab and name."""
+
+    token_id: str
+    role: Role
+    lab: str | None
+    name: str
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A token as `tracker token list` shows it: everything but its hash."""
+
+    token_id: str
+    role: Role
+    lab: str | None
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class TokenRequestError(ValueError):
+    """A token cannot be created with these arguments."""
+
+
+def _hash(raw_token: str) -> str:
+    return hashlib.sha256(raw_token.encode()).hexdigest()
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; tracker writes them in UTC.
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def create_token(
+    engine: Engine, role: Role, lab: str | None = None, name: str = ""
+) -> tuple[str, str]:
+    """Store a new token's hash and return `(token_id, token)`; the token is shown only once."""
+    role = Role(role)
+    if role is Role.STAFF and not lab:
+        raise TokenRequestError("a staff token needs a lab (--lab SLUG)")
+    if role is not Role.STAFF and lab:
+        raise TokenRequestError(f"only staff tokens belong to a lab, not {role.value} tokens")
+    if lab is not None and not SLUG_PATTERN.fullmatch(lab):
+        raise TokenRequestError(f"{lab!r} is not a lab slug")
+    name = name.strip()
+    if len(name) > NAME_MAX_LENGTH:
+        raise TokenRequestError(f"a token's name holds at most {NAME_MAX_LENGTH} characters")
+    token_id = f"tok_{secrets.token_hex(8)}"
+    raw_token = f"{token_id}.{secrets.token_urlsafe(32)}"
+    with engine.begin() as connection:
+        connection.execute(
+            api_tokens.insert().values(
+                token_id=token_id,
+                token_hash=_hash(raw_token),
+                role=role.value,
+                lab=lab,
+                name=name,
+                created_at=datetime.now(UTC),
+                revoked_at=None,
+            )
+        )
+    return token_id, raw_token
+
+
+def authenticate(engine: Engine, raw_token: str) -> Principal | None:
+    """The principal a bearer token stands for, or None (unknown, malformed or revoked)."""
+    match = TOKEN_PATTERN.fullmatch(raw_token)
+    if match is None:
+        return None
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.select(api_tokens).where(api_tokens.c.token_id == match.group(1))
+        ).first()
+    stored_hash = row.token_hash if row is not None else _NO_HASH
+    if not hmac.compare_digest(stored_hash, _hash(raw_token)):
+        return None
+    if row is None or row.revoked_at is not None:
+        return None
+    return Principal(token_id=row.token_id, role=Role(row.role), lab=row.lab, name=row.name)
+
+
+def list_tokens(engine: Engine) -> list[TokenInfo]:
+    """Every token ever created, oldest first, revoked ones included."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(api_tokens).order_by(api_tokens.c.created_at, api_tokens.c.token_id)
+        ).all()
+    return [
+        TokenInfo(
+            token_id=row.token_id,
+            role=Role(row.role),
+            lab=row.lab,
+            name=row.name,
+            created_at=_utc(row.created_at) or row.created_at,
+            revoked_at=_utc(row.revoked_at),
+        )
+        for row in rows
+    ]
+
+
+def revoke_token(engine: Engine, token_id: str) -> bool:
+    """Revoke a token at once; False when no live token has this id."""
+    with engine.begin() as connection:
+        result = connection.execute(
+            api_tokens.update()
+            .where(api_tokens.c.token_id == token_id, api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=datetime.now(UTC))
+        )
+    return result.rowcount == 1
