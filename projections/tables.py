@@ -1,3 +1,206 @@
-"""Read-model tables and the projections' tracking positions."""
+"""Read-model tables and the projections' tracking positions.
+
+Every table here is filled from events only (never by a command), so any of them can be
+dropped and rebuilt from the log (`tracker projections rebuild`). Each value is derived
+from event data alone (business dates, recording times, positions): never from a clock,
+so that a rebuild reproduces the live tables row for row. "Overdue" depends on today and
+is therefore never stored: queries compute it from `due_on` and `status`.
+
+The tables are grouped by the projection that owns them (`PORTFOLIO_TABLES`,
+`ACTIVITY_TABLES`): a projection writes its own tables only, so each can be rebuilt
+alone and a lagging one never blocks the other.
+"""
 
 from __future__ import annotations
+
+import sqlalchemy as sa
+
+from tracker.db import metadata
+
+ID = sa.String(100)
+LAB = sa.String(64)
+TITLE = sa.String(200)
+TIMESTAMP = sa.DateTime(timezone=True)
+
+projection_tracking = sa.Table(
+    "projection_tracking",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    # The global position (notification id) of the last event applied, ignored ones included.
+    sa.Column("position", sa.BigInteger, nullable=False),
+    # When that event was recorded: lag in seconds is measured from the next one's time.
+    sa.Column("event_recorded_at", TIMESTAMP),
+    sa.Column("updated_at", TIMESTAMP, nullable=False),
+)
+
+# -- the "portfolio" projection ------------------------------------------------------------
+
+labs = sa.Table(
+    "rm_labs",
+    metadata,
+    sa.Column("slug", LAB, primary_key=True),
+    sa.Column("name", TITLE, nullable=False),
+    sa.Column("region_code", sa.String(3), nullable=False),
+    sa.Column("registered_on", sa.Date, nullable=False),
+    sa.Column("registered_position", sa.BigInteger, nullable=False),
+)
+
+projects = sa.Table(
+    "rm_projects",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("lab", LAB, nullable=False, index=True),
+    sa.Column("title", TITLE, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("phase", sa.String(32), nullable=False, index=True),
+    sa.Column("phase_since", sa.Date, nullable=False),
+    sa.Column("health", sa.String(16), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("outcome", sa.String(16)),
+    sa.Column("themes", sa.JSON, nullable=False),
+    sa.Column("territories", sa.JSON, nullable=False),
+    sa.Column("started_on", sa.Date, nullable=False),
+    sa.Column("registered_on", sa.Date, nullable=False),
+    sa.Column("closed_on", sa.Date),
+    sa.Column("milestones_planned", sa.Integer, nullable=False),
+    sa.Column("milestones_open", sa.Integer, nullable=False),
+    sa.Column("milestones_achieved", sa.Integer, nullable=False),
+    sa.Column("milestones_cancelled", sa.Integer, nullable=False),
+    sa.Column("activities", sa.Integer, nullable=False),
+    sa.Column("participants", sa.Integer, nullable=False),
+    sa.Column("partners", sa.Integer, nullable=False),
+    sa.Column("decisions", sa.Integer, nullable=False),
+    sa.Column("funding_cents", sa.BigInteger, nullable=False),
+    sa.Column("next_milestone_id", ID),
+    sa.Column("next_milestone_due_on", sa.Date),
+    sa.Column("last_activity_on", sa.Date),
+    sa.Column("version", sa.Integer, nullable=False),
+    # The keyset for paging: registration order, unique and stable.
+    sa.Column("registered_position", sa.BigInteger, nullable=False, unique=True),
+    sa.Column("updated_at", TIMESTAMP, nullable=False),
+)
+
+project_themes = sa.Table(
+    "rm_project_themes",
+    metadata,
+    sa.Column("project_id", ID, primary_key=True),
+    sa.Column("theme", sa.String(100), primary_key=True, index=True),
+)
+
+project_territories = sa.Table(
+    "rm_project_territories",
+    metadata,
+    sa.Column("project_id", ID, primary_key=True),
+    sa.Column("level", sa.String(16), primary_key=True),
+    sa.Column("code", sa.String(9), primary_key=True, index=True),
+    sa.Column("cog_year", sa.Integer, nullable=False),
+    # The department a commune lies in (or the department itself): a department code
+    # then matches its communes with one indexed comparison.
+    sa.Column("department", sa.String(3), index=True),
+)
+
+milestones = sa.Table(
+    "rm_milestones",
+    metadata,
+    sa.Column("project_id", ID, primary_key=True),
+    sa.Column("milestone_id", ID, primary_key=True),
+    sa.Column("lab", LAB, nullable=False, index=True),
+    sa.Column("title", TITLE, nullable=False),
+    sa.Column("phase", sa.String(32), nullable=False),
+    sa.Column("due_on", sa.Date, nullable=False, index=True),
+    sa.Column("original_due_on", sa.Date, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("achieved_on", sa.Date),
+    sa.Column("planned_on", sa.Date, nullable=False),
+    sa.Column("reschedules", sa.Integer, nullable=False),
+    sa.Column("days_slipped", sa.Integer, nullable=False),
+)
+
+phase_periods = sa.Table(
+    "rm_phase_periods",
+    metadata,
+    sa.Column("project_id", ID, primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("phase", sa.String(32), nullable=False, index=True),
+    sa.Column("entered_on", sa.Date, nullable=False),
+    # None while the project is in this phase; closing a project ends its period.
+    sa.Column("left_on", sa.Date),
+    sa.Column("decision", sa.String(16), nullable=False),
+)
+
+activities = sa.Table(
+    "rm_activities",
+    metadata,
+    sa.Column("project_id", ID, primary_key=True),
+    sa.Column("activity_id", ID, primary_key=True),
+    sa.Column("lab", LAB, nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False, index=True),
+    sa.Column("title", TITLE, nullable=False),
+    sa.Column("held_on", sa.Date, nullable=False),
+    sa.Column("month", sa.String(7), nullable=False, index=True),
+    sa.Column("participants", sa.Integer, nullable=False),
+)
+
+funding = sa.Table(
+    "rm_funding",
+    metadata,
+    sa.Column("project_id", ID, primary_key=True),
+    sa.Column("source", TITLE, primary_key=True),
+    sa.Column("fiscal_year", sa.Integer, primary_key=True, index=True),
+    sa.Column("lab", LAB, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("commitments", sa.Integer, nullable=False),
+)
+
+indicators = sa.Table(
+    "rm_indicators",
+    metadata,
+    sa.Column("project_id", ID, primary_key=True),
+    sa.Column("indicator_id", ID, primary_key=True),
+    sa.Column("name", TITLE, nullable=False),
+    sa.Column("unit", sa.String(50), nullable=False),
+    sa.Column("baseline", sa.Float, nullable=False),
+    sa.Column("target", sa.Float, nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("measured_on", sa.Date),
+    sa.Column("measurements", sa.Integer, nullable=False),
+)
+
+# -- the "activity" projection -----------------------------------------------------------
+
+activity_feed = sa.Table(
+    "rm_activity_feed",
+    metadata,
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("project_id", ID, index=True),
+    sa.Column("lab", LAB, index=True),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("occurred_on", sa.Date, nullable=False),
+    sa.Column("recorded_at", TIMESTAMP, nullable=False, index=True),
+    sa.Column("summary", sa.Text, nullable=False),
+)
+
+# The names the feed's summaries quote (projects, milestones, partners, indicators), kept
+# by the activity projection itself so that it never reads another projection's tables.
+feed_names = sa.Table(
+    "rm_feed_names",
+    metadata,
+    sa.Column("key", sa.String(210), primary_key=True),
+    sa.Column("label", TITLE, nullable=False),
+    sa.Column("lab", LAB),
+)
+
+PORTFOLIO_TABLES: tuple[sa.Table, ...] = (
+    labs,
+    projects,
+    project_themes,
+    project_territories,
+    milestones,
+    phase_periods,
+    activities,
+    funding,
+    indicators,
+)
+ACTIVITY_TABLES: tuple[sa.Table, ...] = (activity_feed, feed_names)
