@@ -19,6 +19,10 @@ class InvalidTerritoryError(InvalidValueError):
     """A territory's COG code does not match its level's format, or its year is implausible."""
 
 
+class InvalidSlugError(InvalidValueError):
+    """A lab slug is not lowercase letters, digits and inner hyphens, 1 to 64 characters."""
+
+
 class NegativeValueError(InvalidValueError):
     """A count or an amount is negative."""
 

@@ -8,12 +8,11 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import InvalidValueError
+from domain.errors import InvalidSlugError, InvalidTerritoryError
 from domain.meta import Meta
-from domain.values import clean_title
+from domain.values import REGIONS_SINCE_2016, clean_title
 
 SLUG_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
-REGION_CODE_PATTERN = re.compile(r"\d{2}")
 LAB_NAMESPACE = uuid5(NAMESPACE_URL, "https://tracker.example/labs")
 
 
@@ -53,11 +52,12 @@ class Lab(Aggregate):
     def register(cls, slug: str, name: str, region_code: str, meta: Meta) -> Lab:
         """Register a lab under a new slug."""
         if not SLUG_PATTERN.fullmatch(slug):
-            raise InvalidValueError(
+            raise InvalidSlugError(
                 f"{slug!r} is not a slug: lowercase letters, digits and inner hyphens, 1-64"
             )
-        if not REGION_CODE_PATTERN.fullmatch(region_code):
-            raise InvalidValueError(f"{region_code!r} is not an INSEE region code")
+        # A lab registers today, so its region is one of today's (the 2016 map).
+        if region_code not in REGIONS_SINCE_2016:
+            raise InvalidTerritoryError(f"{region_code!r} is not an INSEE region code")
         return cls._create(
             cls.LabRegistered,
             id=cls.id_for(slug),

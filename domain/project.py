@@ -2,6 +2,17 @@
 
 Each command method checks the domain's rules, then triggers one event; the event's
 mutation lives in `when`, registered beside the event class it applies.
+
+Schema evolution. The event classes below are the schema of the stored log, and the
+`Project` class's attributes are the schema of its snapshots. The rule: **never change a
+stored event class (or the aggregate's state) without bumping its `class_version` and adding
+the `upcast_vN_vN+1` static method** that turns the stored state of version N into that of
+N+1. The library applies the upcasters when it reads an event or a snapshot (a state stored
+without `class_version` is version 1); stored bytes are never rewritten. Changes so far:
+
+- `ActivityLogged` v2 (and `Project` v2 for snapshots): activities record their `mode`
+  (in person, remote, hybrid). Activities logged before it get the mode their kind implies
+  (a webinar is remote) and None, "not recorded", otherwise.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ from domain.errors import (
 from domain.meta import Meta
 from domain.values import (
     ActivityKind,
+    ActivityMode,
     GateDecision,
     Health,
     MilestoneStatus,
@@ -38,7 +50,9 @@ from domain.values import (
     Status,
     Territory,
     clean_title,
-    require_non_negative,
+    default_activity_mode,
+    require_count,
+    require_finite,
     require_not_future,
     require_reason,
 )
@@ -93,6 +107,7 @@ class Activity:
     title: str
     held_on: date
     participants: int
+    mode: str | None = None  # None: logged before modes were recorded
 
 
 @dataclass
@@ -139,6 +154,16 @@ def _clean_labels(labels: list[str], what: str) -> list[str]:
 
 class Project(Aggregate):
     """A project of a lab's portfolio."""
+
+    # The version of the snapshot state: see "Schema evolution" at the top of this module.
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """Snapshots before activity modes: give each webinar the mode its events now get."""
+        for activity in state.get("activities", []):
+            if activity.mode is None:
+                activity.mode = default_activity_mode(activity.kind)
 
     class Event(Aggregate.Event):
         """Every project event records who, in which request, when, and why."""
@@ -552,8 +577,8 @@ class Project(Aggregate):
             indicator_id=new_id,
             name=clean_title(name),
             unit=_clean_text(unit, "the unit", 50),
-            baseline=float(baseline),
-            target=float(target),
+            baseline=require_finite(baseline, "the baseline"),
+            target=require_finite(target, "the target"),
             **meta.event_fields(reason),
         )
         return new_id
@@ -585,7 +610,7 @@ class Project(Aggregate):
         self.trigger_event(
             self.IndicatorMeasured,
             indicator_id=indicator_id,
-            value=float(value),
+            value=require_finite(value, "the value"),
             measured_on=measured_on,
             **meta.event_fields(reason),
         )
@@ -605,6 +630,14 @@ class Project(Aggregate):
         title: str
         held_on: date
         participants: int
+        mode: str | None
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 had no `mode`: a webinar was remote; for other kinds it is not known."""
+            state["mode"] = default_activity_mode(state["kind"])
 
     def log_activity(
         self,
@@ -615,11 +648,12 @@ class Project(Aggregate):
         meta: Meta,
         activity_id: str | None = None,
         reason: str | None = None,
+        mode: ActivityMode | None = None,
     ) -> str:
         """Log a workshop, training, webinar… with its participant count; returns its id."""
         self._require_open()
         require_not_future(held_on, meta.today, "held_on")
-        require_non_negative(participants, "participants")
+        require_count(participants, "participants")
         new_id = activity_id or _new_id()
         self.trigger_event(
             self.ActivityLogged,
@@ -628,6 +662,7 @@ class Project(Aggregate):
             title=clean_title(title),
             held_on=held_on,
             participants=participants,
+            mode=mode.value if mode is not None else default_activity_mode(kind.value),
             **meta.event_fields(reason),
         )
         return new_id
@@ -635,7 +670,14 @@ class Project(Aggregate):
     @when.register(ActivityLogged)
     def _(self, event: ActivityLogged) -> None:
         self.activities.append(
-            Activity(event.activity_id, event.kind, event.title, event.held_on, event.participants)
+            Activity(
+                event.activity_id,
+                event.kind,
+                event.title,
+                event.held_on,
+                event.participants,
+                event.mode,
+            )
         )
 
     class DecisionRecorded(Event):
@@ -689,8 +731,8 @@ class Project(Aggregate):
     ) -> str:
         """Record money committed to the project, in euro cents; returns its id."""
         self._require_open()
-        require_non_negative(amount_cents, "amount_cents")
-        if fiscal_year not in FISCAL_YEAR_RANGE:
+        require_count(amount_cents, "amount_cents")
+        if isinstance(fiscal_year, bool) or fiscal_year not in FISCAL_YEAR_RANGE:
             raise InvalidValueError(f"fiscal year {fiscal_year} is out of range")
         new_id = funding_id or _new_id()
         self.trigger_event(

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
 from domain.meta import Meta
 from domain.project import Project
-from domain.values import Territory
+from domain.values import ActivityKind, GateDecision, Health, Outcome, Phase, Territory
 from tracker.application import TrackerApplication
 
 TODAY = date(2026, 6, 15)
+DAY = date(2026, 3, 2)  # a business date before TODAY
 
 
 def meta(occurred_on: date = date(2026, 1, 10), today: date = TODAY) -> Meta:
@@ -64,3 +67,48 @@ def registered_project(application: TrackerApplication, lab: str | None = None) 
         meta=application.meta("tok_test", str(uuid.uuid4()), date(2025, 1, 6)),
     )
     return result.id
+
+
+# -- every project command, for tests that must cover them all --------------------------------
+
+
+@dataclass(frozen=True)
+class Entities:
+    """The ids of one planned milestone, one partner and one indicator of a project."""
+
+    milestone_id: str
+    partner_id: str
+    indicator_id: str
+
+
+def with_entities(project: Project) -> Entities:
+    """Give an in-memory project a planned milestone, a partner and an indicator."""
+    return Entities(
+        milestone_id=project.plan_milestone("Atelier", date(2026, 9, 1), Phase.DISCOVERY, meta()),
+        partner_id=project.add_partner("Conseil départemental", "financeur", meta()),
+        indicator_id=project.define_indicator("Usagers", "personnes", 0, 100, meta()),
+    )
+
+
+# Each entry issues one valid command on an open project holding `Entities` (a domain
+# method name → a call); `reopen` is left out because it is the only one a closed project takes.
+DomainCommand = Callable[[Project, Entities, Meta], object]
+DOMAIN_COMMANDS: dict[str, DomainCommand] = {
+    "revise_details": lambda p, e, m: p.revise_details(m, title="Nouveau titre"),
+    "enter_phase": lambda p, e, m: p.enter_phase(Phase.DISCOVERY, GateDecision.GO, m),
+    "assess_health": lambda p, e, m: p.assess_health(Health.AT_RISK, m, "retard"),
+    "plan_milestone": lambda p, e, m: p.plan_milestone("Jalon", DAY, Phase.FRAMING, m),
+    "reschedule_milestone": lambda p, e, m: p.reschedule_milestone(
+        e.milestone_id, date(2026, 10, 1), m, "météo"
+    ),
+    "achieve_milestone": lambda p, e, m: p.achieve_milestone(e.milestone_id, DAY, "photos", m),
+    "cancel_milestone": lambda p, e, m: p.cancel_milestone(e.milestone_id, m, "inutile"),
+    "add_partner": lambda p, e, m: p.add_partner("Université", "recherche", m),
+    "remove_partner": lambda p, e, m: p.remove_partner(e.partner_id, m),
+    "define_indicator": lambda p, e, m: p.define_indicator("Satisfaction", "%", 50, 80, m),
+    "measure_indicator": lambda p, e, m: p.measure_indicator(e.indicator_id, 12, DAY, m),
+    "log_activity": lambda p, e, m: p.log_activity(ActivityKind.WORKSHOP, "Atelier", DAY, 12, m),
+    "record_decision": lambda p, e, m: p.record_decision("Choix", "Pilote", "Moins cher", m),
+    "commit_funding": lambda p, e, m: p.commit_funding("Région", 1_500_000, 2026, m),
+    "close": lambda p, e, m: p.close(Outcome.ABANDONED, m, "plus de budget"),
+}

@@ -29,6 +29,7 @@ from domain.meta import Meta
 from domain.project import Project
 from domain.values import (
     ActivityKind,
+    ActivityMode,
     GateDecision,
     Health,
     Outcome,
@@ -501,12 +502,15 @@ class TrackerApplication(Application[UUID]):
         reason: str | None = None,
         activity_id: str | None = None,
         options: WriteOptions = DEFAULT_OPTIONS,
+        mode: ActivityMode | None = None,
     ) -> CommandResult:
         """Log a workshop, training, webinar…; `created_id` is the activity's id."""
         return self.change_project(
             project_id,
             "log_activity",
-            lambda p: p.log_activity(kind, title, held_on, participants, meta, activity_id, reason),
+            lambda p: p.log_activity(
+                kind, title, held_on, participants, meta, activity_id, reason, mode
+            ),
             meta,
             options,
         )
