@@ -25,6 +25,7 @@ def load_all_tables() -> MetaData:
     """Import every module that declares tables, so `metadata` holds the whole schema."""
     import projections.tables  # noqa: F401
     import tracker.api.tables
+    import tracker.audit.tables
     import tracker.store_tables  # noqa: F401
 
     return metadata

@@ -1,0 +1,171 @@
+"""Every save chains its events' hashes, in the events' own transaction, on both stores."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from eventsourcing.sqlite import SQLiteCursor
+from psycopg import Cursor
+from psycopg.rows import DictRow
+
+from domain.values import Health
+from tests.factories import registered_lab, registered_project
+from tracker.application import TrackerApplication, WriteOptions
+from tracker.audit import chain
+from tracker.audit.tables import people
+from tracker.services import Services
+from tracker.settings import Settings
+
+
+def _recorded_chain_is_valid(application: TrackerApplication, project_id: uuid.UUID) -> None:
+    prev = chain.GENESIS
+    stored = application.recorder.select_stream(project_id)  # type: ignore[attr-defined]
+    assert stored, "the stream has events"
+    for item in stored:
+        event = item.stored_event
+        expected = chain.event_hash(
+            prev, event.originator_id, event.originator_version, event.topic, event.state
+        )
+        assert item.hash == expected
+        prev = expected
+
+
+def test_every_saved_event_gets_a_hash_chained_to_its_stream(
+    application: TrackerApplication,
+) -> None:
+    project_id = registered_project(application)
+    for health in (Health.AT_RISK, Health.OFF_TRACK, Health.ON_TRACK):
+        application.assess_health(project_id, health, application.meta("tok", "c"))
+    _recorded_chain_is_valid(application, project_id)
+
+
+def test_hash_rows_chain_the_running_hash_over_positions(application: TrackerApplication) -> None:
+    registered_project(application)
+    rows = application.recorder.select_hash_rows(0, 100_000)  # type: ignore[attr-defined]
+    running = chain.GENESIS
+    for row in rows:
+        running = chain.running_hash(running, row.position, row.hash)
+        assert row.running_hash == running
+
+
+def test_a_checkpoint_is_written_each_time_positions_cross_the_interval(
+    application: TrackerApplication,
+) -> None:
+    project_id = registered_project(application)
+    project = application.get_project(project_id)
+    for index in range(chain.CHECKPOINT_INTERVAL + 1):
+        project.record_decision(f"Décision {index}", "oui", "parce que", application.meta("t", "c"))
+    application.save(project)  # one transaction: the checkpoint is computed inside the batch
+    rows = {r.position: r for r in application.recorder.select_hash_rows(0, 100_000)}  # type: ignore[attr-defined]
+    checkpoints = application.recorder.select_checkpoints()  # type: ignore[attr-defined]
+    assert checkpoints
+    for checkpoint in checkpoints:
+        assert rows[checkpoint.position].running_hash == checkpoint.running_hash
+    positions = sorted(rows)
+    expected = [
+        p
+        for previous, p in zip([0, *positions], positions, strict=False)
+        if chain.crosses_checkpoint(previous, p)
+    ]
+    assert [c.position for c in checkpoints] == expected
+
+
+class _PersonRow:
+    """A side write that records a row of its own, to show it shares the events' transaction."""
+
+    def __init__(self, person_id: str, fail: bool = False) -> None:
+        self.person_id = person_id
+        self.fail = fail
+        self.positions: list[int] = []
+
+    def _params(self, positions: Sequence[int]) -> tuple[Any, ...]:
+        self.positions = list(positions)
+        if self.fail:
+            raise RuntimeError("the side write fails")
+        return (self.person_id, f"p{positions[-1]}", datetime.now(UTC).isoformat())
+
+    def write_sqlite(self, cursor: SQLiteCursor, positions: Sequence[int]) -> None:
+        cursor.execute(
+            "INSERT INTO tracker_people (person_id, display_name, created_at) VALUES (?, ?, ?)",
+            self._params(positions),
+        )
+
+    def write_postgres(self, cursor: Cursor[DictRow], positions: Sequence[int]) -> None:
+        cursor.execute(
+            "INSERT INTO tracker_people (person_id, display_name, created_at) VALUES (%s, %s, %s)",
+            self._params(positions),
+        )
+
+
+def test_side_writes_still_run_with_the_positions_of_the_events(services: Services) -> None:
+    application = services.application
+    project_id = registered_project(application)
+    side_write = _PersonRow(uuid.uuid4().hex)
+    result = application.assess_health(
+        project_id,
+        Health.AT_RISK,
+        application.meta("t", "c"),
+        options=WriteOptions(side_writes=[side_write]),
+    )
+    assert side_write.positions == [result.position]
+    with services.engine.connect() as connection:
+        name = connection.execute(
+            sa.select(people.c.display_name).where(people.c.person_id == side_write.person_id)
+        ).scalar_one()
+    assert name == f"p{result.position}"
+    _recorded_chain_is_valid(application, project_id)
+
+
+def test_a_failing_side_write_rolls_back_the_events_and_their_hashes(
+    application: TrackerApplication,
+) -> None:
+    project_id = registered_project(application)
+    before = application.recorder.max_notification_id()
+    with pytest.raises(RuntimeError):
+        application.assess_health(
+            project_id,
+            Health.AT_RISK,
+            application.meta("t", "c"),
+            options=WriteOptions(side_writes=[_PersonRow(uuid.uuid4().hex, fail=True)]),
+        )
+    assert application.get_project(project_id).version == 1
+    rows = application.recorder.select_hash_rows(before or 0, 10)  # type: ignore[attr-defined]
+    assert rows == []
+    _recorded_chain_is_valid(application, project_id)
+
+
+def test_concurrent_writers_in_two_processes_keep_every_chain_valid(settings: Settings) -> None:
+    """Two applications (two connection pools, as two processes have) write at once."""
+    first, second = TrackerApplication(settings), TrackerApplication(settings)
+    try:
+        lab = registered_lab(first)
+        project_ids = [registered_project(first, lab) for _ in range(6)]
+        barrier = threading.Barrier(12)
+
+        def command(args: tuple[TrackerApplication, uuid.UUID]) -> None:
+            application, project_id = args
+            barrier.wait()
+            for health in (Health.AT_RISK, Health.ON_TRACK, Health.OFF_TRACK):
+                application.assess_health(project_id, health, application.meta("t", "c"))
+
+        work = [(app, pid) for pid in project_ids for app in (first, second)]
+        with ThreadPoolExecutor(max_workers=len(work)) as pool:
+            list(pool.map(command, work))
+        for project_id in project_ids:
+            assert first.get_project(project_id).version == 7
+            _recorded_chain_is_valid(first, project_id)
+        rows = first.recorder.select_hash_rows(0, 1_000_000)  # type: ignore[attr-defined]
+        running = chain.GENESIS
+        for row in rows:
+            running = chain.running_hash(running, row.position, row.hash)
+            assert row.running_hash == running
+    finally:
+        first.close()
+        second.close()
