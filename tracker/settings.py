@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     )
     group_commit_max_batch: int = Field(default=64, ge=1, le=1000)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
+    idempotency_lease_seconds: int = Field(
+        default=300,
+        ge=1,
+        description="After this, a pending Idempotency-Key left by a crash may be taken over.",
+    )
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     min_position_timeout_seconds: float = Field(default=5.0, gt=0)
     projection_poll_seconds: float = Field(default=0.05, gt=0)

@@ -2,10 +2,50 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from datetime import timedelta
 
+from fastapi import APIRouter, FastAPI
+
+from tracker.api import (
+    activities,
+    decisions,
+    funding,
+    indicators,
+    labs,
+    milestones,
+    partners,
+    projects,
+)
+from tracker.api.docs import install_docs
+from tracker.api.idempotency import IdempotencyStore
+from tracker.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from tracker.api.problems import install_problem_handlers
 from tracker.settings import Settings
+
+# Add a resource's router here (the auditor reads' router goes beside these).
+ROUTERS: list[APIRouter] = [
+    labs.router,
+    projects.router,
+    milestones.router,
+    partners.router,
+    indicators.router,
+    activities.router,
+    decisions.router,
+    funding.router,
+]
 
 
 def install_api(app: FastAPI, settings: Settings) -> None:
     """Mount the REST routers, middleware and error handlers on `app`."""
+    app.state.idempotency = IdempotencyStore(
+        ttl=timedelta(hours=settings.idempotency_ttl_hours),
+        lease=timedelta(seconds=settings.idempotency_lease_seconds),
+    )
+    for router in ROUTERS:
+        app.include_router(router)
+    install_problem_handlers(app)
+    # The last added is the outermost: the request id wraps everything, the 413 included.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    if not settings.is_production:
+        install_docs(app)

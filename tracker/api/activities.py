@@ -1,0 +1,58 @@
+"""Activities: workshops, trainings, webinars, user tests… with participant counts."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import Field
+
+from domain.values import ActivityKind
+from tracker.api.commands import CommandAnswer, CommandBody, IsoDate, Title, execute
+from tracker.api.deps import WritableProject, WriteContextDep
+from tracker.api.projects import WRITE_ERRORS, project_url
+
+router = APIRouter(prefix="/api/v1/projects/{project_id}/activities", tags=["activities"])
+
+
+class LogActivity(CommandBody):
+    """An activity held, with how many took part (counts only, never names)."""
+
+    kind: ActivityKind
+    title: Title
+    held_on: IsoDate
+    participants: Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
+
+
+@router.post(
+    "",
+    operation_id="log_activity",
+    status_code=201,
+    response_model=CommandAnswer,
+    responses=WRITE_ERRORS,
+)
+def log_activity(
+    project_id: WritableProject, body: LogActivity, context: WriteContextDep
+) -> JSONResponse:
+    """Log a workshop, training, webinar…; the answer's `activity_id` names it."""
+    activity_id = str(uuid.uuid4())
+    return execute(
+        context,
+        body,
+        lambda meta, options: context.application.log_activity(
+            project_id,
+            body.kind,
+            body.title,
+            body.held_on,
+            body.participants,
+            meta,
+            body.reason,
+            activity_id,
+            options,
+        ),
+        status_code=201,
+        location=project_url(project_id),
+        created={"activity_id": activity_id},
+    )

@@ -1,0 +1,53 @@
+"""Decisions: what was decided, and why."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from tracker.api.commands import CommandAnswer, CommandBody, Text, Title, execute
+from tracker.api.deps import WritableProject, WriteContextDep
+from tracker.api.projects import WRITE_ERRORS, project_url
+
+router = APIRouter(prefix="/api/v1/projects/{project_id}/decisions", tags=["decisions"])
+
+
+class RecordDecision(CommandBody):
+    """A decision: its title, what was decided, and the rationale."""
+
+    title: Title
+    decision: Text
+    rationale: Text
+
+
+@router.post(
+    "",
+    operation_id="record_decision",
+    status_code=201,
+    response_model=CommandAnswer,
+    responses=WRITE_ERRORS,
+)
+def record_decision(
+    project_id: WritableProject, body: RecordDecision, context: WriteContextDep
+) -> JSONResponse:
+    """Record a decision with its rationale; the answer's `decision_id` names it."""
+    decision_id = str(uuid.uuid4())
+    return execute(
+        context,
+        body,
+        lambda meta, options: context.application.record_decision(
+            project_id,
+            body.title,
+            body.decision,
+            body.rationale,
+            meta,
+            body.reason,
+            decision_id,
+            options,
+        ),
+        status_code=201,
+        location=project_url(project_id),
+        created={"decision_id": decision_id},
+    )

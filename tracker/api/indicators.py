@@ -1,0 +1,86 @@
+"""Indicators: defined with a baseline and a target, then measured."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
+from pydantic import Field
+
+from tracker.api.commands import CommandAnswer, CommandBody, IsoDate, Number, Title, execute
+from tracker.api.deps import WritableProject, WriteContextDep
+from tracker.api.projects import WRITE_ERRORS, project_url
+
+router = APIRouter(prefix="/api/v1/projects/{project_id}/indicators", tags=["indicators"])
+
+
+class DefineIndicator(CommandBody):
+    """What is measured, in which unit, from which baseline towards which target."""
+
+    name: Title
+    unit: Annotated[str, Field(min_length=1, max_length=50, strict=True)]
+    baseline: Number
+    target: Number
+
+
+class MeasureIndicator(CommandBody):
+    """A measured value and the date it was measured."""
+
+    value: Number
+    measured_on: IsoDate
+
+
+@router.post(
+    "",
+    operation_id="define_indicator",
+    status_code=201,
+    response_model=CommandAnswer,
+    responses=WRITE_ERRORS,
+)
+def define_indicator(
+    project_id: WritableProject, body: DefineIndicator, context: WriteContextDep
+) -> JSONResponse:
+    """Define an indicator; the answer's `indicator_id` names it."""
+    indicator_id = str(uuid.uuid4())
+    return execute(
+        context,
+        body,
+        lambda meta, options: context.application.define_indicator(
+            project_id,
+            body.name,
+            body.unit,
+            body.baseline,
+            body.target,
+            meta,
+            body.reason,
+            indicator_id,
+            options,
+        ),
+        status_code=201,
+        location=project_url(project_id),
+        created={"indicator_id": indicator_id},
+    )
+
+
+@router.post(
+    "/{indicator_id}/measurements",
+    operation_id="measure_indicator",
+    response_model=CommandAnswer,
+    responses=WRITE_ERRORS,
+)
+def measure_indicator(
+    project_id: WritableProject,
+    indicator_id: Annotated[str, Path(max_length=64, description="The indicator's id.")],
+    body: MeasureIndicator,
+    context: WriteContextDep,
+) -> JSONResponse:
+    """Record a measurement of an indicator."""
+    return execute(
+        context,
+        body,
+        lambda meta, options: context.application.measure_indicator(
+            project_id, indicator_id, body.value, body.measured_on, meta, body.reason, options
+        ),
+    )

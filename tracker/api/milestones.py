@@ -1,0 +1,140 @@
+"""Milestones: planned, rescheduled, achieved or cancelled."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
+
+from domain.values import Phase
+from tracker.api.commands import CommandAnswer, CommandBody, IsoDate, Text, Title, execute
+from tracker.api.deps import WritableProject, WriteContextDep
+from tracker.api.projects import WRITE_ERRORS, project_url
+
+router = APIRouter(prefix="/api/v1/projects/{project_id}/milestones", tags=["milestones"])
+
+MilestoneId = Annotated[str, Path(max_length=64, description="The milestone's id.")]
+
+
+class PlanMilestone(CommandBody):
+    """A milestone: what, when, in which phase."""
+
+    title: Title
+    due_on: IsoDate
+    phase: Phase
+
+
+class RescheduleMilestone(CommandBody):
+    """The new due date, and why (the reason is required)."""
+
+    due_on: IsoDate
+
+
+class AchieveMilestone(CommandBody):
+    """When the milestone was achieved, and the evidence."""
+
+    achieved_on: IsoDate
+    evidence: Text = ""
+
+
+class CancelMilestone(CommandBody):
+    """Why the milestone is cancelled (the reason is required)."""
+
+
+@router.post(
+    "",
+    operation_id="plan_milestone",
+    status_code=201,
+    response_model=CommandAnswer,
+    responses=WRITE_ERRORS,
+)
+def plan_milestone(
+    project_id: WritableProject, body: PlanMilestone, context: WriteContextDep
+) -> JSONResponse:
+    """Plan a milestone; the answer's `milestone_id` names it."""
+    milestone_id = str(uuid.uuid4())
+    return execute(
+        context,
+        body,
+        lambda meta, options: context.application.plan_milestone(
+            project_id,
+            body.title,
+            body.due_on,
+            body.phase,
+            meta,
+            body.reason,
+            milestone_id=milestone_id,
+            options=options,
+        ),
+        status_code=201,
+        location=project_url(project_id),
+        created={"milestone_id": milestone_id},
+    )
+
+
+@router.post(
+    "/{milestone_id}/reschedule",
+    operation_id="reschedule_milestone",
+    response_model=CommandAnswer,
+    responses=WRITE_ERRORS,
+)
+def reschedule_milestone(
+    project_id: WritableProject,
+    milestone_id: MilestoneId,
+    body: RescheduleMilestone,
+    context: WriteContextDep,
+) -> JSONResponse:
+    """Move a planned milestone to another date, saying why."""
+    return execute(
+        context,
+        body,
+        lambda meta, options: context.application.reschedule_milestone(
+            project_id, milestone_id, body.due_on, meta, body.reason, options
+        ),
+    )
+
+
+@router.post(
+    "/{milestone_id}/achieve",
+    operation_id="achieve_milestone",
+    response_model=CommandAnswer,
+    responses=WRITE_ERRORS,
+)
+def achieve_milestone(
+    project_id: WritableProject,
+    milestone_id: MilestoneId,
+    body: AchieveMilestone,
+    context: WriteContextDep,
+) -> JSONResponse:
+    """Mark a planned milestone achieved, with evidence."""
+    return execute(
+        context,
+        body,
+        lambda meta, options: context.application.achieve_milestone(
+            project_id, milestone_id, body.achieved_on, body.evidence, meta, body.reason, options
+        ),
+    )
+
+
+@router.post(
+    "/{milestone_id}/cancel",
+    operation_id="cancel_milestone",
+    response_model=CommandAnswer,
+    responses=WRITE_ERRORS,
+)
+def cancel_milestone(
+    project_id: WritableProject,
+    milestone_id: MilestoneId,
+    body: CancelMilestone,
+    context: WriteContextDep,
+) -> JSONResponse:
+    """Cancel a planned milestone, saying why."""
+    return execute(
+        context,
+        body,
+        lambda meta, options: context.application.cancel_milestone(
+            project_id, milestone_id, meta, body.reason, options
+        ),
+    )

@@ -1,0 +1,72 @@
+"""Partners: organisations joining and leaving a project."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Path
+from fastapi.responses import JSONResponse
+
+from tracker.api.commands import CommandAnswer, CommandBody, Title, execute
+from tracker.api.deps import WritableProject, WriteContextDep
+from tracker.api.projects import WRITE_ERRORS, project_url
+
+router = APIRouter(prefix="/api/v1/projects/{project_id}/partners", tags=["partners"])
+
+
+class AddPartner(CommandBody):
+    """An organisation (never a person) and its role in the project."""
+
+    name: Title
+    role: Title
+
+
+class RemovePartner(CommandBody):
+    """Optionally, when and why the partner left."""
+
+
+@router.post(
+    "",
+    operation_id="add_partner",
+    status_code=201,
+    response_model=CommandAnswer,
+    responses=WRITE_ERRORS,
+)
+def add_partner(
+    project_id: WritableProject, body: AddPartner, context: WriteContextDep
+) -> JSONResponse:
+    """Record an organisation joining the project; the answer's `partner_id` names it."""
+    partner_id = str(uuid.uuid4())
+    return execute(
+        context,
+        body,
+        lambda meta, options: context.application.add_partner(
+            project_id, body.name, body.role, meta, body.reason, partner_id, options
+        ),
+        status_code=201,
+        location=project_url(project_id),
+        created={"partner_id": partner_id},
+    )
+
+
+@router.delete(
+    "/{partner_id}",
+    operation_id="remove_partner",
+    response_model=CommandAnswer,
+    responses=WRITE_ERRORS,
+)
+def remove_partner(
+    project_id: WritableProject,
+    partner_id: Annotated[str, Path(max_length=64, description="The partner's id.")],
+    context: WriteContextDep,
+    body: Annotated[RemovePartner | None, Body()] = None,
+) -> JSONResponse:
+    """Record a partner leaving the project (the body, with a reason, is optional)."""
+    return execute(
+        context,
+        body,
+        lambda meta, options: context.application.remove_partner(
+            project_id, partner_id, meta, body.reason if body else None, options
+        ),
+    )

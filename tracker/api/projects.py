@@ -1,0 +1,264 @@
+"""Projects: registration, the current state, details, phase gates, health, closing."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Self
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from domain.values import (
+    COG_CODE_PATTERNS,
+    COG_FIRST_YEAR,
+    COG_LAST_YEAR,
+    GateDecision,
+    Health,
+    Outcome,
+    Phase,
+    Territory,
+    TerritoryLevel,
+)
+from tracker.api.commands import CommandAnswer, CommandBody, IsoDate, Title, execute
+from tracker.api.deps import (
+    AppDep,
+    CurrentPrincipal,
+    ProjectIdPath,
+    StaffPrincipal,
+    WritableProject,
+    WriteContextDep,
+    require_own_lab,
+)
+from tracker.api.problems import problem_responses
+
+router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
+
+WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 503)
+Summary = Annotated[str, Field(max_length=5000, strict=True)]
+Themes = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=100, strict=True)]], Field(max_length=20)
+]
+
+
+class TerritoryBody(BaseModel):
+    """A place on the INSEE COG: level, code (format checked per level) and COG year."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    level: TerritoryLevel
+    code: Annotated[str, Field(pattern=r"^[0-9AB]{2,9}$", strict=True)] = Field(examples=["21231"])
+    cog_year: Annotated[int, Field(ge=COG_FIRST_YEAR, le=COG_LAST_YEAR, strict=True)] = Field(
+        examples=[2024]
+    )
+
+    @model_validator(mode="after")
+    def _code_matches_level(self) -> Self:
+        if not COG_CODE_PATTERNS[self.level].fullmatch(self.code):
+            raise ValueError(f"{self.code!r} is not a {self.level.value} COG code")
+        return self
+
+    def to_domain(self) -> Territory:
+        return Territory(self.level.value, self.code, self.cog_year)
+
+
+Territories = Annotated[list[TerritoryBody], Field(max_length=50)]
+
+
+class RegisterProject(CommandBody):
+    """A new project in the caller's lab."""
+
+    lab: Annotated[str, Field(min_length=1, max_length=64, strict=True)] = Field(
+        examples=["lab-bfc"]
+    )
+    title: Title = Field(examples=["Villages du futur"])
+    summary: Summary = ""
+    themes: Themes = Field(default_factory=list, examples=[["ruralité"]])
+    territories: Territories = Field(default_factory=list)
+    started_on: IsoDate
+
+
+class ReviseProject(CommandBody):
+    """New values for some of the details (absent fields stay as they are)."""
+
+    title: Title | None = None
+    summary: Summary | None = None
+    themes: Themes | None = None
+    territories: Territories | None = None
+
+
+class EnterPhase(CommandBody):
+    """A phase gate: `go` to the next phase, or `iterate` back to an earlier one (with a reason)."""
+
+    phase: Phase
+    decision: GateDecision
+
+
+class AssessHealth(CommandBody):
+    """How the project is doing."""
+
+    health: Health
+
+
+class CloseProject(CommandBody):
+    """How the project ended, and why (the reason is required)."""
+
+    outcome: Outcome
+
+
+class ReopenProject(CommandBody):
+    """Why the project is reopened (the reason is required)."""
+
+
+def project_url(project_id: uuid.UUID | str) -> str:
+    return f"/api/v1/projects/{project_id}"
+
+
+@router.post(
+    "",
+    operation_id="register_project",
+    status_code=201,
+    response_model=CommandAnswer,
+    responses=WRITE_ERRORS,
+)
+def register_project(
+    body: RegisterProject, principal: StaffPrincipal, context: WriteContextDep
+) -> JSONResponse:
+    """Register a project in the caller's lab (staff of that lab)."""
+    require_own_lab(principal, body.lab)
+    project_id = uuid.uuid4()
+    return execute(
+        context,
+        body,
+        lambda meta, options: context.application.register_project(
+            lab=body.lab,
+            title=body.title,
+            summary=body.summary,
+            themes=body.themes,
+            territories=[t.to_domain() for t in body.territories],
+            started_on=body.started_on,
+            meta=meta,
+            project_id=project_id,
+            options=options,
+        ),
+        status_code=201,
+        location=project_url(project_id),
+    )
+
+
+@router.get(
+    "/{project_id}",
+    operation_id="get_project",
+    responses=problem_responses(401, 404, 503),
+)
+def get_project(
+    _principal: CurrentPrincipal, project_id: ProjectIdPath, application: AppDep, response: Response
+) -> dict[str, Any]:
+    """The project's current state, replayed from the event store, with its ETag."""
+    project = application.get_project(project_id)
+    response.headers["ETag"] = f'"{project.version}"'
+    return project.as_dict()
+
+
+@router.patch(
+    "/{project_id}",
+    operation_id="revise_project",
+    response_model=CommandAnswer,
+    responses=WRITE_ERRORS,
+)
+def revise_project(
+    project_id: WritableProject, body: ReviseProject, context: WriteContextDep
+) -> JSONResponse:
+    """Revise the title, summary, themes or territories."""
+    return execute(
+        context,
+        body,
+        lambda meta, options: context.application.revise_project(
+            project_id,
+            meta,
+            title=body.title,
+            summary=body.summary,
+            themes=body.themes,
+            territories=[t.to_domain() for t in body.territories]
+            if body.territories is not None
+            else None,
+            reason=body.reason,
+            options=options,
+        ),
+    )
+
+
+@router.post(
+    "/{project_id}/phase",
+    operation_id="enter_phase",
+    response_model=CommandAnswer,
+    responses=WRITE_ERRORS,
+)
+def enter_phase(
+    project_id: WritableProject, body: EnterPhase, context: WriteContextDep
+) -> JSONResponse:
+    """Pass a phase gate: go to the next phase, or iterate back to an earlier one."""
+    return execute(
+        context,
+        body,
+        lambda meta, options: context.application.enter_phase(
+            project_id, body.phase, body.decision, meta, body.reason, options
+        ),
+    )
+
+
+@router.post(
+    "/{project_id}/health",
+    operation_id="assess_health",
+    response_model=CommandAnswer,
+    responses=WRITE_ERRORS,
+)
+def assess_health(
+    project_id: WritableProject, body: AssessHealth, context: WriteContextDep
+) -> JSONResponse:
+    """Record how the project is doing: on track, at risk or off track."""
+    return execute(
+        context,
+        body,
+        lambda meta, options: context.application.assess_health(
+            project_id, body.health, meta, body.reason, options
+        ),
+    )
+
+
+@router.post(
+    "/{project_id}/close",
+    operation_id="close_project",
+    response_model=CommandAnswer,
+    responses=WRITE_ERRORS,
+)
+def close_project(
+    project_id: WritableProject, body: CloseProject, context: WriteContextDep
+) -> JSONResponse:
+    """Close the project with its outcome, from any phase."""
+    return execute(
+        context,
+        body,
+        lambda meta, options: context.application.close_project(
+            project_id, body.outcome, meta, body.reason, options
+        ),
+    )
+
+
+@router.post(
+    "/{project_id}/reopen",
+    operation_id="reopen_project",
+    response_model=CommandAnswer,
+    responses=WRITE_ERRORS,
+)
+def reopen_project(
+    project_id: WritableProject, body: ReopenProject, context: WriteContextDep
+) -> JSONResponse:
+    """Reopen a closed project in the phase it was closed in."""
+    return execute(
+        context,
+        body,
+        lambda meta, options: context.application.reopen_project(
+            project_id, meta, body.reason, options
+        ),
+    )
