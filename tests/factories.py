@@ -11,7 +11,7 @@ from uuid import UUID
 from domain.meta import Meta
 from domain.project import Project
 from domain.values import ActivityKind, GateDecision, Health, Outcome, Phase, Territory
-from tracker.application import TrackerApplication
+from tracker.application import CommandResult, TrackerApplication
 
 TODAY = date(2026, 6, 15)
 DAY = date(2026, 3, 2)  # a business date before TODAY
@@ -111,4 +111,52 @@ DOMAIN_COMMANDS: dict[str, DomainCommand] = {
     "record_decision": lambda p, e, m: p.record_decision("Choix", "Pilote", "Moins cher", m),
     "commit_funding": lambda p, e, m: p.commit_funding("Région", 1_500_000, 2026, m),
     "close": lambda p, e, m: p.close(Outcome.ABANDONED, m, "plus de budget"),
+}
+
+
+def registered_project_with_entities(application: TrackerApplication) -> tuple[UUID, Entities]:
+    """Register a project (and its lab) holding a planned milestone, a partner and an indicator."""
+    project_id = registered_project(application)
+    at = application.meta("tok_test", str(uuid.uuid4()))
+    entities = Entities(
+        milestone_id=str(
+            application.plan_milestone(project_id, "Atelier", DAY, Phase.DISCOVERY, at).created_id
+        ),
+        partner_id=str(application.add_partner(project_id, "CAF", "financeur", at).created_id),
+        indicator_id=str(
+            application.define_indicator(project_id, "Usagers", "personnes", 0, 9, at).created_id
+        ),
+    )
+    return project_id, entities
+
+
+# Every command of the application, keyed by the name it logs, as one valid call on a
+# project from `registered_project_with_entities` (reopen closes the project first).
+AppCommand = Callable[[TrackerApplication, UUID, Entities, Meta], CommandResult]
+APPLICATION_COMMANDS: dict[str, AppCommand] = {
+    "register_lab": lambda a, p, e, m: a.register_lab(unique_slug(), "Lab", "27", m),
+    "register_project": lambda a, p, e, m: a.register_project(
+        registered_lab(a), "Projet", "", [], [], DAY, m
+    ),
+    "revise_project": lambda a, p, e, m: a.revise_project(p, m, summary="Nouveau résumé"),
+    "enter_phase": lambda a, p, e, m: a.enter_phase(p, Phase.DISCOVERY, GateDecision.GO, m),
+    "assess_health": lambda a, p, e, m: a.assess_health(p, Health.OFF_TRACK, m, "bloqué"),
+    "plan_milestone": lambda a, p, e, m: a.plan_milestone(p, "Bilan", DAY, Phase.SCALING, m),
+    "reschedule_milestone": lambda a, p, e, m: a.reschedule_milestone(
+        p, e.milestone_id, TODAY, m, "retard"
+    ),
+    "achieve_milestone": lambda a, p, e, m: a.achieve_milestone(p, e.milestone_id, DAY, "ok", m),
+    "cancel_milestone": lambda a, p, e, m: a.cancel_milestone(p, e.milestone_id, m, "inutile"),
+    "add_partner": lambda a, p, e, m: a.add_partner(p, "Université", "recherche", m),
+    "remove_partner": lambda a, p, e, m: a.remove_partner(p, e.partner_id, m),
+    "define_indicator": lambda a, p, e, m: a.define_indicator(p, "Taux", "%", 0, 1, m),
+    "measure_indicator": lambda a, p, e, m: a.measure_indicator(p, e.indicator_id, 3, DAY, m),
+    "log_activity": lambda a, p, e, m: a.log_activity(p, ActivityKind.EVENT, "Forum", DAY, 80, m),
+    "record_decision": lambda a, p, e, m: a.record_decision(p, "Choix", "Pilote", "Coût", m),
+    "commit_funding": lambda a, p, e, m: a.commit_funding(p, "État", 5_000_000, 2026, m),
+    "close_project": lambda a, p, e, m: a.close_project(p, Outcome.SCALED, m, "essaimé"),
+    "reopen_project": lambda a, p, e, m: (
+        a.close_project(p, Outcome.ABANDONED, m, "arrêt"),
+        a.reopen_project(p, m, "relance"),
+    )[1],
 }
