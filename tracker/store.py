@@ -111,6 +111,7 @@ _SELECT_HASH_ROWS = (
     f" FROM {EVENT_HASHES_TABLE} WHERE position > %s ORDER BY position LIMIT %s"
 )
 _SELECT_CHECKPOINTS = f"SELECT position, running_hash FROM {CHECKPOINTS_TABLE} ORDER BY position"
+_MAX_HASH_POSITION = f"SELECT MAX(position) AS position FROM {EVENT_HASHES_TABLE}"
 
 
 class _Db(Protocol):
@@ -284,6 +285,12 @@ class TrackerSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             c.execute(_SELECT_CHECKPOINTS)
             return [Checkpoint(row["position"], row["running_hash"]) for row in c.fetchall()]
 
+    def max_hash_position(self) -> int:
+        """The last position with a recorded hash (0 when none)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(_MAX_HASH_POSITION)
+            return int(c.fetchone()["position"] or 0)
+
     def import_log(
         self, batches: Iterable[Sequence[ImportedEvent]], checkpoints: Sequence[Checkpoint]
     ) -> int:
@@ -447,8 +454,15 @@ class TrackerPostgresApplicationRecorder(PostgresApplicationRecorder):
     def select_checkpoints(self) -> list[Checkpoint]:
         """Every checkpoint, in position order."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(_SELECT_CHECKPOINTS.encode())
+            curs.execute(_SELECT_CHECKPOINTS)
             return [Checkpoint(row["position"], row["running_hash"]) for row in curs.fetchall()]
+
+    def max_hash_position(self) -> int:
+        """The last position with a recorded hash (0 when none)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(_MAX_HASH_POSITION)
+            found = curs.fetchone()
+            return int(found["position"] or 0) if found else 0
 
     def import_log(
         self, batches: Iterable[Sequence[ImportedEvent]], checkpoints: Sequence[Checkpoint]
@@ -468,7 +482,7 @@ class TrackerPostgresApplicationRecorder(PostgresApplicationRecorder):
             count, last = 0, 0
             for batch in batches:
                 curs.executemany(
-                    insert.encode(),
+                    insert,
                     [
                         (
                             UUID(e.row.originator_id),

@@ -1,0 +1,322 @@
+"""Verify the event log against its hash chains and checkpoints, and say what was tampered with.
+
+The log is read once, in position order, beside the recorded hash rows. Each finding names
+one tampering, localised so that one change is reported once, not once per later event:
+
+- `modified`: an event's bytes no longer match the hash recorded for it, or a recorded
+  hash no longer links to its stream's previous one;
+- `deleted`: a recorded event is missing, or a stream skips versions;
+- `inserted`: an event has no recorded hash (it was written outside the application);
+- `reordered`: a position holds another version of its stream than the one recorded there,
+  or a stream's versions go backwards;
+- `checkpoint`: the running hash disagrees with a checkpoint, and nothing else found in
+  that stretch of the log explains why;
+- `truncated`: a checkpoint lies beyond the last event: the tail of the log was cut off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from eventsourcing.persistence import Notification
+
+from tracker.application import TrackerApplication
+from tracker.audit.chain import (
+    GENESIS,
+    Checkpoint,
+    HashRow,
+    canonical_id,
+    event_hash,
+    running_hash,
+)
+
+PAGE = 1000
+
+Kind = Literal["modified", "deleted", "inserted", "reordered", "checkpoint", "truncated"]
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One piece of evidence that the log was changed after it was written."""
+
+    kind: Kind
+    position: int
+    detail: str
+    originator_id: str | None = None
+    version: int | None = None
+
+    def __str__(self) -> str:
+        where = f"position {self.position}"
+        if self.originator_id is not None:
+            where += f" ({self.originator_id} v{self.version})"
+        return f"{self.kind}: {where}: {self.detail}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The finding as plain data (the REST API's view)."""
+        return asdict(self)
+
+
+@dataclass
+class VerifyReport:
+    """What `verify` checked and what it found."""
+
+    events: int = 0
+    streams: int = 0
+    checkpoints: int = 0
+    last_position: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return not self.findings
+
+    def summary(self) -> str:
+        """One line for the operator."""
+        verdict = "intact" if self.intact else f"{len(self.findings)} finding(s)"
+        return (
+            f"{verdict}: {self.events} events in {self.streams} streams up to position "
+            f"{self.last_position}, {self.checkpoints} checkpoints checked"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as plain data (the REST API's view)."""
+        return {
+            "intact": self.intact,
+            "events": self.events,
+            "streams": self.streams,
+            "checkpoints": self.checkpoints,
+            "last_position": self.last_position,
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+def _events(application: TrackerApplication, stop: int) -> Iterator[Notification]:
+    start = 1
+    while True:
+        page = application.recorder.select_notifications(start=start, limit=PAGE, stop=stop)
+        yield from page
+        if len(page) < PAGE:
+            return
+        start = page[-1].id + 1
+
+
+def _hash_rows(application: TrackerApplication, stop: int) -> Iterator[HashRow]:
+    after = 0
+    while True:
+        page: list[HashRow] = application.recorder.select_hash_rows(after, PAGE)  # type: ignore[attr-defined]
+        for row in page:
+            if row.position > stop:
+                return
+            yield row
+        if len(page) < PAGE:
+            return
+        after = page[-1].position
+
+
+def _as_bytes(state: object) -> bytes:
+    # SQLite lets a tampered BLOB come back as TEXT (e.g. after `state || 'x'`).
+    if isinstance(state, bytes | bytearray | memoryview):
+        return bytes(state)
+    return str(state).encode("utf-8")
+
+
+class _Verifier:
+    def __init__(self, checkpoints: list[Checkpoint]) -> None:
+        self.report = VerifyReport(checkpoints=len(checkpoints))
+        self.pending_checkpoints = list(checkpoints)
+        # From the hash rows: each stream's last recorded (version, hash).
+        self.recorded_heads: dict[str, tuple[int, str]] = {}
+        # From the events: each stream's last version, and the hash the running hash used.
+        self.versions: dict[str, int] = {}
+        self.local_heads: dict[str, str] = {}
+        self.deleted: set[tuple[str, int]] = set()
+        self.running = GENESIS
+        self.segment_findings = 0
+
+    def add(self, finding: Finding) -> None:
+        self.report.findings.append(finding)
+        self.segment_findings += 1
+
+    def row_without_event(self, row: HashRow) -> None:
+        self.deleted.add((row.originator_id, row.originator_version))
+        self.add(
+            Finding(
+                "deleted",
+                row.position,
+                "the event recorded here is missing from the log",
+                row.originator_id,
+                row.originator_version,
+            )
+        )
+        self.recorded_heads[row.originator_id] = (row.originator_version, row.hash)
+
+    def event(self, event: Notification, row: HashRow | None) -> None:
+        stream, version = canonical_id(event.originator_id), event.originator_version
+        state = _as_bytes(event.state)
+        self.report.events += 1
+        self.report.last_position = event.id
+        if row is None:
+            self.add(
+                Finding(
+                    "inserted",
+                    event.id,
+                    "this event has no recorded hash: it was written outside the application",
+                    stream,
+                    version,
+                )
+            )
+            self._check_sequence(event.id, stream, version)
+            prev = self.local_heads.get(stream, GENESIS)
+            local = event_hash(prev, stream, version, event.topic, state)
+        elif (row.originator_id, row.originator_version) != (stream, version):
+            same_stream = row.originator_id == stream
+            self.add(
+                Finding(
+                    "reordered" if same_stream else "modified",
+                    event.id,
+                    f"this position holds {stream} v{version} but recorded "
+                    f"{row.originator_id} v{row.originator_version}",
+                    stream,
+                    version,
+                )
+            )
+            self.versions[stream] = max(self.versions.get(stream, 0), version)
+            self.recorded_heads[row.originator_id] = (row.originator_version, row.hash)
+            local = event_hash(row.prev_hash, stream, version, event.topic, state)
+        else:
+            local = event_hash(row.prev_hash, stream, version, event.topic, state)
+            if local != row.hash:
+                self.add(
+                    Finding(
+                        "modified",
+                        event.id,
+                        "the event's bytes do not match the hash recorded when it was written",
+                        stream,
+                        version,
+                    )
+                )
+            else:
+                self._check_link(event.id, row)
+            self._check_sequence(event.id, stream, version)
+            self.recorded_heads[stream] = (version, row.hash)
+        self.local_heads[stream] = local
+        self._advance(event.id, local)
+
+    def _check_link(self, position: int, row: HashRow) -> None:
+        version, prev = self.recorded_heads.get(row.originator_id, (0, GENESIS))
+        if version == row.originator_version - 1 and prev != row.prev_hash:
+            self.add(
+                Finding(
+                    "modified",
+                    position,
+                    "the recorded previous hash is not the hash of the stream's previous "
+                    "version: the hash records were altered",
+                    row.originator_id,
+                    row.originator_version,
+                )
+            )
+
+    def _check_sequence(self, position: int, stream: str, version: int) -> None:
+        last = self.versions.get(stream, 0)
+        if version <= last:
+            self.add(
+                Finding(
+                    "reordered",
+                    position,
+                    f"version {version} comes after version {last} of the same stream",
+                    stream,
+                    version,
+                )
+            )
+        else:
+            missing = [v for v in range(last + 1, version) if (stream, v) not in self.deleted]
+            if missing:
+                self.add(
+                    Finding(
+                        "deleted",
+                        position,
+                        f"versions {missing[0]}..{missing[-1]} of this stream are missing",
+                        stream,
+                        version,
+                    )
+                )
+            self.versions[stream] = version
+
+    def _advance(self, position: int, hash_: str) -> None:
+        self._pass_checkpoints_before(position)
+        self.running = running_hash(self.running, position, hash_)
+        if self.pending_checkpoints and self.pending_checkpoints[0].position == position:
+            checkpoint = self.pending_checkpoints.pop(0)
+            if checkpoint.running_hash != self.running and not self.segment_findings:
+                self.add(
+                    Finding(
+                        "checkpoint",
+                        position,
+                        "the running hash of the log up to here differs from its checkpoint: "
+                        "events before it were changed, removed or added",
+                    )
+                )
+            self._next_segment(checkpoint)
+
+    def _pass_checkpoints_before(self, position: int) -> None:
+        while self.pending_checkpoints and self.pending_checkpoints[0].position < position:
+            checkpoint = self.pending_checkpoints.pop(0)
+            if not self.segment_findings:
+                self.add(
+                    Finding(
+                        "checkpoint",
+                        checkpoint.position,
+                        "a checkpoint was recorded at this position but the log has no event here",
+                    )
+                )
+            self._next_segment(checkpoint)
+
+    def _next_segment(self, checkpoint: Checkpoint) -> None:
+        # Resume from the recorded value, so a change is reported in its own stretch only.
+        self.running = checkpoint.running_hash
+        self.segment_findings = 0
+
+    def finish(self) -> VerifyReport:
+        if self.pending_checkpoints:
+            beyond = self.pending_checkpoints[-1]
+            self.add(
+                Finding(
+                    "truncated",
+                    beyond.position,
+                    f"the log ends at position {self.report.last_position} but a checkpoint "
+                    f"was recorded at position {beyond.position}: its tail was cut off",
+                )
+            )
+        self.report.streams = len(self.versions)
+        return self.report
+
+
+def verify(application: TrackerApplication, on_progress: Progress | None = None) -> VerifyReport:
+    """Recompute every hash and checkpoint of the log; report each sign of tampering."""
+    # Checkpoints first: any checkpoint read now lies at or before the last position read next.
+    checkpoints: list[Checkpoint] = application.recorder.select_checkpoints()  # type: ignore[attr-defined]
+    recorder: Any = application.recorder
+    stop = max(recorder.max_notification_id() or 0, recorder.max_hash_position())
+    verifier = _Verifier(checkpoints)
+    rows = _hash_rows(application, stop)
+    row = next(rows, None)
+    for event in _events(application, stop):
+        while row is not None and row.position < event.id:
+            verifier.row_without_event(row)
+            row = next(rows, None)
+        if row is not None and row.position == event.id:
+            verifier.event(event, row)
+            row = next(rows, None)
+        else:
+            verifier.event(event, None)
+        if on_progress is not None:
+            on_progress(event.id, stop)
+    while row is not None:
+        verifier.row_without_event(row)
+        row = next(rows, None)
+    if on_progress is not None:
+        on_progress(stop, stop)
+    return verifier.finish()
