@@ -37,6 +37,13 @@ def serve(
     no_projector: Annotated[
         bool, typer.Option("--no-projector", help="Do not run the projections in-process.")
     ] = False,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="On an empty store: seed the demo portfolio, create and print demo tokens.",
+        ),
+    ] = False,
 ) -> None:
     """Migrate, run the projector in-process, and serve the API."""
     import uvicorn
@@ -47,6 +54,10 @@ def serve(
     settings = load_settings()
     if not no_migrate:
         migrations.upgrade(settings)
+    if demo:
+        from tracker.demo import run_demo
+
+        run_demo(settings, host, port, sys.stdout)
     app = create_app(settings, run_projector=not no_projector)
     uvicorn.run(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=10)
 

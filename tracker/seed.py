@@ -877,6 +877,7 @@ class SeedSummary:
     first_day: date
     last_day: date
     seconds: float
+    sample_project: UUID | None = None  # an open project of the regional lab, for examples
 
     def line(self) -> str:
         """One line for the terminal."""
@@ -972,7 +973,21 @@ def seed_portfolio(
         first_day=lab_steps[0].on if lab_steps else steps[0].on,
         last_day=max(s.on for s in steps),
         seconds=time.perf_counter() - started,
+        sample_project=_sample_project(steps),
     )
+
+
+def _sample_project(steps: list[Step]) -> UUID | None:
+    """The first registered project of the regional lab that is open at the end."""
+    open_projects: dict[UUID, bool] = {}
+    for step in steps:
+        if step.command == "register_project" and step.kwargs["lab"] == LABS[0].slug:
+            open_projects[step.kwargs["project_id"]] = True
+        elif step.command in ("close_project", "reopen_project"):
+            project_id = step.kwargs["project_id"]
+            if project_id in open_projects:
+                open_projects[project_id] = step.command == "reopen_project"
+    return next((pid for pid, is_open in open_projects.items() if is_open), None)
 
 
 def _send(application: TrackerApplication, step: Step) -> None:
