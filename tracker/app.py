@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from projections.runner import start_background_projector
 from tracker.api import install_api
 from tracker.graphql import install_graphql
+from tracker.metrics import install_metrics
 from tracker.ops import router as ops_router
 from tracker.services import Services
 from tracker.settings import Settings, get_settings
@@ -49,4 +50,5 @@ def create_app(settings: Settings | None = None, *, run_projector: bool = True) 
     app.include_router(ops_router)
     install_api(app, settings)
     install_graphql(app, settings)
+    install_metrics(app)  # after the API's middleware: outermost, it sees every final status
     return app
