@@ -160,3 +160,12 @@ APPLICATION_COMMANDS: dict[str, AppCommand] = {
         a.reopen_project(p, m, "relance"),
     )[1],
 }
+
+
+def full_replay(application: TrackerApplication, project_id: UUID) -> Project:
+    """A project rebuilt from every one of its stored events, ignoring snapshots."""
+    replayed: Project | None = None
+    for event in application.events.get(project_id):
+        replayed = event.mutate(replayed)
+    assert replayed is not None
+    return replayed

@@ -31,7 +31,7 @@ from domain.values import (
     Phase,
     Territory,
 )
-from tests.factories import registered_lab
+from tests.factories import full_replay, registered_lab
 from tracker.application import TrackerApplication
 from tracker.settings import Settings
 
@@ -317,14 +317,6 @@ def start(application: TrackerApplication, lab: str) -> Run:
 def without_timestamps(state: dict[str, Any]) -> dict[str, Any]:
     """The recorded times come from the clock at each save: the in-memory twin has its own."""
     return {key: value for key, value in state.items() if key not in TIMESTAMPS}
-
-
-def full_replay(application: TrackerApplication, project_id: uuid.UUID) -> Project:
-    replayed: Project | None = None
-    for event in application.events.get(project_id):
-        replayed = event.mutate(replayed)
-    assert replayed is not None
-    return replayed
 
 
 @settings(

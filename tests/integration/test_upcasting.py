@@ -18,7 +18,7 @@ from eventsourcing.persistence import StoredEvent
 
 from domain.project import Project
 from domain.values import ActivityKind, ActivityMode, Health
-from tests.factories import registered_project
+from tests.factories import full_replay, registered_project
 from tracker.application import TrackerApplication
 
 ACTIVITY_LOGGED_TOPIC = "domain.project:Project.ActivityLogged"
@@ -57,14 +57,6 @@ def store_v1_activity(application: TrackerApplication, project_id: uuid.UUID, ki
         ]
     )
     return activity_id
-
-
-def full_replay(application: TrackerApplication, project_id: uuid.UUID) -> Project:
-    replayed: Project | None = None
-    for event in application.events.get(project_id):
-        replayed = event.mutate(replayed)
-    assert replayed is not None
-    return replayed
 
 
 @pytest.mark.parametrize(
