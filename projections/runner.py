@@ -51,6 +51,7 @@ from sqlalchemy.engine import make_url
 from projections.activity import ActivityProjection
 from projections.base import ReadModelProjection
 from projections.portfolio import PortfolioProjection, recorded_at
+from projections.reading import read_engine
 from projections.tables import projection_tracking
 from projections.view import ReadModelView, now_utc, utc
 from tracker.db import NAMING_CONVENTION
@@ -159,7 +160,7 @@ def _position_column(services: Services) -> str:
 def head_position(services: Services) -> int:
     """The position of the newest event in the log (0 when it is empty)."""
     column = _position_column(services)
-    with services.engine.connect() as connection:
+    with read_engine(services).connect() as connection:
         head = connection.scalar(sa.text(f"SELECT max({column}) FROM {EVENTS_TABLE}"))  # noqa: S608
     return int(head or 0)
 
@@ -212,7 +213,7 @@ class ProjectionWorker:
         self.services = services
         self.name = tracking_name or projection_class.name
         self.view = ReadModelView(
-            services.engine, self.name, tables or {t: t for t in projection_class.tables}
+            read_engine(services), self.name, tables or {t: t for t in projection_class.tables}
         )
         self.projection = projection_class(self.view)
         self.batch_size = batch_size or services.settings.projection_batch_size
@@ -331,6 +332,10 @@ class Projector:
         self._thread.start()
         return self
 
+    def request_stop(self) -> None:
+        """Ask the loop to stop after the current batch (safe from a signal handler)."""
+        self._stopping.set()
+
     def stop(self) -> None:
         """Stop after the current batch commits, and wait for the thread to end."""
         self._stopping.set()
@@ -420,7 +425,7 @@ def status(services: Services) -> list[ProjectionStatus]:
     """Position, head and lag (events, seconds) of every projection (for ops and the CLI)."""
     column = _position_column(services)
     statuses: list[ProjectionStatus] = []
-    with services.engine.connect() as connection:
+    with read_engine(services).connect() as connection:
         head = int(
             connection.scalar(sa.text(f"SELECT max({column}) FROM {EVENTS_TABLE}"))  # noqa: S608
             or 0
@@ -474,7 +479,7 @@ def _lag_seconds(services: Services, position: int) -> float:
 def committed_positions(services: Services) -> dict[str, int]:
     """Each projection's committed position, read from the tracking table."""
     names = [p.name for p in PROJECTIONS]
-    with services.engine.connect() as connection:
+    with read_engine(services).connect() as connection:
         rows = connection.execute(
             sa.select(projection_tracking.c.name, projection_tracking.c.position).where(
                 projection_tracking.c.name.in_(names)
