@@ -6,19 +6,31 @@ errors to standard error; `audit verify` exits 1 when it finds anything.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tracker.audit.export import (
+    ExportFileError,
+    canonical_json,
+    export_log,
+    import_log,
+    manifest_path,
+)
 from tracker.audit.verify import verify
 from tracker.cli_support import fail, load_settings
 from tracker.services import Services
+from tracker.store import StoreNotEmptyError
 
 audit = typer.Typer(help="Verify the event log's hash chains.", no_args_is_help=True)
+
+events = typer.Typer(help="Export the event log, or import an export.", no_args_is_help=True)
 
 stderr = Console(stderr=True)
 
@@ -70,6 +82,65 @@ def verify_command(
         raise typer.Exit(1)
 
 
+@events.command("export")
+def export_command(
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write the NDJSON here and the manifest beside it (FILE.manifest.json)."),
+    ] = None,
+) -> None:
+    """Export the whole log as NDJSON with a SHA-256 manifest (to stdout without --out)."""
+    with _services() as services, _progress("exporting", "positions") as progress:
+        task = progress.add_task("export", total=None)
+
+        def advance(done: int, total: int) -> None:
+            if done % 100 == 0 or done == total:
+                progress.update(task, completed=done, total=total)
+
+        try:
+            if out is None:
+                manifest = export_log(services.application, sys.stdout.buffer, advance)
+                sys.stdout.buffer.flush()
+            else:
+                with out.open("wb") as stream:
+                    manifest = export_log(services.application, stream, advance)
+                manifest_path(out).write_bytes(canonical_json(manifest) + b"\n")
+        except OSError as error:
+            raise fail(f"cannot write the export: {error}") from None
+    if out is None:
+        typer.echo(canonical_json(manifest).decode(), err=True)
+    typer.echo(
+        f"exported {manifest['count']} events (positions {manifest['first_position']}.."
+        f"{manifest['last_position']}), sha256 {manifest['sha256']}",
+        err=True,
+    )
+
+
+@events.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="An NDJSON export (its manifest beside it).")],
+) -> None:
+    """Import an export into an EMPTY store: same positions, same bytes, same hashes."""
+    if not file.is_file():
+        raise fail(f"{file} is not a file")
+    with _services() as services, _progress("importing", "events") as progress:
+        task = progress.add_task("import", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total or None)
+
+        try:
+            result = import_log(services.application, file, advance)
+        except (StoreNotEmptyError, ExportFileError) as error:
+            raise fail(str(error)) from None
+    typer.echo(
+        f"imported {result.count} events up to position {result.last_position}, "
+        f"running hash {result.running_hash}",
+        err=True,
+    )
+
+
 def register(cli: typer.Typer) -> None:
     """Add this module's commands to the `tracker` CLI."""
     cli.add_typer(audit, name="audit")
+    cli.add_typer(events, name="events")

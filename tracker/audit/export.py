@@ -1,0 +1,292 @@
+"""Export the whole event log as NDJSON with a manifest, and import it into an empty store.
+
+One line per event, in position order, as canonical JSON (sorted keys, no spaces, ASCII):
+its position, originator id, version, topic, state (base64 of the exact stored bytes), the
+recorded hash row (hash, prev_hash, running_hash), and readable metadata decoded from the
+state (type, recorded_at, occurred_on, actor, reason, correlation_id, data). The manifest
+gives the count, first and last positions, each stream's head, the final running hash, the
+checkpoints and the SHA-256 of the NDJSON file. docs/audit.md says how to check it offline.
+
+An import recomputes every hash with the chain rule and refuses the file at the first line
+that disagrees, so what it writes is exactly what was exported: same positions, same bytes,
+same hashes, same checkpoints.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from eventsourcing.persistence import Notification
+
+from tracker.application import TrackerApplication
+from tracker.audit.chain import (
+    CHECKPOINT_INTERVAL,
+    RULE,
+    ChainedEvent,
+    ChainState,
+    Checkpoint,
+    HashRow,
+    canonical_id,
+)
+from tracker.audit.history import META_FIELDS, plain
+from tracker.store import ImportedEvent
+
+FORMAT = "tracker-export-v1"
+PAGE = 1000
+Progress = Callable[[int, int], None]
+
+
+class ExportFileError(Exception):
+    """The file to import is not a faithful tracker export."""
+
+
+def manifest_path(export: Path) -> Path:
+    """Where the manifest of an export file lives: beside it."""
+    return export.with_name(export.name + ".manifest.json")
+
+
+def canonical_json(value: Any) -> bytes:
+    """The one JSON spelling exports use, so that equal logs export to equal bytes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def _readable(application: TrackerApplication, notification: Notification) -> dict[str, Any]:
+    try:
+        event: Any = application.mapper.to_domain_event(notification)
+    except Exception:  # a tampered event may not decode: export its bytes all the same
+        return {"type": None}
+    fields = vars(event)
+    return {
+        "type": type(event).__name__,
+        "recorded_at": event.timestamp.isoformat(),
+        "occurred_on": plain(fields.get("occurred_on")),
+        "actor": fields.get("actor"),
+        "reason": fields.get("reason"),
+        "correlation_id": fields.get("correlation_id"),
+        "data": {k: plain(v) for k, v in fields.items() if k not in META_FIELDS},
+    }
+
+
+def export_records(
+    application: TrackerApplication, stop: int, on_progress: Progress | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every event up to position `stop`, with its recorded hash row, as export records."""
+    recorder: Any = application.recorder
+    start, after_row = 1, 0
+    rows: dict[int, HashRow] = {}
+    while True:
+        page: Sequence[Notification] = recorder.select_notifications(
+            start=start, limit=PAGE, stop=stop
+        )
+        if not page:
+            return
+        while after_row < page[-1].id:
+            fetched: list[HashRow] = recorder.select_hash_rows(after_row, PAGE)
+            if not fetched:
+                break
+            rows.update((r.position, r) for r in fetched)
+            after_row = fetched[-1].position
+        for notification in page:
+            row = rows.pop(notification.id, None)
+            record = {
+                "position": notification.id,
+                "originator_id": canonical_id(notification.originator_id),
+                "version": notification.originator_version,
+                "topic": notification.topic,
+                "state": base64.b64encode(bytes(notification.state)).decode("ascii"),
+                "hash": row.hash if row else None,
+                "prev_hash": row.prev_hash if row else None,
+                "running_hash": row.running_hash if row else None,
+            }
+            record.update(_readable(application, notification))
+            yield record
+            if on_progress is not None:
+                on_progress(notification.id, stop)
+        start = page[-1].id + 1
+
+
+@dataclass
+class _Digest:
+    """Writes lines to a stream while hashing them and summarising the log."""
+
+    out: IO[bytes]
+    sha256: Any = None
+    count: int = 0
+    first: int | None = None
+    last: int | None = None
+    running: str | None = None
+
+    def __post_init__(self) -> None:
+        self.sha256 = hashlib.sha256()
+        self.heads: dict[str, dict[str, Any]] = {}
+
+    def write(self, record: dict[str, Any]) -> None:
+        line = canonical_json(record) + b"\n"
+        self.out.write(line)
+        self.sha256.update(line)
+        self.count += 1
+        self.first = record["position"] if self.first is None else self.first
+        self.last = record["position"]
+        self.running = record["running_hash"]
+        self.heads[record["originator_id"]] = {"version": record["version"], "hash": record["hash"]}
+
+
+def export_log(
+    application: TrackerApplication, out: IO[bytes], on_progress: Progress | None = None
+) -> dict[str, Any]:
+    """Write the whole log to `out` as NDJSON and return its manifest."""
+    recorder: Any = application.recorder
+    checkpoints: list[Checkpoint] = recorder.select_checkpoints()
+    stop = recorder.max_notification_id() or 0
+    digest = _Digest(out)
+    for record in export_records(application, stop, on_progress):
+        digest.write(record)
+    return {
+        "format": FORMAT,
+        "chain_rule": RULE,
+        "checkpoint_interval": CHECKPOINT_INTERVAL,
+        "exported_at": datetime.now(UTC).isoformat(),
+        "count": digest.count,
+        "first_position": digest.first,
+        "last_position": digest.last,
+        "running_hash": digest.running,
+        "chain_heads": dict(sorted(digest.heads.items())),
+        "checkpoints": [
+            {"position": c.position, "running_hash": c.running_hash}
+            for c in checkpoints
+            if c.position <= stop
+        ],
+        "sha256": digest.sha256.hexdigest(),
+    }
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, as `sha256sum` prints it."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(path: Path) -> dict[str, Any] | None:
+    """The manifest beside an export, checked against the file; None when there is none."""
+    found = manifest_path(path)
+    if not found.exists():
+        return None
+    try:
+        manifest: dict[str, Any] = json.loads(found.read_text())
+    except ValueError as error:
+        raise ExportFileError(f"{found.name} is not JSON: {error}") from None
+    if manifest.get("format") != FORMAT or manifest.get("chain_rule") != RULE:
+        raise ExportFileError(f"{found.name} is not a {FORMAT} manifest with rule {RULE}")
+    if manifest.get("sha256") != file_sha256(path):
+        raise ExportFileError(f"{path.name} does not match the SHA-256 in {found.name}")
+    return manifest
+
+
+def _imported(
+    path: Path, chain: ChainState, checkpoints: list[Checkpoint]
+) -> Iterator[ImportedEvent]:
+    with path.open("rb") as stream:
+        for number, raw in enumerate(stream, start=1):
+            try:
+                record = json.loads(raw)
+                event = ChainedEvent(
+                    int(record["position"]),
+                    canonical_id(record["originator_id"]),
+                    int(record["version"]),
+                    str(record["topic"]),
+                    base64.b64decode(record["state"], validate=True),
+                )
+            except (ValueError, KeyError, TypeError) as error:
+                raise ExportFileError(f"line {number} is not an exported event: {error}") from None
+            if event.position <= chain.last_position:
+                raise ExportFileError(f"line {number}: positions must increase")
+            row, checkpoint = chain.append(event)
+            recorded = (record.get("hash"), record.get("prev_hash"), record.get("running_hash"))
+            if recorded != (row.hash, row.prev_hash, row.running_hash):
+                raise ExportFileError(
+                    f"line {number} (position {event.position}): its hashes do not match the "
+                    "chain rule: the export was altered, or the log was tampered with before it"
+                )
+            if checkpoint is not None:
+                checkpoints.append(checkpoint)
+            yield ImportedEvent(row, event.topic, event.state)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import wrote."""
+
+    count: int
+    last_position: int
+    running_hash: str
+    file_sha256: str
+
+
+def import_log(
+    application: TrackerApplication, path: Path, on_progress: Progress | None = None
+) -> ImportResult:
+    """Import an export file into an empty store, exactly; refuse a non-empty store."""
+    manifest = read_manifest(path)
+    total = int(manifest["count"]) if manifest else 0
+    chain = ChainState(heads={})
+    checkpoints: list[Checkpoint] = []
+
+    def batches() -> Iterator[list[ImportedEvent]]:
+        batch: list[ImportedEvent] = []
+        done = 0
+        for imported in _imported(path, chain, checkpoints):
+            batch.append(imported)
+            if len(batch) == PAGE:
+                yield batch
+                done += len(batch)
+                batch = []
+                if on_progress is not None:
+                    on_progress(done, total)
+        if batch:
+            yield batch
+            done += len(batch)
+        if manifest is not None:
+            # Still inside the import's transaction: a disagreement rolls everything back.
+            _check_against_manifest(manifest, done, chain, checkpoints)
+
+    recorder: Any = application.recorder
+    # The recorder consumes `batches()` first, then inserts `checkpoints`, filled meanwhile.
+    count: int = recorder.import_log(batches(), checkpoints)
+    if on_progress is not None:
+        on_progress(count, count)
+    return ImportResult(count, chain.last_position, chain.running, file_sha256(path))
+
+
+def _check_against_manifest(
+    manifest: dict[str, Any], count: int, chain: ChainState, checkpoints: list[Checkpoint]
+) -> None:
+    heads = {k: {"version": v, "hash": h} for k, (v, h) in chain.heads.items()}
+    expected_checkpoints = [
+        {"position": c.position, "running_hash": c.running_hash} for c in checkpoints
+    ]
+    problems = [
+        what
+        for what, ok in (
+            ("count", manifest.get("count") == count),
+            ("last_position", manifest.get("last_position") == (chain.last_position or None)),
+            (
+                "running_hash",
+                manifest.get("running_hash") == (chain.running if chain.heads else None),
+            ),
+            ("chain_heads", manifest.get("chain_heads") == heads),
+            ("checkpoints", manifest.get("checkpoints") == expected_checkpoints),
+        )
+        if not ok
+    ]
+    if problems:
+        raise ExportFileError(f"the manifest disagrees with the file on: {', '.join(problems)}")
