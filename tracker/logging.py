@@ -3,21 +3,40 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Literal
 
 import structlog
 
-SECRET_KEYS = frozenset({"authorization", "token", "password", "secret"})
+SECRET_WORDS = ("authorization", "token", "password", "secret", "api_key", "cookie")
+# A bearer credential or a URL's user:password@ anywhere in a logged string.
+SECRET_PATTERN = re.compile(r"(?i)(bearer\s+)[^\s\"']+|(://[^:/@\s]+:)[^@\s]+(@)")
+
+
+def _is_secret_key(key: str) -> bool:
+    lowered = key.lower()
+    return any(lowered == word or lowered.endswith(f"_{word}") for word in SECRET_WORDS)
+
+
+def _redact_text(text: str) -> str:
+    return SECRET_PATTERN.sub(
+        lambda m: (
+            f"{m.group(1)}[redacted]" if m.group(1) else f"{m.group(2)}[redacted]{m.group(3)}"
+        ),
+        text,
+    )
 
 
 def _drop_secrets(
     _: object, __: str, event_dict: structlog.typing.EventDict
 ) -> structlog.typing.EventDict:
-    """Never log a secret, whatever a caller passes."""
-    for key in list(event_dict):
-        if key.lower() in SECRET_KEYS:
+    """Never log a secret, whatever a caller passes: by key name, or inside text."""
+    for key, value in list(event_dict.items()):
+        if _is_secret_key(key):
             event_dict[key] = "[redacted]"
+        elif isinstance(value, str):
+            event_dict[key] = _redact_text(value)
     return event_dict
 
 
