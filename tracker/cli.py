@@ -7,6 +7,10 @@ from typing import Annotated
 
 import typer
 
+# tracker.auth imports tracker.api.tables, whose package imports the routers, which import
+# tracker.auth: entering the cycle at tracker.auth (as cli_tokens does) fails, entering it
+# at tracker.api (as the app does) works. Import it first until the cycle is cut there.
+import tracker.api  # noqa: F401  isort: skip
 from tracker import cli_audit, cli_projections, cli_seed, cli_tokens
 from tracker.cli_support import load_settings
 
@@ -66,9 +70,39 @@ for _module in (cli_tokens, cli_projections, cli_audit, cli_seed):
     _module.register(cli)
 
 
+def describe_failure(error: BaseException) -> str:
+    """One line saying what went wrong and, for the expected failures, what to do."""
+    from eventsourcing.persistence import OperationalError, ProgrammingError
+    from pydantic import ValidationError
+    from sqlalchemy.exc import DBAPIError
+
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    missing_table = any(
+        marker in str(error) for marker in ("no such table", "does not exist", "UndefinedTable")
+    )
+    if isinstance(error, (ProgrammingError, OperationalError, DBAPIError)) and missing_table:
+        return f"the database has no tracker tables ({text}): run `tracker migrate` first"
+    if isinstance(error, (OperationalError, DBAPIError)):
+        return f"cannot reach the database at TRACKER_DATABASE_URL ({text})"
+    if isinstance(error, ValidationError):
+        fields = ", ".join(
+            f"TRACKER_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in error.errors()
+        )
+        return f"invalid setting {fields}"
+    return f"{text} ({type(error).__name__})"
+
+
 def main() -> None:
     """Console-script entry point: one clear line and a non-zero exit on any error."""
     try:
         cli()
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as error:
+        # The traceback goes to the debug log; the terminal gets one line.
+        import logging
+
+        logging.getLogger("tracker.cli").debug("command failed", exc_info=True)
+        typer.echo(f"error: {describe_failure(error)}", err=True)
+        sys.exit(1)

@@ -25,6 +25,7 @@ def run_seed(
     services: Services, projects: int, seed: int, *, force: bool, console: Console
 ) -> SeedSummary:
     """Seed with a progress bar on `console` (standard error), and return the summary."""
+    services.application.recorder.max_notification_id()  # fail on the database before the bar
     with Progress(
         TextColumn("[bold]seeding[/bold]"),
         BarColumn(),
