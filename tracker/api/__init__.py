@@ -1,47 +1,58 @@
-"""The REST API: one router per resource, auth, problem+json and idempotency at the edge."""
+"""The REST API: one router per resource, auth, problem+json and idempotency at the edge.
+
+The routers are imported inside `routers()`, not at package import: `tracker.auth` imports
+`tracker.api.tables`, and the routers import `tracker.auth`, so importing them here would
+make `import tracker.auth` circular.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, FastAPI
+if TYPE_CHECKING:
+    from fastapi import APIRouter, FastAPI
 
-from tracker.api import (
-    activities,
-    decisions,
-    funding,
-    indicators,
-    labs,
-    milestones,
-    partners,
-    projects,
-)
-from tracker.api.docs import install_docs
-from tracker.api.idempotency import IdempotencyStore
-from tracker.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from tracker.api.problems import install_problem_handlers
-from tracker.settings import Settings
+    from tracker.settings import Settings
 
-# Add a resource's router here (the auditor reads' router goes beside these).
-ROUTERS: list[APIRouter] = [
-    labs.router,
-    projects.router,
-    milestones.router,
-    partners.router,
-    indicators.router,
-    activities.router,
-    decisions.router,
-    funding.router,
-]
+
+def routers() -> list[APIRouter]:
+    """Every REST router, in OpenAPI order (add a resource's router here)."""
+    from tracker.api import (
+        activities,
+        decisions,
+        funding,
+        indicators,
+        labs,
+        milestones,
+        partners,
+        projects,
+    )
+
+    return [
+        labs.router,
+        projects.router,
+        milestones.router,
+        partners.router,
+        indicators.router,
+        activities.router,
+        decisions.router,
+        funding.router,
+    ]
 
 
 def install_api(app: FastAPI, settings: Settings) -> None:
     """Mount the REST routers, middleware and error handlers on `app`."""
+    from tracker.api.docs import install_docs
+    from tracker.api.idempotency import IdempotencyStore
+    from tracker.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+    from tracker.api.problems import install_problem_handlers
+
     app.state.idempotency = IdempotencyStore(
         ttl=timedelta(hours=settings.idempotency_ttl_hours),
         lease=timedelta(seconds=settings.idempotency_lease_seconds),
     )
-    for router in ROUTERS:
+    for router in routers():
         app.include_router(router)
     install_problem_handlers(app)
     # The last added is the outermost: the request id wraps everything, the 413 included.
