@@ -7,21 +7,30 @@ errors to standard error; `audit verify` exits 1 when it finds anything.
 from __future__ import annotations
 
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from domain.errors import InvalidValueError
+from tracker.audit.admin import record_admin_action
 from tracker.audit.export import (
     ExportFileError,
     canonical_json,
     export_log,
     import_log,
     manifest_path,
+)
+from tracker.audit.people import (
+    PersonAlreadyForgottenError,
+    PersonNotFoundError,
+    add_person,
+    forget_person,
 )
 from tracker.audit.verify import verify
 from tracker.cli_support import fail, load_settings
@@ -31,6 +40,8 @@ from tracker.store import StoreNotEmptyError
 audit = typer.Typer(help="Verify the event log's hash chains.", no_args_is_help=True)
 
 events = typer.Typer(help="Export the event log, or import an export.", no_args_is_help=True)
+
+people_cli = typer.Typer(help="People's names, kept outside the log.", no_args_is_help=True)
 
 stderr = Console(stderr=True)
 
@@ -46,6 +57,16 @@ def _services() -> Iterator[Services]:
         yield services
     finally:
         services.close()
+
+
+def _record(services: Services, action: str, actor: str, **fields: Any) -> None:
+    """Record an administrative action in the admin log, under a fresh correlation id."""
+    application = services.application
+    meta = application.meta(actor, f"cli-{uuid.uuid4()}")
+    try:
+        record_admin_action(application, action, meta, **fields)
+    except Exception as error:
+        raise fail(f"done, but not recorded in the admin log: {type(error).__name__}") from None
 
 
 def _progress(what: str, unit: str) -> Progress:
@@ -65,19 +86,29 @@ def verify_command(
     actor: Annotated[str, typer.Option(help="Who runs it, as recorded in the admin log.")] = "cli",
 ) -> None:
     """Recompute every hash and checkpoint; print each finding; exit 1 on any."""
-    with _services() as services, _progress("verifying", "positions") as progress:
-        task = progress.add_task("verify", total=None)
+    with _services() as services:
+        with _progress("verifying", "positions") as progress:
+            task = progress.add_task("verify", total=None)
 
-        def advance(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
 
-        try:
-            report = verify(services.application, on_progress=advance)
-        except Exception as error:
-            raise fail(f"verification stopped: {type(error).__name__}: {error}", code=2) from None
-    for finding in report.findings:
-        typer.echo(str(finding))
-    typer.echo(report.summary())
+            try:
+                report = verify(services.application, on_progress=advance)
+            except Exception as error:
+                message = f"verification stopped: {type(error).__name__}: {error}"
+                raise fail(message, code=2) from None
+        for finding in report.findings:
+            typer.echo(str(finding))
+        typer.echo(report.summary())
+        _record(
+            services,
+            "audit_verified",
+            actor,
+            events=report.events,
+            last_position=report.last_position,
+            findings=len(report.findings),
+        )
     if not report.intact:
         raise typer.Exit(1)
 
@@ -119,6 +150,7 @@ def export_command(
 @events.command("import")
 def import_command(
     file: Annotated[Path, typer.Argument(help="An NDJSON export (its manifest beside it).")],
+    actor: Annotated[str, typer.Option(help="Who runs it, as recorded in the admin log.")] = "cli",
 ) -> None:
     """Import an export into an EMPTY store: same positions, same bytes, same hashes."""
     if not file.is_file():
@@ -133,6 +165,15 @@ def import_command(
             result = import_log(services.application, file, advance)
         except (StoreNotEmptyError, ExportFileError) as error:
             raise fail(str(error)) from None
+        _record(
+            services,
+            "events_imported",
+            actor,
+            count=result.count,
+            last_position=result.last_position,
+            running_hash=result.running_hash,
+            file_sha256=result.file_sha256,
+        )
     typer.echo(
         f"imported {result.count} events up to position {result.last_position}, "
         f"running hash {result.running_hash}",
@@ -140,7 +181,39 @@ def import_command(
     )
 
 
+@people_cli.command("add")
+def people_add(
+    name: Annotated[str, typer.Argument(help="The person's display name.")],
+    email: Annotated[str | None, typer.Option(help="A contact address.")] = None,
+) -> None:
+    """Record a person's name; print the pseudonymous id (alone on standard output)."""
+    with _services() as services:
+        try:
+            person_id = add_person(services.engine, name, email)
+        except InvalidValueError as error:
+            raise fail(str(error)) from None
+    typer.echo(person_id)
+
+
+@people_cli.command("forget")
+def people_forget(
+    person_id: Annotated[str, typer.Argument(metavar="ID", help="The person's id.")],
+    reason: Annotated[str | None, typer.Option(help="Why (recorded in the admin log).")] = None,
+    actor: Annotated[str, typer.Option(help="Who runs it, as recorded in the admin log.")] = "cli",
+) -> None:
+    """Erase a person's name and e-mail; record PersonForgotten (the id only) in the admin log."""
+    with _services() as services:
+        application = services.application
+        meta = application.meta(actor, f"cli-{uuid.uuid4()}")
+        try:
+            result = forget_person(application, services.engine, person_id, meta, reason)
+        except (PersonNotFoundError, PersonAlreadyForgottenError) as error:
+            raise fail(str(error)) from None
+    typer.echo(f"forgot {person_id} (admin log position {result.position})", err=True)
+
+
 def register(cli: typer.Typer) -> None:
     """Add this module's commands to the `tracker` CLI."""
     cli.add_typer(audit, name="audit")
     cli.add_typer(events, name="events")
+    cli.add_typer(people_cli, name="people")

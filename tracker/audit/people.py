@@ -1,0 +1,120 @@
+"""People's names, kept outside the event log so that they can be erased.
+
+Events name people by pseudonymous ids only. `forget_person` erases the name and e-mail of
+one person and records `PersonForgotten` (the id only) in the admin log, in one transaction:
+the erasure is a side write of the admin event's save. The log is untouched, so every hash
+chain still verifies.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from eventsourcing.sqlite import SQLiteCursor
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from sqlalchemy import Engine
+
+from domain.errors import DomainError, InvalidValueError, NotFoundError
+from domain.meta import Meta
+from tracker.application import CommandResult, TrackerApplication
+from tracker.audit.admin import record_admin_action
+from tracker.audit.tables import people
+
+NAME_MAX_LENGTH = 200
+
+
+class PersonNotFoundError(NotFoundError):
+    """No person has this id."""
+
+
+class PersonAlreadyForgottenError(DomainError):
+    """This person's name was erased already."""
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person as tracker knows them: a pseudonymous id, and a name until forgotten."""
+
+    person_id: str
+    display_name: str | None
+    email: str | None
+    created_at: datetime
+    forgotten_at: datetime | None
+
+
+def add_person(engine: Engine, display_name: str, email: str | None = None) -> str:
+    """Record a person's name and return the pseudonymous id events may carry."""
+    name = display_name.strip()
+    if not 1 <= len(name) <= NAME_MAX_LENGTH:
+        raise InvalidValueError(f"a display name needs 1 to {NAME_MAX_LENGTH} characters")
+    person_id = f"per_{uuid.uuid4().hex}"
+    with engine.begin() as connection:
+        connection.execute(
+            people.insert().values(
+                person_id=person_id,
+                display_name=name,
+                email=email.strip() if email else None,
+                created_at=datetime.now(UTC),
+            )
+        )
+    return person_id
+
+
+def get_person(engine: Engine, person_id: str) -> Person:
+    """One person by id."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.select(people).where(people.c.person_id == person_id)
+        ).one_or_none()
+    if row is None:
+        raise PersonNotFoundError(f"no person {person_id}")
+    return Person(row.person_id, row.display_name, row.email, row.created_at, row.forgotten_at)
+
+
+@dataclass(frozen=True)
+class _Erase:
+    """Erase one person's name and e-mail in the admin event's own transaction."""
+
+    person_id: str
+    at: datetime
+
+    def write_sqlite(self, cursor: SQLiteCursor, positions: Sequence[int]) -> None:
+        cursor.execute(
+            "UPDATE tracker_people SET display_name = NULL, email = NULL, forgotten_at = ?"
+            " WHERE person_id = ?",
+            # SQLAlchemy's SQLite DateTime format, so the row reads back as a datetime.
+            (self.at.strftime("%Y-%m-%d %H:%M:%S.%f"), self.person_id),
+        )
+
+    def write_postgres(self, cursor: Cursor[DictRow], positions: Sequence[int]) -> None:
+        cursor.execute(
+            "UPDATE tracker_people SET display_name = NULL, email = NULL, forgotten_at = %s"
+            " WHERE person_id = %s",
+            (self.at, self.person_id),
+        )
+
+
+def forget_person(
+    application: TrackerApplication,
+    engine: Engine,
+    person_id: str,
+    meta: Meta,
+    reason: str | None = None,
+) -> CommandResult:
+    """Erase a person's name and e-mail, and record `PersonForgotten` with the id only."""
+    person = get_person(engine, person_id)
+    if person.forgotten_at is not None:
+        raise PersonAlreadyForgottenError(f"person {person_id} was forgotten already")
+    return record_admin_action(
+        application,
+        "person_forgotten",
+        meta,
+        side_writes=[_Erase(person_id, datetime.now(UTC))],
+        person_id=person_id,
+        reason=reason,
+    )
