@@ -157,10 +157,13 @@ class CompletionWrite:
         cursor.execute(
             "UPDATE idempotency_keys SET state = %s, status_code = %s, response_body = %s,"
             " response_headers = %s, position = %s"
-            " WHERE token_id = %s AND idempotency_key = %s AND owner = %s AND state = %s",
+            " WHERE token_id = %s AND idempotency_key = %s AND owner = %s AND state = %s"
+            " RETURNING owner",
             self._row(PENDING, stored, positions[-1]),
         )
-        if cursor.rowcount != 1:
+        # The recorder runs in pipeline mode, where `rowcount` is not known until the
+        # results are fetched: count the returned rows instead.
+        if len(cursor.fetchall()) != 1:
             raise ReservationLostError(f"idempotency key {self.reservation.key!r} was taken over")
 
 

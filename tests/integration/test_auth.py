@@ -1,0 +1,148 @@
+"""Bearer tokens: hashed at rest, compared in constant time, revocable; the token CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from tracker.api.tables import api_tokens
+from tracker.auth import (
+    Role,
+    TokenRequestError,
+    authenticate,
+    create_token,
+    list_tokens,
+    revoke_token,
+)
+from tracker.db import create_db_engine
+from tracker.settings import Settings
+
+TRACKER = str(Path(sys.executable).with_name("tracker"))
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    created = create_db_engine(settings)
+    yield created
+    created.dispose()
+
+
+def test_a_created_token_authenticates_as_its_principal(engine: Engine) -> None:
+    token_id, token = create_token(engine, Role.STAFF, lab="lab-bfc", name="Alice")
+    principal = authenticate(engine, token)
+    assert principal is not None
+    assert principal.token_id == token_id
+    assert principal.role is Role.STAFF
+    assert principal.lab == "lab-bfc"
+    assert principal.name == "Alice"
+    assert token.startswith(f"{token_id}.")
+
+
+def test_only_the_hash_is_stored(engine: Engine) -> None:
+    token_id, token = create_token(engine, Role.VIEWER)
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.select(api_tokens).where(api_tokens.c.token_id == token_id)
+        ).one()
+    secret = token.split(".", 1)[1]
+    assert all(secret not in str(value) for value in row)
+    assert len(row.token_hash) == 64
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),
+        lambda t: t.split(".")[0],
+        lambda t: "",
+        lambda t: t + "x",
+        lambda t: "tok_0000000000000000." + t.split(".")[1],
+    ],
+)
+def test_a_wrong_token_authenticates_no_one(engine: Engine, mangle: object) -> None:
+    _, token = create_token(engine, Role.ADMIN)
+    assert callable(mangle)
+    assert authenticate(engine, mangle(token)) is None
+
+
+def test_a_revoked_token_stops_working_at_once(engine: Engine) -> None:
+    token_id, token = create_token(engine, Role.AUDITOR)
+    assert revoke_token(engine, token_id) is True
+    assert authenticate(engine, token) is None
+    assert revoke_token(engine, token_id) is False
+    (info,) = [info for info in list_tokens(engine) if info.token_id == token_id]
+    assert info.revoked_at is not None
+    assert info.revoked_at >= info.created_at
+
+
+def test_staff_need_a_lab_and_only_staff_have_one(engine: Engine) -> None:
+    with pytest.raises(TokenRequestError):
+        create_token(engine, Role.STAFF)
+    with pytest.raises(TokenRequestError):
+        create_token(engine, Role.VIEWER, lab="lab-bfc")
+    with pytest.raises(TokenRequestError):
+        create_token(engine, Role.STAFF, lab="Not A Slug")
+
+
+def test_tokens_are_listed_without_secrets(engine: Engine) -> None:
+    token_id, _ = create_token(engine, Role.VIEWER, name="tableau de bord")
+    (info,) = [info for info in list_tokens(engine) if info.token_id == token_id]
+    assert info.role is Role.VIEWER
+    assert info.name == "tableau de bord"
+    assert info.created_at.tzinfo is not None
+
+
+def _tracker(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "TRACKER_DATABASE_URL": settings.database_url,
+        "TRACKER_LOG_FORMAT": "json",
+    }
+    return subprocess.run(
+        [TRACKER, *args], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+
+
+def test_the_cli_prints_the_token_alone_on_stdout_and_it_works(
+    settings: Settings, engine: Engine
+) -> None:
+    created = _tracker(
+        settings, "token", "create", "--role", "staff", "--lab", "lab-x", "--name", "Bob"
+    )
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip()
+    assert created.stdout == token + "\n"
+    principal = authenticate(engine, token)
+    assert principal is not None
+    assert principal.lab == "lab-x"
+    assert token not in created.stderr
+    listed = _tracker(settings, "token", "list")
+    assert listed.returncode == 0
+    assert principal.token_id in listed.stdout
+    assert token.split(".")[1] not in listed.stdout
+    revoked = _tracker(settings, "token", "revoke", principal.token_id)
+    assert revoked.returncode == 0
+    assert authenticate(engine, token) is None
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["token", "create", "--role", "staff"],
+        ["token", "create", "--role", "viewer", "--lab", "lab-x"],
+        ["token", "revoke", "tok_doesnotexist"],
+    ],
+)
+def test_cli_errors_are_one_line_with_a_non_zero_exit(settings: Settings, args: list[str]) -> None:
+    result = _tracker(settings, *args)
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
