@@ -973,11 +973,11 @@ def seed_portfolio(
         first_day=lab_steps[0].on if lab_steps else steps[0].on,
         last_day=max(s.on for s in steps),
         seconds=time.perf_counter() - started,
-        sample_project=_sample_project(steps),
+        sample_project=pick_sample_project(steps),
     )
 
 
-def _sample_project(steps: list[Step]) -> UUID | None:
+def pick_sample_project(steps: list[Step]) -> UUID | None:
     """The first registered project of the regional lab that is open at the end."""
     open_projects: dict[UUID, bool] = {}
     for step in steps:
