@@ -32,7 +32,7 @@ from tracker.audit.people import (
     add_person,
     forget_person,
 )
-from tracker.audit.verify import verify
+from tracker.audit.verify import check_projections, verify
 from tracker.cli_support import fail, load_settings
 from tracker.services import Services
 from tracker.store import StoreNotEmptyError
@@ -69,9 +69,9 @@ def _record(services: Services, action: str, actor: str, **fields: Any) -> None:
         raise fail(f"done, but not recorded in the admin log: {type(error).__name__}") from None
 
 
-def _progress(what: str, unit: str) -> Progress:
+def _progress(unit: str) -> Progress:
     return Progress(
-        TextColumn(f"[bold]{what}[/bold]"),
+        TextColumn("[bold]{task.description}[/bold]"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn(unit),
@@ -84,17 +84,27 @@ def _progress(what: str, unit: str) -> Progress:
 @audit.command("verify")
 def verify_command(
     actor: Annotated[str, typer.Option(help="Who runs it, as recorded in the admin log.")] = "cli",
+    projections: Annotated[
+        bool,
+        typer.Option(
+            help="Also rebuild the projections aside and compare them with the live ones."
+        ),
+    ] = True,
 ) -> None:
-    """Recompute every hash and checkpoint; print each finding; exit 1 on any."""
+    """Recompute every hash and checkpoint, check the projections; print each finding."""
     with _services() as services:
-        with _progress("verifying", "positions") as progress:
-            task = progress.add_task("verify", total=None)
+        with _progress("positions") as progress:
+            task = progress.add_task("verifying", total=None)
 
             def advance(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
             try:
                 report = verify(services.application, on_progress=advance)
+                # A tampered log cannot be rebuilt meaningfully: its findings come first.
+                if projections and report.intact:
+                    progress.update(task, description="checking projections")
+                    report.findings.extend(check_projections(services, advance))
             except Exception as error:
                 message = f"verification stopped: {type(error).__name__}: {error}"
                 raise fail(message, code=2) from None
@@ -121,8 +131,8 @@ def export_command(
     ] = None,
 ) -> None:
     """Export the whole log as NDJSON with a SHA-256 manifest (to stdout without --out)."""
-    with _services() as services, _progress("exporting", "positions") as progress:
-        task = progress.add_task("export", total=None)
+    with _services() as services, _progress("positions") as progress:
+        task = progress.add_task("exporting", total=None)
 
         def advance(done: int, total: int) -> None:
             if done % 100 == 0 or done == total:
@@ -155,8 +165,8 @@ def import_command(
     """Import an export into an EMPTY store: same positions, same bytes, same hashes."""
     if not file.is_file():
         raise fail(f"{file} is not a file")
-    with _services() as services, _progress("importing", "events") as progress:
-        task = progress.add_task("import", total=None)
+    with _services() as services, _progress("events") as progress:
+        task = progress.add_task("importing", total=None)
 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total or None)

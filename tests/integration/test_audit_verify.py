@@ -12,6 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from domain.values import Health
+from projections.runner import PROJECTIONS, ProjectionWorker
 from tests.factories import registered_project
 from tracker import cli_audit, migrate
 from tracker.audit import chain
@@ -252,3 +253,17 @@ def test_the_cli_prints_each_finding_and_exits_1(fresh: Services) -> None:
     assert lines[0].startswith(f"deleted: position {deleted.position} ")
     assert lines[1].startswith("modified: position ")
     assert lines[2].startswith("2 finding(s): ")
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_the_cli_checks_the_projections_against_a_rebuild(fresh: Services) -> None:
+    project_id = _project_with_history(fresh)
+    for projection in PROJECTIONS:
+        ProjectionWorker(fresh, projection).run_until_caught_up()
+    intact = CliRunner().invoke(_cli(), ["audit", "verify"])
+    assert intact.exit_code == 0, intact.output
+    _execute(fresh, "UPDATE rm_projects SET title = 'Réécrit' WHERE id = :id", id=str(project_id))
+    tampered = CliRunner().invoke(_cli(), ["audit", "verify"])
+    assert tampered.exit_code == 1, tampered.output
+    assert tampered.stdout.startswith("projection: ")
+    assert "Réécrit" in tampered.stdout

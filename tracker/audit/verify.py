@@ -11,7 +11,9 @@ one tampering, localised so that one change is reported once, not once per later
   or a stream's versions go backwards;
 - `checkpoint`: the running hash disagrees with a checkpoint, and nothing else found in
   that stretch of the log explains why;
-- `truncated`: a checkpoint lies beyond the last event: the tail of the log was cut off.
+- `truncated`: a checkpoint lies beyond the last event: the tail of the log was cut off;
+- `projection`: a read-model row differs from what a rebuild from the log gives
+  (`check_projections`, the projections' own `rebuild(check=True)`).
 """
 
 from __future__ import annotations
@@ -31,10 +33,13 @@ from tracker.audit.chain import (
     event_hash,
     running_hash,
 )
+from tracker.services import Services
 
 PAGE = 1000
 
-Kind = Literal["modified", "deleted", "inserted", "reordered", "checkpoint", "truncated"]
+Kind = Literal[
+    "modified", "deleted", "inserted", "reordered", "checkpoint", "truncated", "projection"
+]
 Progress = Callable[[int, int], None]
 
 
@@ -320,3 +325,22 @@ def verify(application: TrackerApplication, on_progress: Progress | None = None)
     if on_progress is not None:
         on_progress(stop, stop)
     return verifier.finish()
+
+
+def check_projections(services: Services, on_progress: Progress | None = None) -> list[Finding]:
+    """Rebuild every projection into shadow tables and report each row that differs."""
+    from projections.runner import PROJECTIONS, rebuild  # the read side depends on tracker
+
+    findings: list[Finding] = []
+    for projection in PROJECTIONS:
+        try:
+            result = rebuild(services, projection, check=True, on_progress=on_progress)
+        except Exception as error:
+            detail = f"{projection.name}: cannot rebuild: {type(error).__name__}: {error}"
+            findings.append(Finding("projection", 0, detail))
+            continue
+        findings.extend(
+            Finding("projection", result.position, f"{result.name}: {d.describe()}")
+            for d in result.differences
+        )
+    return findings
