@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None, *, run_projector: bool = True) 
         services = Services.open(settings)
         app.state.services = services
         projector = start_background_projector(services) if run_projector else None
+        app.state.projector = projector  # GraphQL's X-Min-Position waits on it
         log.info("started", env=settings.env, projector=run_projector)
         try:
             yield

@@ -1,0 +1,424 @@
+"""The SQL behind the dashboards: synchronous reads of the read models.
+
+Resolvers never call these on the event loop: they go through `run_sync` (a worker
+thread). Each function is one statement (or one per table for roll-ups), whatever the
+number of rows asked for: the DataLoaders batch the per-row lookups into `IN (...)`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Engine, RowMapping
+
+from projections.tables import (
+    activities,
+    activity_feed,
+    funding,
+    indicators,
+    labs,
+    milestones,
+    phase_periods,
+    project_territories,
+    project_themes,
+    projects,
+)
+
+MAX_PAGE = 100
+
+
+class BadInput(ValueError):
+    """The client asked for something malformed (a bad cursor, `first` out of range)."""
+
+
+@dataclass(frozen=True)
+class ProjectQuery:
+    lab: str | None = None
+    phase: str | None = None
+    health: str | None = None
+    status: str | None = None
+    theme: str | None = None
+    territory: str | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class MilestoneQuery:
+    projects: ProjectQuery | None = None
+    project_id: str | None = None
+    status: str | None = None
+    due_within_days: int | None = None
+    overdue: bool | None = None
+    slipped: bool | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[RowMapping]
+    has_next: bool
+    total: int
+
+
+# -- cursors ---------------------------------------------------------------------------
+
+
+def encode_cursor(*values: Any) -> str:
+    plain = json.dumps([v.isoformat() if isinstance(v, date) else v for v in values])
+    return base64.urlsafe_b64encode(plain.encode()).decode()
+
+
+def decode_cursor(cursor: str, size: int) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise BadInput(f"{cursor!r} is not a cursor this API gave") from None
+    if not isinstance(values, list) or len(values) != size:
+        raise BadInput(f"{cursor!r} is not a cursor this API gave")
+    return values
+
+
+def check_first(first: int) -> int:
+    if not 0 <= first <= MAX_PAGE:
+        raise BadInput(f"first must be between 0 and {MAX_PAGE}, got {first}")
+    return first
+
+
+# -- projects ----------------------------------------------------------------------------
+
+
+def project_ids(query: ProjectQuery | None) -> sa.Select[tuple[str]]:
+    """The ids of the projects the filter keeps, as a subquery."""
+    p = projects
+    statement = sa.select(p.c.id)
+    if query is None:
+        return statement
+    if query.lab:
+        statement = statement.where(p.c.lab == query.lab)
+    if query.phase:
+        statement = statement.where(p.c.phase == query.phase)
+    if query.health:
+        statement = statement.where(p.c.health == query.health)
+    if query.status:
+        statement = statement.where(p.c.status == query.status)
+    if query.text:
+        escaped = query.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(p.c.title.ilike(f"%{escaped}%", escape="\\"))
+    if query.theme:
+        statement = statement.where(
+            p.c.id.in_(
+                sa.select(project_themes.c.project_id).where(project_themes.c.theme == query.theme)
+            )
+        )
+    if query.territory:
+        t = project_territories
+        statement = statement.where(
+            p.c.id.in_(
+                sa.select(t.c.project_id).where(
+                    (t.c.code == query.territory) | (t.c.department == query.territory)
+                )
+            )
+        )
+    return statement
+
+
+def project_page(engine: Engine, query: ProjectQuery | None, first: int, after: str | None) -> Page:
+    """Projects in registration order, keyset-paged on the registration position."""
+    check_first(first)
+    ids = project_ids(query)
+    statement = sa.select(projects).where(projects.c.id.in_(ids))
+    if after is not None:
+        (position,) = decode_cursor(after, 1)
+        if not isinstance(position, int):
+            raise BadInput(f"{after!r} is not a cursor this API gave")
+        statement = statement.where(projects.c.registered_position > position)
+    statement = statement.order_by(projects.c.registered_position).limit(first + 1)
+    with engine.connect() as connection:
+        rows = list(connection.execute(statement).mappings())
+        total = connection.scalar(
+            sa.select(sa.func.count()).select_from(projects).where(projects.c.id.in_(ids))
+        )
+    return Page(rows[:first], len(rows) > first, int(total or 0))
+
+
+def projects_by_id(engine: Engine, ids: Sequence[str]) -> list[RowMapping | None]:
+    with engine.connect() as connection:
+        rows = {
+            r.id: r
+            for r in connection.execute(
+                sa.select(projects).where(projects.c.id.in_(ids))
+            ).mappings()
+        }
+    return [rows.get(i) for i in ids]
+
+
+def labs_by_slug(engine: Engine, slugs: Sequence[str]) -> list[RowMapping | None]:
+    with engine.connect() as connection:
+        rows = {
+            r.slug: r
+            for r in connection.execute(sa.select(labs).where(labs.c.slug.in_(slugs))).mappings()
+        }
+    return [rows.get(s) for s in slugs]
+
+
+def all_labs(engine: Engine) -> list[RowMapping]:
+    with engine.connect() as connection:
+        return list(connection.execute(sa.select(labs).order_by(labs.c.slug)).mappings())
+
+
+def _grouped(
+    engine: Engine, table: sa.Table, ids: Sequence[str], order: Sequence[Any]
+) -> list[list[RowMapping]]:
+    groups: dict[str, list[RowMapping]] = defaultdict(list)
+    with engine.connect() as connection:
+        statement = sa.select(table).where(table.c.project_id.in_(ids)).order_by(*order)
+        for row in connection.execute(statement).mappings():
+            groups[row.project_id].append(row)
+    return [groups.get(i, []) for i in ids]
+
+
+def milestones_of(engine: Engine, ids: Sequence[str]) -> list[list[RowMapping]]:
+    m = milestones
+    return _grouped(engine, m, ids, (m.c.due_on, m.c.milestone_id))
+
+
+def phase_periods_of(engine: Engine, ids: Sequence[str]) -> list[list[RowMapping]]:
+    return _grouped(engine, phase_periods, ids, (phase_periods.c.seq,))
+
+
+def activities_of(engine: Engine, ids: Sequence[str]) -> list[list[RowMapping]]:
+    a = activities
+    return _grouped(engine, a, ids, (a.c.held_on, a.c.activity_id))
+
+
+def funding_of(engine: Engine, ids: Sequence[str]) -> list[list[RowMapping]]:
+    f = funding
+    return _grouped(engine, f, ids, (f.c.fiscal_year, f.c.source))
+
+
+def indicators_of(engine: Engine, ids: Sequence[str]) -> list[list[RowMapping]]:
+    return _grouped(engine, indicators, ids, (indicators.c.name, indicators.c.indicator_id))
+
+
+def milestones_by_key(engine: Engine, keys: Sequence[tuple[str, str]]) -> list[RowMapping | None]:
+    m = milestones
+    ids = sorted({k[0] for k in keys})
+    with engine.connect() as connection:
+        rows = {
+            (r.project_id, r.milestone_id): r
+            for r in connection.execute(
+                sa.select(m).where(
+                    m.c.project_id.in_(ids), m.c.milestone_id.in_(sorted({k[1] for k in keys}))
+                )
+            ).mappings()
+        }
+    return [rows.get(k) for k in keys]
+
+
+# -- milestones --------------------------------------------------------------------------
+
+
+def milestone_conditions(query: MilestoneQuery | None, today: date) -> list[Any]:
+    m = milestones
+    if query is None:
+        return []
+    conditions: list[Any] = []
+    if query.projects is not None:
+        conditions.append(m.c.project_id.in_(project_ids(query.projects)))
+    if query.project_id is not None:
+        conditions.append(m.c.project_id == query.project_id)
+    if query.status is not None:
+        conditions.append(m.c.status == query.status)
+    if query.due_within_days is not None:
+        if query.due_within_days < 0:
+            raise BadInput("dueWithinDays cannot be negative")
+        conditions += [
+            m.c.status == "planned",
+            m.c.due_on >= today,
+            m.c.due_on <= today + timedelta(days=query.due_within_days),
+        ]
+    if query.overdue is not None:
+        overdue = (m.c.status == "planned") & (m.c.due_on < today)
+        conditions.append(overdue if query.overdue else ~overdue)
+    if query.slipped is not None:
+        conditions.append(m.c.days_slipped > 0 if query.slipped else m.c.days_slipped <= 0)
+    return conditions
+
+
+def milestone_page(
+    engine: Engine, query: MilestoneQuery | None, today: date, first: int, after: str | None
+) -> Page:
+    """Milestones by due date (then project and id), keyset-paged on that triple."""
+    check_first(first)
+    m = milestones
+    conditions = milestone_conditions(query, today)
+    statement = sa.select(m).where(*conditions)
+    if after is not None:
+        due, project_id, milestone_id = decode_cursor(after, 3)
+        try:
+            due_on = date.fromisoformat(due)
+        except (TypeError, ValueError):
+            raise BadInput(f"{after!r} is not a cursor this API gave") from None
+        statement = statement.where(
+            sa.tuple_(m.c.due_on, m.c.project_id, m.c.milestone_id)
+            > sa.tuple_(sa.literal(due_on), sa.literal(project_id), sa.literal(milestone_id))
+        )
+    statement = statement.order_by(m.c.due_on, m.c.project_id, m.c.milestone_id).limit(first + 1)
+    with engine.connect() as connection:
+        rows = list(connection.execute(statement).mappings())
+        total = connection.scalar(sa.select(sa.func.count()).select_from(m).where(*conditions))
+    return Page(rows[:first], len(rows) > first, int(total or 0))
+
+
+# -- activity feed -----------------------------------------------------------------------
+
+
+def feed_page(
+    engine: Engine,
+    project_id: str | None,
+    since: datetime | None,
+    first: int,
+    after: str | None,
+) -> Page:
+    """The feed, newest first, keyset-paged on the position."""
+    check_first(first)
+    f = activity_feed
+    conditions: list[Any] = []
+    if project_id is not None:
+        conditions.append(f.c.project_id == project_id)
+    if since is not None:
+        conditions.append(f.c.recorded_at >= since)
+    statement = sa.select(f).where(*conditions)
+    if after is not None:
+        (position,) = decode_cursor(after, 1)
+        if not isinstance(position, int):
+            raise BadInput(f"{after!r} is not a cursor this API gave")
+        statement = statement.where(f.c.position < position)
+    statement = statement.order_by(f.c.position.desc()).limit(first + 1)
+    with engine.connect() as connection:
+        rows = list(connection.execute(statement).mappings())
+        total = connection.scalar(sa.select(sa.func.count()).select_from(f).where(*conditions))
+    return Page(rows[:first], len(rows) > first, int(total or 0))
+
+
+# -- portfolio ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    total: int
+    by_phase: list[tuple[str, int]]
+    by_health: list[tuple[str, int]]
+    by_status: list[tuple[str, int]]
+    by_lab: list[tuple[str, int]]
+    by_territory: list[tuple[str, str, int]]
+    by_theme: list[tuple[str, int]]
+    milestones_open: int
+    milestones_due_soon: int
+    milestones_overdue: int
+    milestones_slipped: int
+    milestones_achieved: int
+    activities_by_month: list[tuple[str, int, int]]
+    funding_by_year: list[tuple[int, int]]
+
+
+def portfolio(
+    engine: Engine, query: ProjectQuery | None, today: date, due_within_days: int
+) -> Portfolio:
+    """Every roll-up of the dashboards' portfolio view, over the filtered projects."""
+    if due_within_days < 0:
+        raise BadInput("dueWithinDays cannot be negative")
+    ids = project_ids(query)
+    p, m, a, f = projects, milestones, activities, funding
+    t, th = project_territories, project_themes
+    kept = p.c.id.in_(ids)
+
+    def counts(column: sa.Column[Any]) -> sa.Select[Any]:
+        return (
+            sa.select(column, sa.func.count())
+            .where(kept)
+            .group_by(column)
+            .order_by(sa.func.count().desc(), column)
+        )
+
+    planned = m.c.status == "planned"
+    in_kept = m.c.project_id.in_(ids)
+    with engine.connect() as connection:
+        total = int(connection.scalar(sa.select(sa.func.count()).select_from(p).where(kept)) or 0)
+        by_phase = [(r[0], r[1]) for r in connection.execute(counts(p.c.phase))]
+        by_health = [(r[0], r[1]) for r in connection.execute(counts(p.c.health))]
+        by_status = [(r[0], r[1]) for r in connection.execute(counts(p.c.status))]
+        by_lab = [(r[0], r[1]) for r in connection.execute(counts(p.c.lab))]
+        by_territory = [
+            (r[0], r[1], r[2])
+            for r in connection.execute(
+                sa.select(t.c.code, t.c.level, sa.func.count(sa.distinct(t.c.project_id)))
+                .where(t.c.project_id.in_(ids))
+                .group_by(t.c.code, t.c.level)
+                .order_by(sa.func.count(sa.distinct(t.c.project_id)).desc(), t.c.code)
+            )
+        ]
+        by_theme = [
+            (r[0], r[1])
+            for r in connection.execute(
+                sa.select(th.c.theme, sa.func.count())
+                .where(th.c.project_id.in_(ids))
+                .group_by(th.c.theme)
+                .order_by(sa.func.count().desc(), th.c.theme)
+            )
+        ]
+        soon = (
+            planned
+            & (m.c.due_on >= today)
+            & (m.c.due_on <= today + timedelta(days=due_within_days))
+        )
+        figures = connection.execute(
+            sa.select(
+                sa.func.count().filter(planned),
+                sa.func.count().filter(soon),
+                sa.func.count().filter(planned & (m.c.due_on < today)),
+                sa.func.count().filter(m.c.days_slipped > 0),
+                sa.func.count().filter(m.c.status == "achieved"),
+            ).where(in_kept)
+        ).one()
+        by_month = [
+            (r[0], r[1], int(r[2] or 0))
+            for r in connection.execute(
+                sa.select(a.c.month, sa.func.count(), sa.func.sum(a.c.participants))
+                .where(a.c.project_id.in_(ids))
+                .group_by(a.c.month)
+                .order_by(a.c.month)
+            )
+        ]
+        by_year = [
+            (r[0], int(r[1] or 0))
+            for r in connection.execute(
+                sa.select(f.c.fiscal_year, sa.func.sum(f.c.amount_cents))
+                .where(f.c.project_id.in_(ids))
+                .group_by(f.c.fiscal_year)
+                .order_by(f.c.fiscal_year)
+            )
+        ]
+    return Portfolio(
+        total=total,
+        by_phase=by_phase,
+        by_health=by_health,
+        by_status=by_status,
+        by_lab=by_lab,
+        by_territory=by_territory,
+        by_theme=by_theme,
+        milestones_open=int(figures[0]),
+        milestones_due_soon=int(figures[1]),
+        milestones_overdue=int(figures[2]),
+        milestones_slipped=int(figures[3]),
+        milestones_achieved=int(figures[4]),
+        activities_by_month=by_month,
+        funding_by_year=by_year,
+    )

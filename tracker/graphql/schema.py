@@ -1,0 +1,337 @@
+"""The dashboards' schema (CONTRACT §3): queries over the read models, limits, error codes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.permission import BasePermission
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import Info
+
+from domain.values import Health, MilestoneStatus, Phase, Status
+from tracker.graphql import reads
+from tracker.graphql.context import Context
+from tracker.graphql.types import (
+    BIG_INT,
+    BigInt,
+    Connection,
+    FeedEvent,
+    HealthEnum,
+    Lab,
+    Milestone,
+    MilestoneFigures,
+    MilestoneStatusEnum,
+    MonthFigures,
+    PhaseEnum,
+    Portfolio,
+    Project,
+    StatusEnum,
+    YearFunding,
+    counts,
+    field,
+    phase_labels,
+)
+from tracker.settings import Settings
+
+GraphInfo = Info[Context, None]
+
+MAX_DEPTH = 10
+MAX_TOKENS = 2000
+MAX_ALIASES = 30
+# Codes a client may read and act on; anything else is masked as an internal error.
+PUBLIC_CODES = frozenset(
+    {
+        "UNAUTHENTICATED",
+        "FORBIDDEN",
+        "BAD_USER_INPUT",
+        "NOT_FOUND",
+        "PROJECTION_LAG",
+        "NOT_IMPLEMENTED",
+    }
+)
+
+
+class ClientError(GraphQLError):
+    """An error the client caused or must act on, with its `extensions.code`."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message, extensions={"code": code})
+
+
+def bad_input(error: Exception) -> ClientError:
+    return ClientError(str(error), "BAD_USER_INPUT")
+
+
+class CanRead(BasePermission):
+    """Any valid token reads; a request refused by its context (token, lag) reads nothing."""
+
+    message = "not authenticated"
+
+    def has_permission(self, source: Any, info: GraphInfo, **kwargs: Any) -> bool:
+        refusal = info.context.refusal
+        if refusal is None:
+            return True
+        self.message = refusal.message
+        self.error_extensions = {"code": refusal.code}
+        return False
+
+
+class ErrorCodes(SchemaExtension):
+    """Give every error an `extensions.code`: syntax and validation errors are the client's
+    (BAD_USER_INPUT); an error without a code is an internal one (and MaskErrors hides it)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None) or self.execution_context.pre_execution_errors
+        for error in errors or ():
+            if error.extensions and error.extensions.get("code"):
+                continue
+            code = "BAD_USER_INPUT" if error.original_error is None else "INTERNAL_SERVER_ERROR"
+            error.extensions = {**(error.extensions or {}), "code": code}
+
+
+class MaskInternalErrors(MaskErrors):
+    """Hide internal errors' reasons (STACK-NOTES 12: keep the clients' own mistakes)."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=should_mask_error, error_message="Unexpected error.")
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
+        return masked
+
+
+def should_mask_error(error: GraphQLError) -> bool:
+    code = (error.extensions or {}).get("code")
+    return code not in PUBLIC_CODES
+
+
+# -- inputs ------------------------------------------------------------------------------
+
+
+@strawberry.input
+class ProjectFilter:
+    lab: str | None = None
+    phase: PhaseEnum | None = None  # type: ignore[valid-type]
+    health: HealthEnum | None = None  # type: ignore[valid-type]
+    status: StatusEnum | None = None  # type: ignore[valid-type]
+    theme: str | None = None
+    territory: str | None = strawberry.field(
+        default=None,
+        description="A COG code; a department's code also matches its communes.",
+    )
+    text: str | None = strawberry.field(default=None, description="Words in the title.")
+
+    def query(self) -> reads.ProjectQuery:
+        return reads.ProjectQuery(
+            lab=self.lab,
+            phase=Phase(self.phase).value if self.phase else None,
+            health=Health(self.health).value if self.health else None,
+            status=Status(self.status).value if self.status else None,
+            theme=self.theme,
+            territory=self.territory,
+            text=self.text,
+        )
+
+
+@strawberry.input
+class MilestoneFilter:
+    project: ProjectFilter | None = strawberry.field(
+        default=None, description="Milestones of the projects this filter keeps."
+    )
+    project_id: strawberry.ID | None = None
+    status: MilestoneStatusEnum | None = None  # type: ignore[valid-type]
+    due_within_days: int | None = strawberry.field(
+        default=None, description="Planned and due between today and today + N days."
+    )
+    overdue: bool | None = None
+    slipped: bool | None = strawberry.field(
+        default=None, description="Rescheduled later than first planned."
+    )
+
+    def query(self) -> reads.MilestoneQuery:
+        return reads.MilestoneQuery(
+            projects=self.project.query() if self.project else None,
+            project_id=str(self.project_id) if self.project_id else None,
+            status=MilestoneStatus(self.status).value if self.status else None,
+            due_within_days=self.due_within_days,
+            overdue=self.overdue,
+            slipped=self.slipped,
+        )
+
+
+# -- queries -------------------------------------------------------------------------------
+
+
+@strawberry.type
+class Query:
+    @field(permission_classes=[CanRead], description="One project, or null.")
+    async def project(self, info: GraphInfo, id: strawberry.ID) -> Project | None:
+        row = await info.context.loaders.project.load(str(id))
+        return Project.from_row(row) if row else None
+
+    @field(permission_classes=[CanRead], description="Projects in registration order (Relay).")
+    async def projects(
+        self,
+        info: GraphInfo,
+        filter: ProjectFilter | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Connection[Project]:
+        context = info.context
+        try:
+            page = await context.run(
+                reads.project_page, context.engine, filter.query() if filter else None, first, after
+            )
+        except reads.BadInput as error:
+            raise bad_input(error) from None
+        for row in page.rows:  # prime the loader: `project(id)` elsewhere costs nothing
+            context.loaders.project.prime(row.id, row)
+        nodes = [
+            (reads.encode_cursor(r.registered_position), Project.from_row(r)) for r in page.rows
+        ]
+        return Connection.of(nodes, page.has_next, page.total)
+
+    @field(
+        permission_classes=[CanRead],
+        description="Milestones by due date (Relay): due soon, overdue, slipped…",
+    )
+    async def milestones(
+        self,
+        info: GraphInfo,
+        filter: MilestoneFilter | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Connection[Milestone]:
+        context = info.context
+        try:
+            page = await context.run(
+                reads.milestone_page,
+                context.engine,
+                filter.query() if filter else None,
+                context.today,
+                first,
+                after,
+            )
+        except reads.BadInput as error:
+            raise bad_input(error) from None
+        nodes = [
+            (
+                reads.encode_cursor(r.due_on, r.project_id, r.milestone_id),
+                Milestone.from_row(r, context.today),
+            )
+            for r in page.rows
+        ]
+        return Connection.of(nodes, page.has_next, page.total)
+
+    @field(permission_classes=[CanRead], description="The activity feed, newest first (Relay).")
+    async def activity(
+        self,
+        info: GraphInfo,
+        project_id: strawberry.ID | None = None,
+        since: datetime | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Connection[FeedEvent]:
+        context = info.context
+        try:
+            page = await context.run(
+                reads.feed_page,
+                context.engine,
+                str(project_id) if project_id else None,
+                since,
+                first,
+                after,
+            )
+        except reads.BadInput as error:
+            raise bad_input(error) from None
+        nodes = [(reads.encode_cursor(r.position), FeedEvent.from_row(r)) for r in page.rows]
+        return Connection.of(nodes, page.has_next, page.total)
+
+    @field(permission_classes=[CanRead], description="Roll-ups of the filtered portfolio.")
+    async def portfolio(
+        self,
+        info: GraphInfo,
+        filter: ProjectFilter | None = None,
+        as_of: datetime | None = None,
+        due_within_days: int = 30,
+    ) -> Portfolio:
+        if as_of is not None:
+            raise ClientError(
+                "asOf is not supported yet: the portfolio is the current one", "NOT_IMPLEMENTED"
+            )
+        context = info.context
+        try:
+            figures = await context.run(
+                reads.portfolio,
+                context.engine,
+                filter.query() if filter else None,
+                context.today,
+                due_within_days,
+            )
+        except reads.BadInput as error:
+            raise bad_input(error) from None
+        return Portfolio(
+            total=figures.total,
+            by_phase=counts(figures.by_phase, phase_labels()),
+            by_health=counts(figures.by_health),
+            by_status=counts(figures.by_status),
+            by_lab=counts(figures.by_lab),
+            by_territory=counts(
+                [(code, n) for code, _, n in figures.by_territory],
+                {code: level for code, level, _ in figures.by_territory},
+            ),
+            by_theme=counts(figures.by_theme),
+            milestones=MilestoneFigures(
+                open=figures.milestones_open,
+                due_soon=figures.milestones_due_soon,
+                overdue=figures.milestones_overdue,
+                slipped=figures.milestones_slipped,
+                achieved=figures.milestones_achieved,
+            ),
+            activities_by_month=[
+                MonthFigures(month=m, activities=a, participants=p)
+                for m, a, p in figures.activities_by_month
+            ],
+            funding_by_year=[
+                YearFunding(year=y, amount_cents=BigInt(c)) for y, c in figures.funding_by_year
+            ],
+        )
+
+    @field(permission_classes=[CanRead], description="Every lab, by slug.")
+    async def labs(self, info: GraphInfo) -> list[Lab]:
+        rows = await info.context.run(reads.all_labs, info.context.engine)
+        return [Lab.from_row(r) for r in rows]
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    """The schema with its limits; introspection off in production."""
+    # Factories, so that each request gets fresh extension instances.
+    extensions: list[Any] = [
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        MaskInternalErrors,
+        ErrorCodes,
+    ]
+    if settings.is_production:
+        extensions.insert(0, DisableIntrospection)
+    return strawberry.Schema(
+        query=Query,
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map={BigInt: BIG_INT}),
+    )

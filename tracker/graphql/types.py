@@ -1,0 +1,446 @@
+"""Strawberry types for the dashboards, separate from the rows they are built from.
+
+Each type keeps its row private (`strawberry.Private`) and is built by `from_row`; fields
+that need other rows resolve through the request's DataLoaders, so a page of projects
+costs one statement per kind of related row, not one per project.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, Generic, NewType, TypeVar, cast
+
+import strawberry
+from sqlalchemy import RowMapping
+from strawberry.types import Info
+
+from domain.values import Health, MilestoneStatus, Phase, Status
+from projections.view import utc
+from tracker.graphql.context import Context
+
+PhaseEnum = strawberry.enum(Phase, name="Phase", description="The phases, in order.")
+HealthEnum = strawberry.enum(Health, name="Health")
+StatusEnum = strawberry.enum(Status, name="Status")
+MilestoneStatusEnum = strawberry.enum(MilestoneStatus, name="MilestoneStatus")
+
+# Amounts in cents exceed GraphQL's 32-bit Int: a 53-bit integer, as JSON numbers carry.
+BigInt = NewType("BigInt", int)
+BIG_INT = strawberry.scalar(
+    name="BigInt",
+    description="An integer beyond 32 bits (euro cents), exact up to 2^53.",
+    serialize=int,
+    parse_value=int,
+)
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+GraphInfo = Info[Context, None]
+
+
+def field(
+    description: str | None = None, permission_classes: list[type[Any]] | None = None
+) -> Callable[[F], F]:
+    """`strawberry.field` for a resolver, typed so that strict mypy keeps its signature."""
+    return cast(
+        Callable[[F], F],
+        strawberry.field(description=description, permission_classes=permission_classes or []),
+    )
+
+
+def when(moment: datetime) -> datetime:
+    return utc(moment) or moment
+
+
+@strawberry.type
+class Lab:
+    """A lab and its portfolio."""
+
+    row: strawberry.Private[RowMapping]
+    slug: str
+    name: str
+    region_code: str
+    registered_on: date
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> Lab:
+        return cls(
+            row=row,
+            slug=row.slug,
+            name=row.name,
+            region_code=row.region_code,
+            registered_on=row.registered_on,
+        )
+
+
+@strawberry.type
+class Territory:
+    """An INSEE COG territory."""
+
+    level: str
+    code: str
+    cog_year: int
+
+
+@strawberry.type
+class Milestone:
+    """A dated step of a project; `overdue` is computed against today."""
+
+    row: strawberry.Private[RowMapping]
+    today: strawberry.Private[date]
+    id: strawberry.ID
+    project_id: strawberry.ID
+    title: str
+    phase: PhaseEnum  # type: ignore[valid-type]
+    due_on: date
+    original_due_on: date
+    status: MilestoneStatusEnum  # type: ignore[valid-type]
+    achieved_on: date | None
+    planned_on: date
+    reschedules: int
+    days_slipped: int
+
+    @classmethod
+    def from_row(cls, row: RowMapping, today: date) -> Milestone:
+        return cls(
+            row=row,
+            today=today,
+            id=strawberry.ID(row.milestone_id),
+            project_id=strawberry.ID(row.project_id),
+            title=row.title,
+            phase=Phase(row.phase),
+            due_on=row.due_on,
+            original_due_on=row.original_due_on,
+            status=MilestoneStatus(row.status),
+            achieved_on=row.achieved_on,
+            planned_on=row.planned_on,
+            reschedules=row.reschedules,
+            days_slipped=row.days_slipped,
+        )
+
+    def is_overdue(self) -> bool:
+        return bool(self.row.status == MilestoneStatus.PLANNED and self.row.due_on < self.today)
+
+    @field(description="Planned and due before today.")
+    def overdue(self) -> bool:
+        return self.is_overdue()
+
+    @field(description="Days past due for an overdue milestone, else 0.")
+    def days_overdue(self) -> int:
+        return (self.today - self.row.due_on).days if self.is_overdue() else 0
+
+    @field()
+    async def project(self, info: GraphInfo) -> Project | None:
+        row = await info.context.loaders.project.load(self.row.project_id)
+        return Project.from_row(row) if row else None
+
+
+@strawberry.type
+class PhasePeriod:
+    """A stay in one phase: entered, left (None while in it)."""
+
+    phase: PhaseEnum  # type: ignore[valid-type]
+    entered_on: date
+    left_on: date | None
+    decision: str
+
+    @field(description="Days in the phase, up to today while still in it.")
+    def days(self, info: GraphInfo) -> int:
+        return ((self.left_on or info.context.today) - self.entered_on).days
+
+
+@strawberry.type
+class Activity:
+    """A workshop, training, webinar…: counts only, never names."""
+
+    id: strawberry.ID
+    kind: str
+    title: str
+    held_on: date
+    participants: int
+
+
+@strawberry.type
+class FundingLine:
+    """Money committed by one source for one fiscal year."""
+
+    source: str
+    fiscal_year: int
+    amount_cents: BigInt
+    commitments: int
+
+
+@strawberry.type
+class Indicator:
+    """An indicator with its latest measurement."""
+
+    id: strawberry.ID
+    name: str
+    unit: str
+    baseline: float
+    target: float
+    value: float | None
+    measured_on: date | None
+
+
+@strawberry.type
+class Project:
+    """A project as the dashboards see it (from the projections)."""
+
+    row: strawberry.Private[RowMapping]
+    id: strawberry.ID
+    lab_slug: str
+    title: str
+    summary: str
+    phase: PhaseEnum  # type: ignore[valid-type]
+    phase_label: str
+    phase_since: date
+    health: HealthEnum  # type: ignore[valid-type]
+    status: StatusEnum  # type: ignore[valid-type]
+    outcome: str | None
+    themes: list[str]
+    territories: list[Territory]
+    started_on: date
+    registered_on: date
+    closed_on: date | None
+    milestones_planned: int
+    milestones_open: int
+    milestones_achieved: int
+    milestones_cancelled: int
+    activity_count: int
+    participant_count: int
+    partner_count: int
+    decision_count: int
+    funding_cents: BigInt
+    last_activity_on: date | None
+    version: int
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> Project:
+        return cls(
+            row=row,
+            id=strawberry.ID(row.id),
+            lab_slug=row.lab,
+            title=row.title,
+            summary=row.summary,
+            phase=Phase(row.phase),
+            phase_label=Phase(row.phase).label,
+            phase_since=row.phase_since,
+            health=Health(row.health),
+            status=Status(row.status),
+            outcome=row.outcome,
+            themes=list(row.themes),
+            territories=[
+                Territory(level=t["level"], code=t["code"], cog_year=t["cog_year"])
+                for t in row.territories
+            ],
+            started_on=row.started_on,
+            registered_on=row.registered_on,
+            closed_on=row.closed_on,
+            milestones_planned=row.milestones_planned,
+            milestones_open=row.milestones_open,
+            milestones_achieved=row.milestones_achieved,
+            milestones_cancelled=row.milestones_cancelled,
+            activity_count=row.activities,
+            participant_count=row.participants,
+            partner_count=row.partners,
+            decision_count=row.decisions,
+            funding_cents=row.funding_cents,
+            last_activity_on=row.last_activity_on,
+            version=row.version,
+            updated_at=when(row.updated_at),
+        )
+
+    @field()
+    async def lab(self, info: GraphInfo) -> Lab | None:
+        row = await info.context.loaders.lab.load(self.row.lab)
+        return Lab.from_row(row) if row else None
+
+    @field(description="The planned milestone due first.")
+    async def next_milestone(self, info: GraphInfo) -> Milestone | None:
+        if self.row.next_milestone_id is None:
+            return None
+        row = await info.context.loaders.milestone.load((self.row.id, self.row.next_milestone_id))
+        return Milestone.from_row(row, info.context.today) if row else None
+
+    @field(description="Every milestone, by due date.")
+    async def milestones(self, info: GraphInfo) -> list[Milestone]:
+        rows = await info.context.loaders.milestones.load(self.row.id)
+        return [Milestone.from_row(r, info.context.today) for r in rows]
+
+    @field(description="Planned milestones due before today.")
+    async def milestones_overdue(self, info: GraphInfo) -> int:
+        rows = await info.context.loaders.milestones.load(self.row.id)
+        return sum(1 for r in rows if Milestone.from_row(r, info.context.today).is_overdue())
+
+    @field()
+    async def phase_periods(self, info: GraphInfo) -> list[PhasePeriod]:
+        rows = await info.context.loaders.phase_periods.load(self.row.id)
+        return [
+            PhasePeriod(
+                phase=Phase(r.phase),
+                entered_on=r.entered_on,
+                left_on=r.left_on,
+                decision=r.decision,
+            )
+            for r in rows
+        ]
+
+    @field()
+    async def activities(self, info: GraphInfo) -> list[Activity]:
+        rows = await info.context.loaders.activities.load(self.row.id)
+        return [
+            Activity(
+                id=strawberry.ID(r.activity_id),
+                kind=r.kind,
+                title=r.title,
+                held_on=r.held_on,
+                participants=r.participants,
+            )
+            for r in rows
+        ]
+
+    @field()
+    async def funding(self, info: GraphInfo) -> list[FundingLine]:
+        rows = await info.context.loaders.funding.load(self.row.id)
+        return [
+            FundingLine(
+                source=r.source,
+                fiscal_year=r.fiscal_year,
+                amount_cents=r.amount_cents,
+                commitments=r.commitments,
+            )
+            for r in rows
+        ]
+
+    @field()
+    async def indicators(self, info: GraphInfo) -> list[Indicator]:
+        rows = await info.context.loaders.indicators.load(self.row.id)
+        return [
+            Indicator(
+                id=strawberry.ID(r.indicator_id),
+                name=r.name,
+                unit=r.unit,
+                baseline=r.baseline,
+                target=r.target,
+                value=r.value,
+                measured_on=r.measured_on,
+            )
+            for r in rows
+        ]
+
+
+@strawberry.type(name="Event")
+class FeedEvent:
+    """One line of the activity feed: an event, who, when, and a summary in French."""
+
+    position: int
+    type: str
+    project_id: strawberry.ID | None
+    lab: str | None
+    version: int
+    actor: str
+    occurred_on: date
+    recorded_at: datetime
+    summary: str
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> FeedEvent:
+        return cls(
+            position=row.position,
+            type=row.event_type,
+            project_id=strawberry.ID(row.project_id) if row.project_id else None,
+            lab=row.lab,
+            version=row.version,
+            actor=row.actor,
+            occurred_on=row.occurred_on,
+            recorded_at=when(row.recorded_at),
+            summary=row.summary,
+        )
+
+
+# -- Relay connections ---------------------------------------------------------------------
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    total_count: int
+
+    @classmethod
+    def of(cls, nodes: list[tuple[str, T]], has_next: bool, total: int) -> Connection[T]:
+        return cls(
+            edges=[Edge(cursor=c, node=n) for c, n in nodes],
+            page_info=PageInfo(has_next_page=has_next, end_cursor=nodes[-1][0] if nodes else None),
+            total_count=total,
+        )
+
+
+# -- portfolio -------------------------------------------------------------------------------
+
+
+@strawberry.type
+class Count:
+    """How many projects share a key (a phase, a health, a lab, a territory, a theme)."""
+
+    key: str
+    label: str | None
+    count: int
+
+
+@strawberry.type
+class MilestoneFigures:
+    open: int
+    due_soon: int = strawberry.field(description="Planned and due within `dueWithinDays`.")
+    overdue: int
+    slipped: int = strawberry.field(description="Rescheduled later than first planned.")
+    achieved: int
+
+
+@strawberry.type
+class MonthFigures:
+    month: str
+    activities: int
+    participants: int
+
+
+@strawberry.type
+class YearFunding:
+    year: int
+    amount_cents: BigInt
+
+
+@strawberry.type
+class Portfolio:
+    total: int
+    by_phase: list[Count]
+    by_health: list[Count]
+    by_status: list[Count]
+    by_lab: list[Count]
+    by_territory: list[Count]
+    by_theme: list[Count]
+    milestones: MilestoneFigures
+    activities_by_month: list[MonthFigures]
+    funding_by_year: list[YearFunding]
+
+
+def counts(pairs: list[tuple[str, int]], labels: dict[str, str] | None = None) -> list[Count]:
+    return [Count(key=k, label=(labels or {}).get(k), count=n) for k, n in pairs]
+
+
+def phase_labels() -> dict[str, Any]:
+    return {p.value: p.label for p in Phase}
