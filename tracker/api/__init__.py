@@ -20,6 +20,7 @@ def routers() -> list[APIRouter]:
     """Every REST router, in OpenAPI order (add a resource's router here)."""
     from tracker.api import (
         activities,
+        audit,
         decisions,
         funding,
         indicators,
@@ -38,6 +39,7 @@ def routers() -> list[APIRouter]:
         activities.router,
         decisions.router,
         funding.router,
+        audit.router,
     ]
 
 

@@ -75,18 +75,26 @@ def _readable(application: TrackerApplication, notification: Notification) -> di
 
 
 def export_records(
-    application: TrackerApplication, stop: int, on_progress: Progress | None = None
+    application: TrackerApplication,
+    stop: int,
+    on_progress: Progress | None = None,
+    *,
+    after: int = 0,
+    limit: int | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Every event up to position `stop`, with its recorded hash row, as export records."""
+    """The events after `after` up to position `stop` (`limit` at most), as export records."""
     recorder: Any = application.recorder
-    start, after_row = 1, 0
+    start, after_row, left = after + 1, after, limit
     rows: dict[int, HashRow] = {}
-    while True:
+    while left is None or left > 0:
+        size = PAGE if left is None else min(PAGE, left)
         page: Sequence[Notification] = recorder.select_notifications(
-            start=start, limit=PAGE, stop=stop
+            start=start, limit=size, stop=stop
         )
         if not page:
             return
+        if left is not None:
+            left -= len(page)
         while after_row < page[-1].id:
             fetched: list[HashRow] = recorder.select_hash_rows(after_row, PAGE)
             if not fetched:
