@@ -22,6 +22,7 @@ from strawberry.types import Info
 
 from domain.values import Health, MilestoneStatus, Phase, Status
 from tracker.graphql import reads
+from tracker.graphql.audit import AuditQuery
 from tracker.graphql.context import Context
 from tracker.graphql.types import (
     BIG_INT,
@@ -178,7 +179,7 @@ class MilestoneFilter:
 
 
 @strawberry.type
-class Query:
+class Query(AuditQuery):
     @field(permission_classes=[CanRead], description="One project, or null.")
     async def project(self, info: GraphInfo, id: strawberry.ID) -> Project | None:
         row = await info.context.loaders.project.load(str(id))
