@@ -45,6 +45,8 @@ def test_lab_fields_are_validated(client: TestClient, tokens: TokenFactory) -> N
         {"slug": unique_slug(), "name": "x", "region_code": "27", "extra": 1},
         {"slug": unique_slug(), "name": "x"},
         {"slug": unique_slug(), "name": "x", "region_code": 27},
+        {"slug": unique_slug(), "name": "a\u0000b", "region_code": "27"},
+        {"slug": unique_slug(), "name": "x", "region_code": "27", "reason": "\u001b[31m"},
     ]:
         problem = assert_problem(
             client.post("/api/v1/labs", json=body, headers=tokens("admin")), 422

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import structlog
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from domain.meta import Meta
 from tracker.api.deps import WriteContext
@@ -54,10 +54,32 @@ Reason = Annotated[str | None, Field(default=None, max_length=TEXT_MAX, strict=T
 Number = Annotated[float, Field(allow_inf_nan=False, ge=-1e15, le=1e15)]
 
 
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _refuse_control_characters(value: object, where: str = "body") -> None:
+    # NUL and other control characters have no place in a lab's text, and PostgreSQL's
+    # text columns (the read models) refuse NUL: stop them at the edge, before the log.
+    if isinstance(value, str) and CONTROL_CHARACTERS.search(value):
+        raise ValueError(f"{where} holds a control character")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_control_characters(item, str(key))
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_control_characters(item, where)
+
+
 class CommandBody(BaseModel):
     """Fields every write accepts: the business date and the reason."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_control_characters(cls, data: object) -> object:
+        _refuse_control_characters(data)
+        return data
 
     occurred_on: IsoDate | None = Field(
         default=None, description="The business date (default: today; never in the future)."
