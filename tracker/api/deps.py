@@ -102,6 +102,9 @@ def require_role(*roles: Role) -> Callable[[Principal], Principal]:
 
 
 AdminPrincipal = Annotated[Principal, Depends(require_role(Role.ADMIN))]
+# Project writes are staff-only, admins included out: an admin manages labs and tokens, and
+# every project event's actor is someone of that project's lab (least privilege; an admin
+# who must write creates a staff token for the lab, which the token list then shows).
 StaffPrincipal = Annotated[Principal, Depends(require_role(Role.STAFF))]
 AuditorPrincipal = Annotated[Principal, Depends(require_role(Role.AUDITOR))]
 
