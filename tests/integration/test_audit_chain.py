@@ -15,11 +15,16 @@ from eventsourcing.sqlite import SQLiteCursor
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
+from domain.admin import ADMIN_LOG_ID
 from domain.values import Health
 from tests.factories import registered_lab, registered_project
+from tracker import migrate
 from tracker.application import TrackerApplication, WriteOptions
 from tracker.audit import chain
+from tracker.audit.admin import SNAPSHOT_EVERY as ADMIN_SNAPSHOT_EVERY
+from tracker.audit.admin import record_admin_action
 from tracker.audit.tables import people
+from tracker.audit.verify import verify
 from tracker.services import Services
 from tracker.settings import Settings
 
@@ -169,3 +174,46 @@ def test_concurrent_writers_in_two_processes_keep_every_chain_valid(settings: Se
     finally:
         first.close()
         second.close()
+
+
+def test_the_migration_chains_events_stored_before_it_exactly_as_saves_do(
+    empty_database_url: str,
+) -> None:
+    settings = Settings(database_url=empty_database_url)
+    migrate.upgrade(settings)
+    services = Services.open(settings)
+    try:
+        project_id = registered_project(services.application)
+        project = services.application.get_project(project_id)
+        for index in range(chain.CHECKPOINT_INTERVAL):
+            project.record_decision(f"D{index}", "oui", "car", services.application.meta("t", "c"))
+        services.application.save(project)
+        recorder: Any = services.application.recorder
+        rows, checkpoints = recorder.select_hash_rows(0, 10**6), recorder.select_checkpoints()
+    finally:
+        services.close()
+    migrate.downgrade(settings, "0003_read_models")  # drops the audit tables, keeps the events
+    migrate.upgrade(settings)
+    services = Services.open(settings)
+    try:
+        recorder = services.application.recorder
+        assert recorder.select_hash_rows(0, 10**6) == rows
+        assert recorder.select_checkpoints() == checkpoints
+        assert verify(services.application).intact
+    finally:
+        services.close()
+
+
+def test_the_admin_log_takes_a_snapshot_every_hundred_entries(
+    application: TrackerApplication,
+) -> None:
+    for _ in range(ADMIN_SNAPSHOT_EVERY):
+        result = record_admin_action(
+            application, "token_revoked", application.meta("t", "c"), token_id="t"
+        )
+        if result.version % ADMIN_SNAPSHOT_EVERY == 0:
+            break
+    assert application.snapshots is not None
+    snapshot = list(application.snapshots.get(ADMIN_LOG_ID, desc=True, limit=1))
+    assert [s.originator_version for s in snapshot] == [result.version]
+    assert application.repository.get(ADMIN_LOG_ID).version == result.version
