@@ -1,0 +1,167 @@
+"""tracker's benchmark suite: every figure beside its floor, on SQLite and PostgreSQL.
+
+    .venv/bin/python -m bench [--quick] [--large] [--only NAME] [--backend sqlite|postgresql]
+
+Suites (`--only`, repeatable): commands, state, projections, dashboards. Prints one table
+and writes bench/results/latest.json (the machine, versions, every figure, its floor and
+the ratio). PostgreSQL: the server of TRACKER_BENCH_POSTGRES_URL (default
+postgresql+psycopg://postgres@127.0.0.1:5432/postgres); every suite creates a fresh
+database there and drops it afterwards; SQLite files live in a temporary directory.
+See docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.common import Figure, machine, postgres_available, server_url
+from tracker.logging import configure_logging
+
+SUITES = ("commands", "state", "projections", "dashboards")
+BACKENDS = ("sqlite", "postgresql")
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, short runs (dev)")
+    parser.add_argument("--large", action="store_true", help="1,000,000 events for the projections")
+    parser.add_argument("--only", action="append", choices=SUITES, help="default: every suite")
+    parser.add_argument("--backend", action="append", choices=BACKENDS, help="default: both")
+    parser.add_argument(
+        "--projection-budget",
+        type=float,
+        default=None,
+        help="seconds per projection measurement (0: none; default 75, --large: 0)",
+    )
+    parser.add_argument(
+        "--full-dashboards",
+        action="store_true",
+        help="10,000 projects with their full seeded histories (~300,000 events to project)",
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
+    return parser.parse_args(argv)
+
+
+def run_suite(name: str, backend: str, args: argparse.Namespace, work: Path) -> list[Figure]:
+    if name == "commands":
+        from bench import commands
+
+        if not commands.wrk_available():
+            return [_skipped("commands over HTTP", backend, "wrk is not installed")]
+        return commands.run(backend, work, quick=args.quick)
+    if name == "state":
+        from bench import state_load
+
+        return state_load.run(backend, quick=args.quick)
+    if name == "projections":
+        from bench import projections
+
+        events = 1_000_000 if args.large else 20_000 if args.quick else 100_000
+        budget = args.projection_budget
+        if budget is None:
+            budget = 0.0 if args.large else 30.0 if args.quick else 75.0
+        return projections.run(backend, work, events=events, budget=budget)
+    from bench import dashboards
+
+    levels = (200, 1_000) if args.quick else (200, 10_000)
+    return dashboards.run(
+        backend, work, levels=levels, repeat=30 if args.quick else 100, full=args.full_dashboards
+    )
+
+
+def _skipped(suite: str, backend: str, why: str) -> Figure:
+    return Figure(suite=suite, name="(skipped)", backend=backend, value=None, unit="", note=why)
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:,.1f}"
+    return f"{value:,.2f}"
+
+
+def table(figures: list[Figure]) -> str:
+    """One Markdown table: every figure, its floor, the ratio, the target."""
+    header = ("database", "suite", "figure", "value", "unit", "floor", "floor value", "ratio")
+    header += ("target", "met", "note")
+    rows = [
+        (
+            f.backend,
+            f.suite,
+            f.name,
+            _fmt(f.value),
+            f.unit,
+            f.floor_name or "–",
+            _fmt(f.floor),
+            "–" if f.ratio is None else f"{f.ratio:.3g}×",
+            f.target or "–",
+            {True: "yes", False: "**no**", None: "–"}[f.met],
+            f.note,
+        )
+        for f in figures
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell).replace("|", "/") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    configure_logging("console", "WARNING")
+    started = time.perf_counter()
+    backends = list(args.backend or BACKENDS)
+    figures: list[Figure] = []
+    if "postgresql" in backends and not postgres_available():
+        print(f"skipping PostgreSQL: cannot connect to {server_url()}", file=sys.stderr)
+        backends.remove("postgresql")
+        figures.append(_skipped("all", "postgresql", "server not reachable"))
+    suites = [s for s in SUITES if not args.only or s in args.only]
+    failures = 0
+    with tempfile.TemporaryDirectory(prefix="tracker-bench-") as folder:
+        work = Path(folder)
+        for suite in suites:
+            for backend in backends:
+                print(f"… {suite} on {backend}", file=sys.stderr, flush=True)
+                suite_started = time.perf_counter()
+                try:
+                    found = run_suite(suite, backend, args, work)
+                except Exception as error:  # one broken suite must not hide the others
+                    failures += 1
+                    traceback.print_exc()
+                    found = [_skipped(suite, backend, f"failed: {error!r}"[:200])]
+                figures.extend(found)
+                print(
+                    f"  {suite} on {backend}: {time.perf_counter() - suite_started:.0f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    rendered = table(figures)
+    print(rendered)
+    report: dict[str, Any] = {
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seconds": round(time.perf_counter() - started, 1),
+        "arguments": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "machine": machine(),
+        "figures": [f.as_json() for f in figures],
+        "table_markdown": rendered,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print(f"\nwrote {args.out} in {report['seconds']:.0f} s", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Commands over HTTP: a real `tracker serve` loaded by `wrk` at 16 and 64 connections.
+
+The server runs as in production (`TRACKER_ENV=production`, the projector in-process, which
+follows the writes while they happen). `wrk` (C, its own process, 2 threads) posts
+`POST /api/v1/projects/{id}/health` with a staff token, rotating over `PROJECTS` projects
+of one lab (bench/wrk/commands.lua). Each request is authenticated, checks the lab,
+loads the project, decides, and saves through the group committer.
+
+Floor: the eventsourcing library's own rate of one event per `save()` on the same kind of
+fresh database, in the same run (`bench.store_save.measure`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+from bench.common import Figure, fresh_database, open_services, server_url
+from bench.loader import register_bench_projects
+from bench.server import serve
+from bench.store_save import measure
+from tracker.auth import Role, create_token
+
+LUA = Path(__file__).resolve().parent / "wrk" / "commands.lua"
+LAB = "banc-essai"
+PROJECTS = 1_000
+CONNECTIONS = (16, 64)
+TARGET_RATIO = {"postgresql": 1.0, "sqlite": 0.5}
+P99_TARGET_MS = 100.0
+
+
+def wrk_available() -> bool:
+    return shutil.which("wrk") is not None
+
+
+def run_wrk(
+    base_url: str, token: str, ids_file: Path, connections: int, seconds: int
+) -> dict[str, float]:
+    """One wrk run; its JSON summary (latencies in microseconds)."""
+    completed = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(LUA),
+            base_url,
+        ],
+        env={"BENCH_TOKEN": token, "BENCH_IDS": str(ids_file), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for line in completed.stdout.splitlines():
+        if line.startswith("BENCH_JSON "):
+            result: dict[str, float] = json.loads(line.removeprefix("BENCH_JSON "))
+            result["stderr"] = completed.stderr.strip()[:500]  # type: ignore[assignment]
+            return result
+    msg = f"wrk printed no summary: {completed.stdout}\n{completed.stderr}"
+    raise RuntimeError(msg)
+
+
+def run(backend: str, work_dir: Path, *, quick: bool) -> list[Figure]:
+    seconds = 5 if quick else 15
+    floor_events = 500 if quick else 2_000
+    floor = measure(backend, events=floor_events, rounds=1, server_url=server_url())
+    floor_rate = float(floor["single_events_per_s"])
+    floor_name = f"eventsourcing 1 event/save ({floor_events:,} saves)"
+    figures: list[Figure] = []
+    with fresh_database(backend, server_url()) as url:
+        with open_services(url) as services:
+            ids = register_bench_projects(services, LAB, PROJECTS)
+            _, token = create_token(services.engine, Role.STAFF, lab=LAB, name="bench")
+        ids_file = work_dir / f"ids-{backend}.txt"
+        ids_file.write_text("\n".join(str(i) for i in ids) + "\n")
+        with serve(url, work_dir, name=f"serve-commands-{backend}") as server:
+            # Warm up: imports, connection pools, JIT-free Python caches.
+            run_wrk(server.base_url, token, ids_file, 4, 2)
+            for connections in CONNECTIONS:
+                result = run_wrk(server.base_url, token, ids_file, connections, seconds)
+                duration = result["duration_us"] / 1e6
+                rate = result["requests"] / duration
+                errors = int(
+                    sum(
+                        result[k]
+                        for k in (
+                            "connect_errors",
+                            "read_errors",
+                            "write_errors",
+                            "status_errors",
+                            "timeouts",
+                        )
+                    )
+                )
+                p99 = result["p99_us"] / 1000
+                ratio_ok = rate >= TARGET_RATIO[backend] * floor_rate
+                met = ratio_ok and errors == 0
+                target = f">= {TARGET_RATIO[backend]}x floor, no errors"
+                if connections == 64:
+                    met = met and p99 < P99_TARGET_MS
+                    target += f", p99 < {P99_TARGET_MS:.0f} ms"
+                figures.append(
+                    Figure(
+                        suite="commands over HTTP",
+                        name=f"{connections} connections: commands/s",
+                        backend=backend,
+                        value=round(rate, 1),
+                        unit="commands/s (higher is better)",
+                        floor_name=floor_name,
+                        floor=floor_rate,
+                        target=target,
+                        met=met,
+                        note=(
+                            f"p50 {result['p50_us'] / 1000:.1f} ms, p99 {p99:.1f} ms, "
+                            f"errors {errors}"
+                        ),
+                        extra={
+                            "connections": connections,
+                            "seconds": seconds,
+                            "requests": result["requests"],
+                            "p50_ms": result["p50_us"] / 1000,
+                            "p90_ms": result["p90_us"] / 1000,
+                            "p99_ms": p99,
+                            "max_ms": result["max_us"] / 1000,
+                            "errors": errors,
+                            "wrk": result,
+                            "floor": floor,
+                        },
+                    )
+                )
+            peak = server.peak_rss_mb()
+        figures.append(
+            Figure(
+                suite="peak memory",
+                name="API process (with projector) under the command load",
+                backend=backend,
+                value=None if peak is None else round(peak, 1),
+                unit="MiB VmHWM",
+                note="tracker serve, projector in-process",
+            )
+        )
+    return figures

@@ -1,0 +1,120 @@
+"""A real `tracker serve` process for the benchmarks, and its peak memory."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+TRACKER = Path(sys.executable).parent / "tracker"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """The process's resident-set high-water mark (VmHWM), in MiB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def tracker_env(url: str, **extra: str) -> dict[str, str]:
+    """The environment of a tracker process on `url`: production settings, quiet logs."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "TRACKER_DATABASE_URL": url,
+            "TRACKER_ENV": "production",
+            "TRACKER_LOG_FORMAT": "json",
+            "TRACKER_LOG_LEVEL": os.environ.get("TRACKER_BENCH_LOG_LEVEL", "WARNING"),
+        }
+    )
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    base_url: str
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def peak_rss_mb(self) -> float | None:
+        return peak_rss_mb(self.process.pid)
+
+
+@contextlib.contextmanager
+def serve(
+    url: str, log_dir: Path, *, projector: bool = True, name: str = "serve"
+) -> Iterator[Server]:
+    """`tracker serve --no-migrate` on a free port until the block ends (then SIGTERM)."""
+    port = free_port()
+    log_path = log_dir / f"{name}-{port}.log"
+    args = [str(TRACKER), "serve", "--no-migrate", "--host", "127.0.0.1", "--port", str(port)]
+    if not projector:
+        args.append("--no-projector")
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(args, env=tracker_env(url), stdout=log, stderr=log, cwd=ROOT)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                msg = f"tracker serve exited with {process.returncode}: see {log_path}"
+                raise RuntimeError(msg)
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                msg = f"tracker serve did not answer /healthz within 60 s: see {log_path}"
+                raise RuntimeError(msg)
+            time.sleep(0.1)
+        yield Server(process, base_url, log_path)
+    finally:
+        stop(process)
+
+
+@contextlib.contextmanager
+def projector_process(url: str, log_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`tracker projector` until the block ends (then SIGTERM)."""
+    log_path = log_dir / "projector.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(TRACKER), "projector"], env=tracker_env(url), stdout=log, stderr=log, cwd=ROOT
+        )
+    try:
+        yield process
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
