@@ -374,6 +374,7 @@ class PortfolioProjection(ReadModelProjection):
                 held_on=event.held_on,
                 month=event.held_on.strftime("%Y-%m"),
                 participants=event.participants,
+                mode=event.mode,
             )
         )
         p = self.t(projects)

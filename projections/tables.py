@@ -139,6 +139,8 @@ activities = sa.Table(
     sa.Column("held_on", sa.Date, nullable=False),
     sa.Column("month", sa.String(7), nullable=False, index=True),
     sa.Column("participants", sa.Integer, nullable=False),
+    # in_person, remote, hybrid; None when it was not recorded (ActivityLogged v1).
+    sa.Column("mode", sa.String(16)),
 )
 
 funding = sa.Table(

@@ -16,7 +16,15 @@ from eventsourcing.persistence import Tracking
 
 from domain.lab import Lab
 from domain.project import Project
-from domain.values import ActivityKind, GateDecision, Health, Outcome, Phase, Territory
+from domain.values import (
+    ActivityKind,
+    ActivityMode,
+    GateDecision,
+    Health,
+    Outcome,
+    Phase,
+    Territory,
+)
 from projections.activity import ActivityProjection, euros
 from projections.base import ReadModelProjection
 from projections.portfolio import PortfolioProjection, department_of
@@ -264,6 +272,19 @@ def test_activities_count_participants_by_month(harness: Harness, project: Proje
         "2026-02",
     ]
     assert harness.last_summary().endswith("atelier « Atelier » le 20/01/2026, 8 participants")
+
+
+def test_an_activity_keeps_its_mode_and_a_webinar_without_one_is_remote(
+    harness: Harness, project: Project
+) -> None:
+    hybrid = project.log_activity(
+        ActivityKind.WORKSHOP, "Atelier", DAY, 5, meta(), mode=ActivityMode.HYBRID
+    )
+    unknown = project.log_activity(ActivityKind.TRAINING, "Formation", DAY, 3, meta())
+    webinar = project.log_activity(ActivityKind.WEBINAR, "Webinaire", DAY, 9, meta())
+    harness.feed(project.collect_events())
+    modes = {r["activity_id"]: r["mode"] for r in harness.rows(activities)}
+    assert modes == {hybrid: "hybrid", unknown: None, webinar: "remote"}
 
 
 def test_decisions_are_counted(harness: Harness, project: Project) -> None:

@@ -158,6 +158,9 @@ class Activity:
     title: str
     held_on: date
     participants: int
+    mode: str | None = strawberry.field(
+        description="in_person, remote or hybrid; null when it was not recorded."
+    )
 
 
 @strawberry.type
@@ -297,6 +300,7 @@ class Project:
                 title=r.title,
                 held_on=r.held_on,
                 participants=r.participants,
+                mode=r.mode,
             )
             for r in rows
         ]
