@@ -16,12 +16,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from domain.values import Territory
+from tests.factories import unique_slug
 from tracker.app import create_app
 from tracker.application import TrackerApplication
 from tracker.auth import Role, create_token
 from tracker.services import Services
 from tracker.settings import Settings
-from tests.factories import unique_slug
 
 
 @pytest.fixture
@@ -130,5 +130,6 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
     problem: dict[str, Any] = response.json()
     assert problem["status"] == status
     assert problem["type"].startswith("urn:tracker:problem:")
-    assert problem["title"] and problem["detail"]
+    assert problem["title"]
+    assert problem["detail"]
     return problem

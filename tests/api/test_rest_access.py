@@ -45,7 +45,9 @@ def arrange(application: TrackerApplication, lab: str, closed: bool = False) -> 
     ).created_id
     if closed:
         application.close_project(project, Outcome.ABANDONED, _meta(application), "fin")
-    assert milestone and partner and indicator
+    assert milestone
+    assert partner
+    assert indicator
     return Arranged(project, milestone, partner, indicator)
 
 
@@ -291,5 +293,3 @@ def test_a_bad_token_gets_401_with_a_bearer_challenge(client: TestClient) -> Non
 def test_reads_need_a_token(client: TestClient, project: uuid.UUID) -> None:
     assert_problem(client.get("/api/v1/labs"), 401)
     assert_problem(client.get(f"/api/v1/projects/{project}"), 401)
-
-
