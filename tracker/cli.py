@@ -7,10 +7,6 @@ from typing import Annotated
 
 import typer
 
-# tracker.auth imports tracker.api.tables, whose package imports the routers, which import
-# tracker.auth: entering the cycle at tracker.auth (as cli_tokens does) fails, entering it
-# at tracker.api (as the app does) works. Import it first until the cycle is cut there.
-import tracker.api  # noqa: F401  isort: skip
 from tracker import cli_audit, cli_projections, cli_seed, cli_tokens
 from tracker.cli_support import load_settings
 
