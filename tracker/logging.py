@@ -11,7 +11,7 @@ import structlog
 
 SECRET_WORDS = ("authorization", "token", "password", "secret", "api_key", "cookie")
 # A bearer credential or a URL's user:password@ anywhere in a logged string.
-SECRET_PATTERN = re.compile(r"(?i)(bearer\s+)[^\s\"']+|(://[^:/@\s]+:)[^@\s]+(@)")
+SECRET_PATTERN = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{16,}|(://[^:/@\s]+:)[^@\s]+(@)")
 
 
 def _is_secret_key(key: str) -> bool:
