@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         default=True, description="Save concurrent commands on different projects together."
     )
     group_commit_max_batch: int = Field(default=64, ge=1, le=1000)
+    aggregate_cache_size: int = Field(
+        default=10_000,
+        ge=0,
+        description="Projects kept in memory between commands (fast-forwarded from the store "
+        "on every read, so other processes' writes are seen); 0 turns the cache off.",
+    )
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     idempotency_lease_seconds: int = Field(
         default=300,
