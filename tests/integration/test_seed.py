@@ -241,7 +241,7 @@ def test_two_hundred_projects_seed_on_sqlite_in_well_under_a_minute(tmp_path: Pa
     finally:
         services.close()
     assert summary.projects == 200
-    assert elapsed < 45, f"seeding 200 projects took {elapsed:.1f} s"
+    assert elapsed < 30, f"seeding 200 projects took {elapsed:.1f} s"
 
 
 def run_cli(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
