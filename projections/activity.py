@@ -8,10 +8,10 @@ reads another projection's tables (each projection can lag, fail or be rebuilt a
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-import sqlalchemy as sa
 from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking
 
@@ -70,6 +70,34 @@ def participants(count: int) -> str:
     return "1 participant" if count == 1 else f"{count} participants"
 
 
+def names_recorded(event: Project.Event | Project.ProjectRegistered) -> tuple[str, ...]:
+    """The `rm_feed_names` keys a project event records."""
+    if isinstance(event, Project.ProjectRegistered):
+        return (f"project:{event.originator_id}",)
+    if isinstance(event, Project.MilestonePlanned):
+        return (f"milestone:{event.originator_id}:{event.milestone_id}",)
+    if isinstance(event, Project.PartnerJoined):
+        return (f"partner:{event.originator_id}:{event.partner_id}",)
+    if isinstance(event, Project.IndicatorDefined):
+        return (f"indicator:{event.originator_id}:{event.indicator_id}",)
+    return ()
+
+
+def names_quoted(event: Project.Event | Project.ProjectRegistered) -> tuple[str, ...]:
+    """The `rm_feed_names` keys a project event's summary quotes."""
+    project = f"project:{event.originator_id}"
+    if isinstance(
+        event,
+        Project.MilestoneRescheduled | Project.MilestoneAchieved | Project.MilestoneCancelled,
+    ):
+        return project, f"milestone:{event.originator_id}:{event.milestone_id}"
+    if isinstance(event, Project.PartnerLeft):
+        return project, f"partner:{event.originator_id}:{event.partner_id}"
+    if isinstance(event, Project.IndicatorMeasured):
+        return project, f"indicator:{event.originator_id}:{event.indicator_id}"
+    return (project,)
+
+
 class ActivityProjection(ReadModelProjection):
     """The activity feed: what happened, to which project, by whom, in one French line."""
 
@@ -77,36 +105,45 @@ class ActivityProjection(ReadModelProjection):
     description = "activity feed: one line per event"
     tables = (activity_feed, feed_names)
 
+    def prefetch(self, events: Sequence[Any]) -> None:
+        """Load the names this batch quotes and did not itself record."""
+        recorded: set[str] = set()
+        quoted: set[str] = set()
+        for event in events:
+            if isinstance(event, Project.ProjectRegistered | Project.Event):
+                recorded.update(names_recorded(event))
+                quoted.update(k for k in names_quoted(event) if k not in recorded)
+        self.rows.prefetch(feed_names, quoted)
+
     # -- helpers ---------------------------------------------------------------------------
 
     def _remember(self, key: str, label: str, lab: str | None) -> None:
-        self.conn.execute(sa.insert(self.t(feed_names)).values(key=key, label=label, lab=lab))
+        self.rows.insert(feed_names, key=key, label=label, lab=lab)
 
     def _rename(self, key: str, label: str) -> None:
-        n = self.t(feed_names)
-        self.conn.execute(sa.update(n).where(n.c.key == key).values(label=label))
+        row = self.rows.get(feed_names, key)
+        if row is not None:
+            self.rows.update(feed_names, row, label=label)
 
     def _name(self, key: str) -> tuple[str, str | None]:
-        n = self.t(feed_names)
-        row = self.conn.execute(sa.select(n.c.label, n.c.lab).where(n.c.key == key)).first()
-        return (row.label, row.lab) if row else ("?", None)
+        row = self.rows.get(feed_names, key)
+        return (row["label"], row["lab"]) if row else ("?", None)
 
     def _feed(
         self, event: Any, tracking: Tracking, summary: str, lab: str | None, project: bool
     ) -> None:
-        self.conn.execute(
-            sa.insert(self.t(activity_feed)).values(
-                position=tracking.notification_id,
-                project_id=str(event.originator_id) if project else None,
-                lab=lab,
-                event_type=type(event).__name__,
-                version=event.originator_version,
-                actor=event.actor,
-                occurred_on=event.occurred_on,
-                recorded_at=event.timestamp,
-                # One line, whatever the free text quoted in it holds.
-                summary=LINE_BREAKS.sub(" ", summary),
-            )
+        self.rows.insert(
+            activity_feed,
+            position=tracking.notification_id,
+            project_id=str(event.originator_id) if project else None,
+            lab=lab,
+            event_type=type(event).__name__,
+            version=event.originator_version,
+            actor=event.actor,
+            occurred_on=event.occurred_on,
+            recorded_at=event.timestamp,
+            # One line, whatever the free text quoted in it holds.
+            summary=LINE_BREAKS.sub(" ", summary),
         )
         self.view.insert_tracking(tracking)
 

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from eventsourcing.projection import Projection
-from sqlalchemy import Connection
-from sqlalchemy.dialects import postgresql, sqlite
 
+from projections.rows import BatchRows
 from projections.view import ReadModelView
 
 
 class ReadModelProjection(Projection[ReadModelView]):
-    """A projection whose `process_event` writes rows through its view's transaction.
+    """A projection whose `process_event` changes the rows of its view's current batch.
 
     Subclasses declare `name` (pinned: it keys the tracking row, the lock and the CLI) and
     the `tables` they own, and register one handler per event class on their own
@@ -27,27 +26,10 @@ class ReadModelProjection(Projection[ReadModelView]):
     description: ClassVar[str] = ""
 
     @property
-    def conn(self) -> Connection:
-        return self.view.connection
+    def rows(self) -> BatchRows:
+        """The batch's rows in memory: handlers read and change these, never SQL."""
+        return self.view.rows
 
-    def t(self, table: sa.Table) -> sa.Table:
-        """The table to write for `table`: itself, or its shadow during a rebuild."""
-        return self.view.t(table)
-
-
-def upsert_adding(
-    connection: Connection,
-    table: sa.Table,
-    values: Mapping[str, Any],
-    keys: tuple[str, ...],
-    add: tuple[str, ...],
-) -> None:
-    """Insert a row, or add the `add` columns' values to the existing row with these keys."""
-    dialect = connection.dialect.name
-    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    statement = insert.values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c[k] for k in keys],
-        set_={c: table.c[c] + statement.excluded[c] for c in add},
-    )
-    connection.execute(statement)
+    def prefetch(self, events: Sequence[Any]) -> None:
+        """Load what a batch's handlers will read, in a few statements (an optimisation:
+        a row not prefetched is loaded on first use)."""

@@ -1,12 +1,14 @@
 """The portfolio projection: labs, projects and everything the dashboards count about them.
 
-One handler per event class. Each writes its rows in the batch's transaction and records
-tracking; counters are updated in place (`x = x + 1`), which is safe because the runner
-applies each event exactly once (rows and position commit together).
+One handler per event class. Each changes its rows in the batch's memory
+(`projections.rows`: flushed in bulk in the batch's transaction) and records tracking;
+counters are read and written back (`x + 1`), which is safe because the runner applies
+each event exactly once and one projector at a time (rows and position commit together).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -17,7 +19,7 @@ from eventsourcing.persistence import Tracking
 from domain.lab import Lab
 from domain.project import Project
 from domain.values import MilestoneStatus, Phase, Status, Territory, TerritoryLevel
-from projections.base import ReadModelProjection, upsert_adding
+from projections.base import ReadModelProjection
 from projections.tables import (
     activities,
     funding,
@@ -47,6 +49,34 @@ def territory_json(territories: list[Territory]) -> list[dict[str, Any]]:
     return [{"level": t.level, "code": t.code, "cog_year": t.cog_year} for t in territories]
 
 
+# A project's rows, partitioned by its id: none of them exists before it is registered.
+PROJECT_TABLES = (
+    projects,
+    project_themes,
+    project_territories,
+    milestones,
+    phase_periods,
+    activities,
+    funding,
+    indicators,
+)
+# The tables a batch reads (besides `projects`), and the events that read them.
+READS: tuple[tuple[sa.Table, tuple[type[Any], ...]], ...] = (
+    (
+        milestones,
+        (
+            Project.MilestonePlanned,
+            Project.MilestoneRescheduled,
+            Project.MilestoneAchieved,
+            Project.MilestoneCancelled,
+        ),
+    ),
+    (phase_periods, (Project.PhaseEntered, Project.ProjectClosed, Project.ProjectReopened)),
+    (indicators, (Project.IndicatorMeasured,)),
+    (funding, (Project.FundingCommitted,)),
+)
+
+
 class PortfolioProjection(ReadModelProjection):
     """Labs, projects, milestones, phase periods, activities, funding and indicators."""
 
@@ -64,47 +94,71 @@ class PortfolioProjection(ReadModelProjection):
         indicators,
     )
 
+    def prefetch(self, events: Sequence[Any]) -> None:
+        """Load the rows of the projects this batch changes but did not register."""
+        registered: set[str] = set()
+        wanted: dict[sa.Table, set[str]] = {projects: set()}
+        wanted.update((table, set()) for table, _ in READS)
+        for event in events:
+            if isinstance(event, Project.ProjectRegistered):
+                registered.add(str(event.originator_id))
+            elif isinstance(event, Project.Event):
+                project_id = str(event.originator_id)
+                if project_id in registered:
+                    continue
+                wanted[projects].add(project_id)
+                for table, readers in READS:
+                    if isinstance(event, readers):
+                        wanted[table].add(project_id)
+        for table, ids in wanted.items():
+            self.rows.prefetch(table, ids)
+
     # -- helpers ---------------------------------------------------------------------------
 
-    def _touch(self, event: Project.Event, **values: Any) -> None:
-        """Update the project's row with `values`, its version and its last change."""
-        p = self.t(projects)
-        self.conn.execute(
-            sa.update(p)
-            .where(p.c.id == str(event.originator_id))
-            .values(version=event.originator_version, updated_at=event.timestamp, **values)
+    def _touch(
+        self, event: Project.Event, add: Mapping[str, int] | None = None, **values: Any
+    ) -> None:
+        """Set `values` on the project's row, add `add` to its counters, and set its
+        version and last change (a project without a row is left alone, as an UPDATE
+        matching no row would)."""
+        project = self.rows.get(projects, str(event.originator_id))
+        if project is None:
+            return
+        for column, amount in (add or {}).items():
+            values[column] = project[column] + amount
+        self.rows.update(
+            projects,
+            project,
+            version=event.originator_version,
+            updated_at=event.timestamp,
+            **values,
         )
 
     def _next_milestone(self, project_id: str) -> dict[str, Any]:
         """The planned milestone due first (the domain's `Project.next_milestone`)."""
-        m = self.t(milestones)
-        row = self.conn.execute(
-            sa.select(m.c.milestone_id, m.c.due_on)
-            .where(m.c.project_id == project_id, m.c.status == MilestoneStatus.PLANNED.value)
-            .order_by(m.c.due_on, m.c.milestone_id)
-            .limit(1)
-        ).first()
+        planned = [
+            m
+            for m in self.rows.partition(milestones, project_id)
+            if m["status"] == MilestoneStatus.PLANNED.value
+        ]
+        row = min(planned, key=lambda m: (m["due_on"], m["milestone_id"]), default=None)
         return {
-            "next_milestone_id": row.milestone_id if row else None,
-            "next_milestone_due_on": row.due_on if row else None,
+            "next_milestone_id": row["milestone_id"] if row else None,
+            "next_milestone_due_on": row["due_on"] if row else None,
         }
 
     def _lab_of(self, project_id: str) -> str:
-        p = self.t(projects)
-        lab: str = self.conn.scalar(sa.select(p.c.lab).where(p.c.id == project_id)) or ""
-        return lab
+        row = self.rows.get(projects, project_id)
+        return str(row["lab"]) if row and row["lab"] else ""
 
     def _replace_themes(self, project_id: str, themes: list[str]) -> None:
-        t = self.t(project_themes)
-        self.conn.execute(sa.delete(t).where(t.c.project_id == project_id))
-        if themes:
-            self.conn.execute(
-                sa.insert(t), [{"project_id": project_id, "theme": theme} for theme in themes]
-            )
+        self.rows.replace_partition(
+            project_themes,
+            project_id,
+            ({"project_id": project_id, "theme": theme} for theme in dict.fromkeys(themes)),
+        )
 
     def _replace_territories(self, project_id: str, territories: list[Territory]) -> None:
-        t = self.t(project_territories)
-        self.conn.execute(sa.delete(t).where(t.c.project_id == project_id))
         rows = {
             (x.level, x.code): {
                 "project_id": project_id,
@@ -115,40 +169,29 @@ class PortfolioProjection(ReadModelProjection):
             }
             for x in territories
         }
-        if rows:
-            self.conn.execute(sa.insert(t), list(rows.values()))
+        self.rows.replace_partition(project_territories, project_id, rows.values())
 
     def _end_phase_period(self, project_id: str, left_on: date) -> None:
-        t = self.t(phase_periods)
-        self.conn.execute(
-            sa.update(t)
-            .where(t.c.project_id == project_id, t.c.left_on.is_(None))
-            .values(left_on=left_on)
-        )
+        for period in self.rows.partition(phase_periods, project_id):
+            if period["left_on"] is None:
+                self.rows.update(phase_periods, period, left_on=left_on)
 
     def _start_phase_period(
         self, project_id: str, phase: str, entered_on: date, decision: str
     ) -> None:
-        t = self.t(phase_periods)
-        last = self.conn.scalar(sa.select(sa.func.max(t.c.seq)).where(t.c.project_id == project_id))
-        self.conn.execute(
-            sa.insert(t).values(
-                project_id=project_id,
-                seq=(last or 0) + 1,
-                phase=phase,
-                entered_on=entered_on,
-                left_on=None,
-                decision=decision,
-            )
+        last = max((p["seq"] for p in self.rows.partition(phase_periods, project_id)), default=0)
+        self.rows.insert(
+            phase_periods,
+            project_id=project_id,
+            seq=last + 1,
+            phase=phase,
+            entered_on=entered_on,
+            left_on=None,
+            decision=decision,
         )
 
-    def _update_milestone(self, event: Project.Event, milestone_id: str, **values: Any) -> None:
-        m = self.t(milestones)
-        self.conn.execute(
-            sa.update(m)
-            .where(m.c.project_id == str(event.originator_id), m.c.milestone_id == milestone_id)
-            .values(**values)
-        )
+    def _milestone(self, event: Project.Event, milestone_id: str) -> dict[str, Any] | None:
+        return self.rows.get(milestones, str(event.originator_id), milestone_id)
 
     # -- events ----------------------------------------------------------------------------
 
@@ -159,52 +202,52 @@ class PortfolioProjection(ReadModelProjection):
 
     @process_event.register(Lab.LabRegistered)
     def lab_registered(self, event: Lab.LabRegistered, tracking: Tracking) -> None:
-        self.conn.execute(
-            sa.insert(self.t(labs)).values(
-                slug=event.slug,
-                name=event.name,
-                region_code=event.region_code,
-                registered_on=event.occurred_on,
-                registered_position=tracking.notification_id,
-            )
+        self.rows.insert(
+            labs,
+            slug=event.slug,
+            name=event.name,
+            region_code=event.region_code,
+            registered_on=event.occurred_on,
+            registered_position=tracking.notification_id,
         )
         self.view.insert_tracking(tracking)
 
     @process_event.register(Project.ProjectRegistered)
     def project_registered(self, event: Project.ProjectRegistered, tracking: Tracking) -> None:
         project_id = str(event.originator_id)
-        self.conn.execute(
-            sa.insert(self.t(projects)).values(
-                id=project_id,
-                lab=event.lab,
-                title=event.title,
-                summary=event.summary,
-                phase=Phase.FRAMING.value,
-                phase_since=event.started_on,
-                health="on_track",
-                status=Status.ACTIVE.value,
-                outcome=None,
-                themes=list(event.themes),
-                territories=territory_json(event.territories),
-                started_on=event.started_on,
-                registered_on=event.occurred_on,
-                closed_on=None,
-                milestones_planned=0,
-                milestones_open=0,
-                milestones_achieved=0,
-                milestones_cancelled=0,
-                activities=0,
-                participants=0,
-                partners=0,
-                decisions=0,
-                funding_cents=0,
-                next_milestone_id=None,
-                next_milestone_due_on=None,
-                last_activity_on=None,
-                version=event.originator_version,
-                registered_position=tracking.notification_id,
-                updated_at=event.timestamp,
-            )
+        for table in PROJECT_TABLES:
+            self.rows.fresh(table, project_id)
+        self.rows.insert(
+            projects,
+            id=project_id,
+            lab=event.lab,
+            title=event.title,
+            summary=event.summary,
+            phase=Phase.FRAMING.value,
+            phase_since=event.started_on,
+            health="on_track",
+            status=Status.ACTIVE.value,
+            outcome=None,
+            themes=list(event.themes),
+            territories=territory_json(event.territories),
+            started_on=event.started_on,
+            registered_on=event.occurred_on,
+            closed_on=None,
+            milestones_planned=0,
+            milestones_open=0,
+            milestones_achieved=0,
+            milestones_cancelled=0,
+            activities=0,
+            participants=0,
+            partners=0,
+            decisions=0,
+            funding_cents=0,
+            next_milestone_id=None,
+            next_milestone_due_on=None,
+            last_activity_on=None,
+            version=event.originator_version,
+            registered_position=tracking.notification_id,
+            updated_at=event.timestamp,
         )
         self._replace_themes(project_id, event.themes)
         self._replace_territories(project_id, event.territories)
@@ -244,27 +287,24 @@ class PortfolioProjection(ReadModelProjection):
     @process_event.register(Project.MilestonePlanned)
     def milestone_planned(self, event: Project.MilestonePlanned, tracking: Tracking) -> None:
         project_id = str(event.originator_id)
-        self.conn.execute(
-            sa.insert(self.t(milestones)).values(
-                project_id=project_id,
-                milestone_id=event.milestone_id,
-                lab=self._lab_of(project_id),
-                title=event.title,
-                phase=event.phase,
-                due_on=event.due_on,
-                original_due_on=event.due_on,
-                status=MilestoneStatus.PLANNED.value,
-                achieved_on=None,
-                planned_on=event.occurred_on,
-                reschedules=0,
-                days_slipped=0,
-            )
+        self.rows.insert(
+            milestones,
+            project_id=project_id,
+            milestone_id=event.milestone_id,
+            lab=self._lab_of(project_id),
+            title=event.title,
+            phase=event.phase,
+            due_on=event.due_on,
+            original_due_on=event.due_on,
+            status=MilestoneStatus.PLANNED.value,
+            achieved_on=None,
+            planned_on=event.occurred_on,
+            reschedules=0,
+            days_slipped=0,
         )
-        p = self.t(projects)
         self._touch(
             event,
-            milestones_planned=p.c.milestones_planned + 1,
-            milestones_open=p.c.milestones_open + 1,
+            add={"milestones_planned": 1, "milestones_open": 1},
             **self._next_milestone(project_id),
         )
         self.view.insert_tracking(tracking)
@@ -273,150 +313,137 @@ class PortfolioProjection(ReadModelProjection):
     def milestone_rescheduled(
         self, event: Project.MilestoneRescheduled, tracking: Tracking
     ) -> None:
-        m = self.t(milestones)
-        self._update_milestone(
-            event,
-            event.milestone_id,
-            due_on=event.due_on,
-            reschedules=m.c.reschedules + 1,
-            days_slipped=m.c.days_slipped + (event.due_on - event.previous_due_on).days,
-        )
+        milestone = self._milestone(event, event.milestone_id)
+        if milestone is not None:
+            self.rows.update(
+                milestones,
+                milestone,
+                due_on=event.due_on,
+                reschedules=milestone["reschedules"] + 1,
+                days_slipped=milestone["days_slipped"]
+                + (event.due_on - event.previous_due_on).days,
+            )
         self._touch(event, **self._next_milestone(str(event.originator_id)))
         self.view.insert_tracking(tracking)
 
     @process_event.register(Project.MilestoneAchieved)
     def milestone_achieved(self, event: Project.MilestoneAchieved, tracking: Tracking) -> None:
-        self._update_milestone(
-            event,
-            event.milestone_id,
-            status=MilestoneStatus.ACHIEVED.value,
-            achieved_on=event.achieved_on,
-        )
-        p = self.t(projects)
+        milestone = self._milestone(event, event.milestone_id)
+        if milestone is not None:
+            self.rows.update(
+                milestones,
+                milestone,
+                status=MilestoneStatus.ACHIEVED.value,
+                achieved_on=event.achieved_on,
+            )
         self._touch(
             event,
-            milestones_open=p.c.milestones_open - 1,
-            milestones_achieved=p.c.milestones_achieved + 1,
+            add={"milestones_open": -1, "milestones_achieved": 1},
             **self._next_milestone(str(event.originator_id)),
         )
         self.view.insert_tracking(tracking)
 
     @process_event.register(Project.MilestoneCancelled)
     def milestone_cancelled(self, event: Project.MilestoneCancelled, tracking: Tracking) -> None:
-        self._update_milestone(event, event.milestone_id, status=MilestoneStatus.CANCELLED.value)
-        p = self.t(projects)
+        milestone = self._milestone(event, event.milestone_id)
+        if milestone is not None:
+            self.rows.update(milestones, milestone, status=MilestoneStatus.CANCELLED.value)
         self._touch(
             event,
-            milestones_open=p.c.milestones_open - 1,
-            milestones_cancelled=p.c.milestones_cancelled + 1,
+            add={"milestones_open": -1, "milestones_cancelled": 1},
             **self._next_milestone(str(event.originator_id)),
         )
         self.view.insert_tracking(tracking)
 
     @process_event.register(Project.PartnerJoined)
     def partner_joined(self, event: Project.PartnerJoined, tracking: Tracking) -> None:
-        self._touch(event, partners=self.t(projects).c.partners + 1)
+        self._touch(event, add={"partners": 1})
         self.view.insert_tracking(tracking)
 
     @process_event.register(Project.PartnerLeft)
     def partner_left(self, event: Project.PartnerLeft, tracking: Tracking) -> None:
-        self._touch(event, partners=self.t(projects).c.partners - 1)
+        self._touch(event, add={"partners": -1})
         self.view.insert_tracking(tracking)
 
     @process_event.register(Project.IndicatorDefined)
     def indicator_defined(self, event: Project.IndicatorDefined, tracking: Tracking) -> None:
-        self.conn.execute(
-            sa.insert(self.t(indicators)).values(
-                project_id=str(event.originator_id),
-                indicator_id=event.indicator_id,
-                name=event.name,
-                unit=event.unit,
-                baseline=event.baseline,
-                target=event.target,
-                value=None,
-                measured_on=None,
-                measurements=0,
-            )
+        self.rows.insert(
+            indicators,
+            project_id=str(event.originator_id),
+            indicator_id=event.indicator_id,
+            name=event.name,
+            unit=event.unit,
+            baseline=event.baseline,
+            target=event.target,
+            value=None,
+            measured_on=None,
+            measurements=0,
         )
         self._touch(event)
         self.view.insert_tracking(tracking)
 
     @process_event.register(Project.IndicatorMeasured)
     def indicator_measured(self, event: Project.IndicatorMeasured, tracking: Tracking) -> None:
-        i = self.t(indicators)
-        key = (i.c.project_id == str(event.originator_id)) & (
-            i.c.indicator_id == event.indicator_id
-        )
-        # The latest measurement by business date wins, as in the aggregate.
-        is_latest = i.c.measured_on.is_(None) | (i.c.measured_on <= event.measured_on)
-        self.conn.execute(
-            sa.update(i)
-            .where(key)
-            .values(
-                value=sa.case((is_latest, event.value), else_=i.c.value),
-                measured_on=sa.case((is_latest, event.measured_on), else_=i.c.measured_on),
-                measurements=i.c.measurements + 1,
-            )
-        )
+        indicator = self.rows.get(indicators, str(event.originator_id), event.indicator_id)
+        if indicator is not None:
+            # The latest measurement by business date wins, as in the aggregate.
+            if indicator["measured_on"] is None or indicator["measured_on"] <= event.measured_on:
+                indicator.update(value=event.value, measured_on=event.measured_on)
+            self.rows.update(indicators, indicator, measurements=indicator["measurements"] + 1)
         self._touch(event)
         self.view.insert_tracking(tracking)
 
     @process_event.register(Project.ActivityLogged)
     def activity_logged(self, event: Project.ActivityLogged, tracking: Tracking) -> None:
         project_id = str(event.originator_id)
-        self.conn.execute(
-            sa.insert(self.t(activities)).values(
-                project_id=project_id,
-                activity_id=event.activity_id,
-                lab=self._lab_of(project_id),
-                kind=event.kind,
-                title=event.title,
-                held_on=event.held_on,
-                month=event.held_on.strftime("%Y-%m"),
-                participants=event.participants,
-                mode=event.mode,
-            )
+        self.rows.insert(
+            activities,
+            project_id=project_id,
+            activity_id=event.activity_id,
+            lab=self._lab_of(project_id),
+            kind=event.kind,
+            title=event.title,
+            held_on=event.held_on,
+            month=event.held_on.strftime("%Y-%m"),
+            participants=event.participants,
+            mode=event.mode,
         )
-        p = self.t(projects)
-        latest = sa.case(
-            (
-                p.c.last_activity_on.is_(None) | (p.c.last_activity_on < event.held_on),
-                event.held_on,
-            ),
-            else_=p.c.last_activity_on,
-        )
+        project = self.rows.get(projects, project_id)
+        last = project["last_activity_on"] if project else None
         self._touch(
             event,
-            activities=p.c.activities + 1,
-            participants=p.c.participants + event.participants,
-            last_activity_on=latest,
+            add={"activities": 1, "participants": event.participants},
+            last_activity_on=event.held_on if last is None or last < event.held_on else last,
         )
         self.view.insert_tracking(tracking)
 
     @process_event.register(Project.DecisionRecorded)
     def decision_recorded(self, event: Project.DecisionRecorded, tracking: Tracking) -> None:
-        self._touch(event, decisions=self.t(projects).c.decisions + 1)
+        self._touch(event, add={"decisions": 1})
         self.view.insert_tracking(tracking)
 
     @process_event.register(Project.FundingCommitted)
     def funding_committed(self, event: Project.FundingCommitted, tracking: Tracking) -> None:
         project_id = str(event.originator_id)
-        upsert_adding(
-            self.conn,
-            self.t(funding),
-            {
-                "project_id": project_id,
-                "source": event.source,
-                "fiscal_year": event.fiscal_year,
-                "lab": self._lab_of(project_id),
-                "amount_cents": event.amount_cents,
-                "commitments": 1,
-            },
-            keys=("project_id", "source", "fiscal_year"),
-            add=("amount_cents", "commitments"),
-        )
-        p = self.t(projects)
-        self._touch(event, funding_cents=p.c.funding_cents + event.amount_cents)
+        line = self.rows.get(funding, project_id, event.source, event.fiscal_year)
+        if line is None:
+            self.rows.insert(
+                funding,
+                project_id=project_id,
+                source=event.source,
+                fiscal_year=event.fiscal_year,
+                lab=self._lab_of(project_id),
+                amount_cents=event.amount_cents,
+                commitments=1,
+            )
+        else:
+            self.rows.update(
+                funding,
+                line,
+                amount_cents=line["amount_cents"] + event.amount_cents,
+                commitments=line["commitments"] + 1,
+            )
+        self._touch(event, add={"funding_cents": event.amount_cents})
         self.view.insert_tracking(tracking)
 
     @process_event.register(Project.ProjectClosed)

@@ -65,6 +65,9 @@ SHADOW_SUFFIX = "__shadow"
 # How long an idle PostgreSQL projector waits for a NOTIFY before looking anyway (and how
 # long `stop()` can take at most while it waits).
 LISTEN_TIMEOUT_SECONDS = 0.5
+# Events per transaction of a rebuild's replay: the rows are in memory for one batch only,
+# and a commit costs per batch, not per event (the live projector uses the setting).
+REBUILD_BATCH_SIZE = 5000
 # How often a request waiting for a position re-reads the tracking table when no
 # in-process projector tells it (the projections run in another process).
 WAIT_POLL_SECONDS = 0.05
@@ -242,11 +245,17 @@ class ProjectionWorker:
     ) -> int:
         """Apply a batch in `connection` (which holds the lock) and move the position."""
         with self.view.bind(connection):
+            self.projection.prefetch(events)
+            # Bound once per batch: the dispatch itself still happens per event.
+            process_event = self.projection.process_event
             for notification, event in zip(notifications, events, strict=True):
-                self.projection.process_event(event, Tracking(APPLICATION_NAME, notification.id))
+                process_event(event, Tracking(APPLICATION_NAME, notification.id))
+            for event in reversed(events):
                 moment = recorded_at(event)
                 if moment is not None:
                     self.view.note_recorded_at(moment)
+                    break
+            self.view.flush()
             pending = self.view.pending
             if pending is None:
                 return 0
@@ -612,7 +621,13 @@ def rebuild(
     with services.engine.begin() as connection:
         for shadow in shadows.values():
             shadow.create(connection)
-    worker = ProjectionWorker(services, projection_class, tracking_name=shadow_name, tables=shadows)
+    worker = ProjectionWorker(
+        services,
+        projection_class,
+        tracking_name=shadow_name,
+        tables=shadows,
+        batch_size=max(REBUILD_BATCH_SIZE, services.settings.projection_batch_size),
+    )
     head = head_position(services)
     events = worker.run_until_caught_up(
         (lambda position: on_progress(position, head)) if on_progress else None

@@ -5,10 +5,11 @@ tracker's own SQLAlchemy engine and Alembic-owned tables rather than the library
 per-projection infrastructure factory, which would open one more engine (and on SQLite one
 more write lock) per projection (STACK-NOTES 2).
 
-A view is bound to one open transaction at a time (`bind`): `process_event` writes rows
-through `view.connection` and calls `insert_tracking`, which only remembers the position;
-the runner writes that position in the same transaction as the rows, once per batch, with
-a conditional update, so rows and position commit (or roll back) together.
+A view is bound to one open transaction at a time (`bind`): `process_event` changes rows
+in `view.rows` (the batch's rows in memory, `projections.rows`) and calls
+`insert_tracking`, which only remembers the position; the runner flushes the rows and
+writes that position in the same transaction, once per batch, with a conditional update,
+so rows and position commit (or roll back) together.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from sqlalchemy import Connection, Engine
 
+from projections.rows import BatchRows
 from projections.tables import projection_tracking
 
 TableMap = Mapping[sa.Table, sa.Table]
@@ -41,6 +43,7 @@ class ReadModelView(TrackingRecorder):
         self.tracking_name = tracking_name
         self.tables = tables
         self._connection: Connection | None = None
+        self._rows: BatchRows | None = None
         self.pending: Tracking | None = None
         self.pending_recorded_at: datetime | None = None
 
@@ -52,14 +55,32 @@ class ReadModelView(TrackingRecorder):
             raise RuntimeError(msg)
         return self._connection
 
+    @property
+    def rows(self) -> BatchRows:
+        """The current batch's rows, written back by `flush` (or at the end of `bind`)."""
+        if self._rows is None:
+            msg = "the view is not bound to a transaction: process events through a runner"
+            raise RuntimeError(msg)
+        return self._rows
+
     @contextmanager
     def bind(self, connection: Connection) -> Iterator[None]:
-        """Write through `connection` for the duration of one batch."""
+        """Write through `connection` for the duration of one batch.
+
+        Rows still in memory when the block ends normally are flushed then; on an
+        exception they are dropped with the transaction the caller rolls back.
+        """
         self._connection, self.pending, self.pending_recorded_at = connection, None, None
+        self._rows = BatchRows(connection, self.tables)
         try:
             yield
+            self._rows.flush()
         finally:
-            self._connection = None
+            self._connection, self._rows = None, None
+
+    def flush(self) -> None:
+        """Write the batch's changed rows now (before the position moves)."""
+        self.rows.flush()
 
     def t(self, table: sa.Table) -> sa.Table:
         """The table this view writes for `table` (itself, or its shadow)."""

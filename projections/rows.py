@@ -1,0 +1,184 @@
+"""A batch's rows in memory: loaded once, changed by the handlers, written back in bulk.
+
+Projection speed is per-event overhead, not the database (STACK-NOTES "Measured"): a
+handler that runs two to four statements per event is held to about a thousand events a
+second whatever the database. So the handlers of a batch work on Python dicts instead:
+
+- a row the batch reads is loaded with the other rows of its *partition* (the first column
+  of the table's primary key: the project for a project's milestones, the row itself for
+  a project), once per batch, and usually for the whole batch at once (`prefetch`, one
+  `SELECT … WHERE partition IN (…)` per table);
+- a partition created in the batch (a project registered in it) is known to be empty in
+  the database (`fresh`) and is never loaded: a rebuild into empty shadow tables reads
+  back only what earlier batches wrote about projects still changing;
+- at the end of the batch, `flush` writes every changed row with a few `executemany`
+  statements per table — DELETE of replaced partitions, INSERT … ON CONFLICT DO UPDATE of
+  changed rows that were loaded, plain INSERT of new rows — in the batch's transaction,
+  before the runner moves the tracking position in the same transaction.
+
+This is a cache of one transaction, not a unit of work over the application: it lives
+between `ReadModelView.bind` and the batch's commit, and is dropped with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql, sqlite
+
+Row = dict[str, Any]
+Key = tuple[Any, ...]
+
+# Values per `IN (…)` and per DELETE: well under SQLite's and PostgreSQL's parameter limits.
+CHUNK = 1000
+
+
+def _chunks(values: list[Any]) -> Iterable[list[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+class TableRows:
+    """The rows of one table (its live table or its shadow) that a batch has seen."""
+
+    def __init__(self, target: sa.Table) -> None:
+        self.target = target
+        self.keys = tuple(c.name for c in target.primary_key.columns)
+        self.partition_column = self.keys[0]
+        self.columns = tuple(c.name for c in target.columns)
+        # partition value → {primary key → row}, for loaded, fresh and new partitions alike.
+        self.partitions: dict[Any, dict[Key, Row]] = {}
+        # Rows as the database holds them now (loaded, not since deleted).
+        self.stored: set[Key] = set()
+        # Insertion-ordered, so rows are written in the order the events made them.
+        self.dirty: dict[Key, None] = {}
+        # Partitions whose stored rows are deleted first at the flush.
+        self.cleared: set[Any] = set()
+
+    def key(self, row: Mapping[str, Any]) -> Key:
+        return tuple(row[k] for k in self.keys)
+
+    def load(self, connection: Connection, partitions: Iterable[Any]) -> None:
+        """Read the partitions not yet known, in chunks of `CHUNK` values."""
+        wanted = [p for p in dict.fromkeys(partitions) if p not in self.partitions]
+        if not wanted:
+            return
+        for value in wanted:
+            self.partitions[value] = {}
+        column = self.target.c[self.partition_column]
+        for chunk in _chunks(wanted):
+            for found in connection.execute(sa.select(self.target).where(column.in_(chunk))):
+                row = dict(found._mapping)
+                key = self.key(row)
+                self.partitions[row[self.partition_column]][key] = row
+                self.stored.add(key)
+
+    def partition(self, connection: Connection, value: Any) -> dict[Key, Row]:
+        if value not in self.partitions:
+            self.load(connection, (value,))
+        return self.partitions[value]
+
+    def flush(self, connection: Connection) -> None:
+        target = self.target
+        if self.cleared:
+            column = target.c[self.partition_column]
+            for chunk in _chunks(list(self.cleared)):
+                connection.execute(sa.delete(target).where(column.in_(chunk)))
+        changed: list[Row] = []
+        new: list[Row] = []
+        for key in self.dirty:
+            row = self.partitions[key[0]][key]
+            (changed if key in self.stored else new).append(row)
+        if changed:
+            connection.execute(_upsert(connection, target, self.keys), changed)
+        if new:
+            connection.execute(sa.insert(target), new)
+        self.partitions.clear()
+        self.stored.clear()
+        self.dirty.clear()
+        self.cleared.clear()
+
+
+def _upsert(connection: Connection, table: sa.Table, keys: tuple[str, ...]) -> Any:
+    """INSERT … ON CONFLICT (primary key) DO UPDATE SET every other column."""
+    insert = (
+        postgresql.insert(table)
+        if connection.dialect.name == "postgresql"
+        else sqlite.insert(table)
+    )
+    return insert.on_conflict_do_update(
+        index_elements=[table.c[k] for k in keys],
+        set_={c.name: insert.excluded[c.name] for c in table.columns if c.name not in keys},
+    )
+
+
+class BatchRows:
+    """Every table a projection writes, as rows in memory for the current batch.
+
+    Handlers name the live tables; the rows go to the view's targets (the shadows during a
+    rebuild). Rows returned are the cached dicts themselves: change them through `update`
+    (or call `changed`), so that the flush writes them.
+    """
+
+    def __init__(self, connection: Connection, tables: Mapping[sa.Table, sa.Table]) -> None:
+        self.connection = connection
+        self.tables = {table: TableRows(target) for table, target in tables.items()}
+
+    def prefetch(self, table: sa.Table, partitions: Iterable[Any]) -> None:
+        """Load these partitions of `table` now, in one statement per `CHUNK` values."""
+        self.tables[table].load(self.connection, partitions)
+
+    def fresh(self, table: sa.Table, partition: Any) -> None:
+        """Declare a partition created in this batch: the database holds none of its rows."""
+        self.tables[table].partitions.setdefault(partition, {})
+
+    def partition(self, table: sa.Table, value: Any) -> list[Row]:
+        """The rows of one partition (e.g. a project's milestones)."""
+        return list(self.tables[table].partition(self.connection, value).values())
+
+    def get(self, table: sa.Table, *key: Any) -> Row | None:
+        """The row with this primary key, or None."""
+        return self.tables[table].partition(self.connection, key[0]).get(key)
+
+    def insert(self, table: sa.Table, **values: Any) -> Row:
+        """A new row (written with INSERT: a row already stored under its key fails)."""
+        rows = self.tables[table]
+        key = rows.key(values)
+        rows.partitions.setdefault(key[0], {})[key] = values
+        rows.dirty[key] = None
+        return values
+
+    def update(self, table: sa.Table, row: Row, **values: Any) -> Row:
+        """Change a row `get` or `partition` returned."""
+        row.update(values)
+        self.changed(table, row)
+        return row
+
+    def changed(self, table: sa.Table, row: Row) -> None:
+        self.tables[table].dirty[self.tables[table].key(row)] = None
+
+    def replace_partition(self, table: sa.Table, value: Any, rows: Iterable[Row]) -> None:
+        """Delete every row of a partition and write these instead."""
+        table_rows = self.tables[table]
+        if value in table_rows.partitions and not any(
+            key in table_rows.stored for key in table_rows.partitions[value]
+        ):
+            # Nothing of it is stored: nothing to delete, only the old new rows to forget.
+            for key in table_rows.partitions[value]:
+                table_rows.dirty.pop(key, None)
+        else:
+            table_rows.cleared.add(value)
+            for key in table_rows.partitions.get(value, {}):
+                table_rows.stored.discard(key)
+                table_rows.dirty.pop(key, None)
+        table_rows.partitions[value] = {}
+        for row in rows:
+            self.insert(table, **row)
+
+    def flush(self) -> None:
+        """Write every changed row, table by table, in the batch's transaction."""
+        for rows in self.tables.values():
+            rows.flush(self.connection)
