@@ -40,7 +40,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--projection-budget",
         type=float,
         default=None,
-        help="seconds per projection measurement (0: none; default 75, --large: 0)",
+        help="seconds per projection measurement (0: none; default 45, --large: 0)",
     )
     parser.add_argument(
         "--full-dashboards",
@@ -68,7 +68,7 @@ def run_suite(name: str, backend: str, args: argparse.Namespace, work: Path) -> 
         events = 1_000_000 if args.large else 20_000 if args.quick else 100_000
         budget = args.projection_budget
         if budget is None:
-            budget = 0.0 if args.large else 30.0 if args.quick else 75.0
+            budget = 0.0 if args.large else 30.0 if args.quick else 45.0
         return projections.run(backend, work, events=events, budget=budget)
     from bench import dashboards
 

@@ -33,7 +33,7 @@ from projections.portfolio import PortfolioProjection
 from projections.runner import ProjectionWorker
 from tracker.auth import Role, create_token
 
-YOUNG_COMMANDS = 6
+YOUNG_COMMANDS = 4
 P95_TARGET_MS = {200: 25.0, 10_000: 50.0}
 WITHIN_FLOOR = 3.0
 
