@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from uuid import UUID
 
 from domain.meta import Meta
 from domain.project import Project
 from domain.values import ActivityKind, GateDecision, Health, Outcome, Phase, Territory
 from tracker.application import CommandResult, TrackerApplication
+from tracker.audit.admin import admin_history
+from tracker.audit.history import HistoryEntry
 
 TODAY = date(2026, 6, 15)
 DAY = date(2026, 3, 2)  # a business date before TODAY
@@ -169,3 +175,26 @@ def full_replay(application: TrackerApplication, project_id: UUID) -> Project:
         replayed = event.mutate(replayed)
     assert replayed is not None
     return replayed
+
+
+TRACKER_CLI = str(Path(sys.executable).parent / "tracker")
+
+
+def run_tracker(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the real `tracker` console script on `database_url`, capturing its output."""
+    env = {**os.environ, "TRACKER_DATABASE_URL": database_url, "TRACKER_LOG_FORMAT": "json"}
+    return subprocess.run(
+        [TRACKER_CLI, *args], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+
+
+def admin_entries(application: TrackerApplication) -> list[HistoryEntry]:
+    """Every entry of the admin log, all pages."""
+    entries: list[HistoryEntry] = []
+    after = 0
+    while True:
+        page = admin_history(application, after=after, limit=500)
+        entries.extend(page.entries)
+        if page.next_after is None:
+            return entries
+        after = page.next_after

@@ -11,14 +11,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from domain.errors import InvalidValueError
-from tracker.audit.admin import record_admin_action
 from tracker.audit.export import (
     ExportFileError,
     canonical_json,
@@ -33,7 +32,7 @@ from tracker.audit.people import (
     forget_person,
 )
 from tracker.audit.verify import check_projections, verify
-from tracker.cli_support import fail, load_settings
+from tracker.cli_support import fail, load_settings, record_admin
 from tracker.services import Services
 from tracker.store import StoreNotEmptyError
 
@@ -57,16 +56,6 @@ def _services() -> Iterator[Services]:
         yield services
     finally:
         services.close()
-
-
-def _record(services: Services, action: str, actor: str, **fields: Any) -> None:
-    """Record an administrative action in the admin log, under a fresh correlation id."""
-    application = services.application
-    meta = application.meta(actor, f"cli-{uuid.uuid4()}")
-    try:
-        record_admin_action(application, action, meta, **fields)
-    except Exception as error:
-        raise fail(f"done, but not recorded in the admin log: {type(error).__name__}") from None
 
 
 def _progress(unit: str) -> Progress:
@@ -111,7 +100,7 @@ def verify_command(
         for finding in report.findings:
             typer.echo(str(finding))
         typer.echo(report.summary())
-        _record(
+        record_admin(
             services,
             "audit_verified",
             actor,
@@ -175,7 +164,7 @@ def import_command(
             result = import_log(services.application, file, advance)
         except (StoreNotEmptyError, ExportFileError) as error:
             raise fail(str(error)) from None
-        _record(
+        record_admin(
             services,
             "events_imported",
             actor,

@@ -24,7 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from tracker.cli_support import fail, load_settings
+from tracker.cli_support import fail, load_settings, record_admin
 from tracker.services import Services
 
 projections_cli = typer.Typer(
@@ -113,6 +113,14 @@ def rebuild_command(
                     progress.update(task_id, completed=position, total=max(head, 1))
 
                 results.append(rebuild(services, projection, check=check, on_progress=advance))
+        record_admin(
+            services,
+            "projections_rebuilt",
+            projections=[result.name for result in results],
+            position=max((result.position for result in results), default=0),
+            checked=check,
+            differences=sum(len(result.differences) for result in results),
+        )
     finally:
         services.close()
     for result in results:

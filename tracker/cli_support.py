@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import TYPE_CHECKING, Any
+
 import typer
 
 from tracker.logging import configure_logging
 from tracker.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from tracker.services import Services
+
+# Who an administrative command is recorded as, when the operator does not say.
+CLI_ACTOR = "cli"
 
 
 def load_settings() -> Settings:
@@ -19,3 +28,15 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """Print one clear line on standard error and return the exit to raise."""
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
+
+
+def record_admin(services: Services, action: str, actor: str = CLI_ACTOR, **fields: Any) -> None:
+    """Record an administrative action in the admin log, under a fresh correlation id."""
+    from tracker.audit.admin import record_admin_action
+
+    application = services.application
+    meta = application.meta(actor, f"cli-{uuid.uuid4()}")
+    try:
+        record_admin_action(application, action, meta, **fields)
+    except Exception as error:
+        raise fail(f"done, but not recorded in the admin log: {type(error).__name__}") from None

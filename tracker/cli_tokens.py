@@ -11,8 +11,9 @@ from typing import Annotated
 import typer
 
 from tracker.auth import Role, TokenRequestError, create_token, list_tokens, revoke_token
-from tracker.cli_support import fail, load_settings
+from tracker.cli_support import fail, load_settings, record_admin
 from tracker.db import create_db_engine
+from tracker.services import Services
 
 tokens = typer.Typer(help="Bearer tokens for the API.", no_args_is_help=True)
 
@@ -24,16 +25,24 @@ def create(
     name: Annotated[str, typer.Option(help="Who or what holds the token.")] = "",
 ) -> None:
     """Create a token and print it, once, alone on standard output."""
-    settings = load_settings()
-    engine = create_db_engine(settings)
+    services = Services.open(load_settings())
     try:
-        token_id, token = create_token(engine, role, lab=lab, name=name)
+        token_id, token = create_token(services.engine, role, lab=lab, name=name)
+        # Auditors read who was given which role when: a token that cannot be recorded
+        # in the admin log is revoked again rather than left unaccounted for.
+        try:
+            record_admin(services, "token_created", token_id=token_id, role=role.value, lab=lab)
+        except typer.Exit:
+            revoke_token(services.engine, token_id)
+            raise
     except TokenRequestError as error:
         raise fail(str(error)) from None
+    except typer.Exit:
+        raise
     except Exception as error:
         raise fail(f"cannot store the token: {type(error).__name__}") from None
     finally:
-        engine.dispose()
+        services.close()
     typer.echo(f"created {token_id} ({role.value}{f', lab {lab}' if lab else ''})", err=True)
     typer.echo(token)
 
@@ -68,14 +77,17 @@ def list_() -> None:
 @tokens.command("revoke")
 def revoke(token_id: Annotated[str, typer.Argument(help="The token's id (tok_…).")]) -> None:
     """Revoke a token: it stops working at once."""
-    settings = load_settings()
-    engine = create_db_engine(settings)
+    services = Services.open(load_settings())
     try:
-        revoked = revoke_token(engine, token_id)
+        revoked = revoke_token(services.engine, token_id)
+        if revoked:
+            record_admin(services, "token_revoked", token_id=token_id)
+    except typer.Exit:
+        raise
     except Exception as error:
         raise fail(f"cannot revoke the token: {type(error).__name__}") from None
     finally:
-        engine.dispose()
+        services.close()
     if not revoked:
         raise fail(f"no active token {token_id!r}")
     typer.echo(f"revoked {token_id}", err=True)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+from tests.factories import admin_entries, run_tracker
 from tracker.api.tables import api_tokens
+from tracker.application import TrackerApplication
 from tracker.auth import (
     Role,
     TokenRequestError,
@@ -23,8 +21,6 @@ from tracker.auth import (
 )
 from tracker.db import create_db_engine
 from tracker.settings import Settings
-
-TRACKER = str(Path(sys.executable).with_name("tracker"))
 
 
 @pytest.fixture
@@ -99,22 +95,23 @@ def test_tokens_are_listed_without_secrets(engine: Engine) -> None:
     assert info.created_at.tzinfo is not None
 
 
-def _tracker(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "TRACKER_DATABASE_URL": settings.database_url,
-        "TRACKER_LOG_FORMAT": "json",
-    }
-    return subprocess.run(
-        [TRACKER, *args], capture_output=True, text=True, env=env, timeout=60, check=False
-    )
+def _admin_log_types_for(application: TrackerApplication, token_id: str) -> list[str]:
+    return [e.type for e in admin_entries(application) if e.data.get("token_id") == token_id]
 
 
 def test_the_cli_prints_the_token_alone_on_stdout_and_it_works(
-    settings: Settings, engine: Engine
+    settings: Settings, engine: Engine, application: TrackerApplication
 ) -> None:
-    created = _tracker(
-        settings, "token", "create", "--role", "staff", "--lab", "lab-x", "--name", "Bob"
+    created = run_tracker(
+        settings.database_url,
+        "token",
+        "create",
+        "--role",
+        "staff",
+        "--lab",
+        "lab-x",
+        "--name",
+        "Bob",
     )
     assert created.returncode == 0, created.stderr
     token = created.stdout.strip()
@@ -123,13 +120,17 @@ def test_the_cli_prints_the_token_alone_on_stdout_and_it_works(
     assert principal is not None
     assert principal.lab == "lab-x"
     assert token not in created.stderr
-    listed = _tracker(settings, "token", "list")
+    listed = run_tracker(settings.database_url, "token", "list")
     assert listed.returncode == 0
     assert principal.token_id in listed.stdout
     assert token.split(".")[1] not in listed.stdout
-    revoked = _tracker(settings, "token", "revoke", principal.token_id)
+    revoked = run_tracker(settings.database_url, "token", "revoke", principal.token_id)
     assert revoked.returncode == 0
     assert authenticate(engine, token) is None
+    assert _admin_log_types_for(application, principal.token_id) == [
+        "TokenCreated",
+        "TokenRevoked",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -141,7 +142,7 @@ def test_the_cli_prints_the_token_alone_on_stdout_and_it_works(
     ],
 )
 def test_cli_errors_are_one_line_with_a_non_zero_exit(settings: Settings, args: list[str]) -> None:
-    result = _tracker(settings, *args)
+    result = run_tracker(settings.database_url, *args)
     assert result.returncode != 0
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
