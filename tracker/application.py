@@ -209,7 +209,18 @@ class TrackerApplication(Application[UUID]):
         try:
             return self._save(lab, started, "register_lab", meta, options.side_writes)
         except IntegrityError:
-            raise LabAlreadyRegisteredError(f"a lab {slug!r} is registered already") from None
+            # The lab's id derives from its slug: a conflict on version 1 means the slug is
+            # taken, unless the conflict came from elsewhere (a side write): then re-raise.
+            if self._lab_exists(slug):
+                raise LabAlreadyRegisteredError(f"a lab {slug!r} is registered already") from None
+            raise
+
+    def _lab_exists(self, slug: str) -> bool:
+        try:
+            self.get_lab(slug)
+        except LabNotFoundError:
+            return False
+        return True
 
     def register_project(
         self,
