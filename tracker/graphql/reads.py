@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine, RowMapping
 
+from projections import temporal
 from projections.tables import (
     activities,
     activity_feed,
@@ -31,6 +32,7 @@ from projections.tables import (
     project_themes,
     projects,
 )
+from tracker.services import Services
 
 MAX_PAGE = 100
 
@@ -422,3 +424,17 @@ def portfolio(
         activities_by_month=by_month,
         funding_by_year=by_year,
     )
+
+
+def portfolio_as_of(
+    services: Services,
+    as_of: datetime,
+    query: ProjectQuery | None,
+    due_within_days: int,
+) -> Portfolio:
+    """The same roll-ups over the portfolio as known at `as_of` (its events recorded up to
+    then, replayed: `projections.temporal`). "Overdue" and "due soon" count from `as_of`'s
+    date in the server's time zone, not today's: what the dashboard showed on that day."""
+    day = temporal.instant(as_of).astimezone(services.settings.zone).date()
+    with temporal.portfolio_as_of(services, as_of) as engine:
+        return portfolio(engine, query, day, due_within_days)

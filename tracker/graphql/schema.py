@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -268,22 +268,26 @@ class Query(AuditQuery):
         self,
         info: GraphInfo,
         filter: ProjectFilter | None = None,
-        as_of: datetime | None = None,
+        as_of: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="The roll-ups as known at this instant: the events recorded up"
+                " to then. Overdue and due soon then count from its date, not today's."
+            ),
+        ] = None,
         due_within_days: int = 30,
     ) -> Portfolio:
-        if as_of is not None:
-            raise ClientError(
-                "asOf is not supported yet: the portfolio is the current one", "NOT_IMPLEMENTED"
-            )
         context = info.context
+        query = filter.query() if filter else None
         try:
-            figures = await context.run(
-                reads.portfolio,
-                context.engine,
-                filter.query() if filter else None,
-                context.today,
-                due_within_days,
-            )
+            if as_of is None:
+                figures = await context.run(
+                    reads.portfolio, context.engine, query, context.today, due_within_days
+                )
+            else:
+                figures = await context.run(
+                    reads.portfolio_as_of, context.services, as_of, query, due_within_days
+                )
         except reads.BadInput as error:
             raise bad_input(error) from None
         return Portfolio(
