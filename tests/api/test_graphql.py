@@ -371,8 +371,6 @@ def test_the_portfolio_rolls_up_the_filtered_projects(dashboard: Dashboard) -> N
         {"f": {"lab": lab, "health": "OFF_TRACK"}},
     )
     assert health["portfolio"]["total"] == 1
-    _, error = dashboard.error('{ portfolio(asOf: "2026-01-01T00:00:00Z") { total } }')
-    assert error["extensions"]["code"] == "NOT_IMPLEMENTED"
 
 
 def test_labs_lists_every_lab(dashboard: Dashboard) -> None:
