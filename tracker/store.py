@@ -391,20 +391,27 @@ class TrackerPostgresApplicationRecorder(PostgresApplicationRecorder):
         error: Exception | None = None
         notification_ids: Sequence[int] | None = None
         with self.datastore.get_connection() as conn:
-            with conn.pipeline() as pipeline, conn.transaction():
-                with conn.cursor() as curs:
-                    self._insert_events(curs, stored_events, **kwargs)
-                if stored_events:
+            try:
+                with conn.pipeline() as pipeline, conn.transaction():
                     with conn.cursor() as curs:
-                        try:
-                            self._insert_stored_events(curs, stored_events, **kwargs)
-                            pipeline.sync()
-                            notification_ids = self._fetch_ids_after_insert_events(
-                                curs, stored_events, **kwargs
-                            )
-                        except Exception as e:
-                            error = e
-                            raise psycopg.Rollback from None
+                        self._insert_events(curs, stored_events, **kwargs)
+                    if stored_events:
+                        with conn.cursor() as curs:
+                            try:
+                                self._insert_stored_events(curs, stored_events, **kwargs)
+                                pipeline.sync()
+                                notification_ids = self._fetch_ids_after_insert_events(
+                                    curs, stored_events, **kwargs
+                                )
+                            except Exception as e:
+                                error = e
+                                raise psycopg.Rollback from None
+            except psycopg.Rollback:
+                # On a broken connection (terminated backend) the ROLLBACK itself fails and
+                # psycopg lets `Rollback` out: the server rolled back already; raise the cause
+                # (an OperationalError: retried above, or a 503 at the edge), never a 500.
+                if error is None:
+                    raise
             if error is not None:
                 raise error
         return notification_ids

@@ -214,6 +214,9 @@ class Sent:
     content_type: str = ""
     idempotency_key: str | None = None
     replayed: bool = False
+    path: str = ""
+    request_body: Any = None
+    extra_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def acknowledged(self) -> bool:
@@ -295,7 +298,22 @@ class Load:
             try:
                 response = await http.post(url + path, json=body, headers=headers)
             except httpx.TransportError:
-                self.sent.append(Sent(index, request_id, project, name, None, body, "", key))
+                self.sent.append(
+                    Sent(
+                        index,
+                        request_id,
+                        project,
+                        name,
+                        None,
+                        None,
+                        "",
+                        key,
+                        False,
+                        path,
+                        body,
+                        extra,
+                    )
+                )
                 if self.stop_on_failure:
                     return
                 continue
@@ -314,6 +332,9 @@ class Load:
                     response.headers.get("content-type", ""),
                     key,
                     response.headers.get("Idempotency-Replayed") == "true",
+                    path,
+                    body,
+                    extra,
                 )
             )
 
@@ -325,6 +346,10 @@ class Load:
     def run(self, stop: asyncio.Event | None = None) -> Load:
         asyncio.run(self._run(stop or asyncio.Event()))
         return self
+
+    def answered(self, count: int) -> bool:
+        """At least `count` requests were answered (the trigger of a crash)."""
+        return sum(1 for s in self.sent if s.status is not None) >= count
 
     def acknowledged(self) -> list[Sent]:
         return [s for s in self.sent if s.acknowledged]
@@ -348,6 +373,59 @@ def assert_clean_answers(sent: Sequence[Sent], allowed: set[int] = EXPECTED_REFU
         if s.acknowledged:
             assert isinstance(s.body, dict), s.body
             assert {"id", "version", "position"} <= s.body.keys(), s.body
+
+
+def retry_unanswered(
+    url: str, token: str, sent: Sequence[Sent], deadline_seconds: float = 60
+) -> list[Sent]:
+    """Send again, with the same Idempotency-Key and body, every request that got no answer
+    (or a 503: its outcome is unknown to the client); a key still reserved by a crashed
+    process answers 409 until its lease ends: retry it."""
+    retried: list[Sent] = []
+    ends = time.monotonic() + deadline_seconds
+    with httpx.Client(base_url=url, timeout=30) as http:
+        for s in sent:
+            if s.status is not None and s.status != 503:
+                continue
+            assert s.idempotency_key, "only idempotent requests can be retried safely"
+            while True:
+                request_id = f"{s.request_id}-retry-{uuid.uuid4().hex[:6]}"
+                response = http.post(
+                    s.path,
+                    json=s.request_body,
+                    headers={
+                        "Authorization": f"Bearer {token}",
+                        "X-Request-ID": request_id,
+                        "Idempotency-Key": s.idempotency_key,
+                        **s.extra_headers,
+                    },
+                )
+                body = response.json()
+                again = Sent(
+                    s.client,
+                    request_id,
+                    s.project,
+                    s.command,
+                    response.status_code,
+                    body,
+                    response.headers.get("content-type", ""),
+                    s.idempotency_key,
+                    response.headers.get("Idempotency-Replayed") == "true",
+                    s.path,
+                    s.request_body,
+                    s.extra_headers,
+                )
+                in_progress = response.status_code == 409 and body.get("type", "").endswith(
+                    "idempotency-key-in-progress"
+                )
+                if not in_progress:
+                    retried.append(again)
+                    break
+                if time.monotonic() > ends:
+                    pytest.fail(f"{s.idempotency_key} stayed in progress")
+                # The crashed reservation's lease (1 s in these tests) has to run out.
+                time.sleep(0.2)
+    return retried
 
 
 # -- the event log -----------------------------------------------------------------------
@@ -398,7 +476,8 @@ def assert_nothing_lost(
         if not s.replayed:
             assert record["correlation_id"] == s.request_id
     for s in sent:
-        if s.status is not None and not s.acknowledged:
+        # A 503 may have lost the commit's acknowledgement, not the commit: unknown outcome.
+        if s.status is not None and s.status != 503 and not s.acknowledged:
             assert correlation[s.request_id] == 0, f"refused {s.request_id} wrote an event"
     for project in projects:
         assert project in versions

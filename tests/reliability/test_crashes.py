@@ -1,0 +1,110 @@
+"""Crashes: `kill -9` of the server, the projector or both at seeded random moments of a load.
+
+Each round starts the load (every command with an Idempotency-Key), kills its victims once a
+random number of answers came back, restarts them, and sends again every request that got
+no answer, with the same key and body. After the rounds: every acknowledged write is in the
+log, each key wrote at most once, no request is half-written (each wrote its one event or
+none, and the hash chain is whole: `tracker audit verify`), and the restarted projector
+converges to a rebuild (`tracker audit verify` runs `projections rebuild --check`'s check).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import pytest
+
+from tests.reliability.harness import (
+    Deployment,
+    Load,
+    Process,
+    Sent,
+    arrange_lab_and_projects,
+    assert_clean_answers,
+    assert_nothing_lost,
+    assert_once_per_key,
+    bound,
+    projections_caught_up,
+    read_log,
+    retry_unanswered,
+    wait_until,
+)
+
+pytestmark = pytest.mark.reliability
+
+SEED = 20260615
+# A crashed process's Idempotency-Key reservation may be taken over after this lease.
+ENV = {"TRACKER_IDEMPOTENCY_LEASE_SECONDS": "1"}
+
+
+def test_kill_9_of_server_and_projector_during_load_loses_nothing(
+    deployment: Deployment,
+) -> None:
+    rng = random.Random(SEED)
+    server = deployment.serve(projector=False, env=ENV)
+    projector = deployment.projector(env=ENV)
+    admin, staff = deployment.token("admin"), deployment.token("staff", "lab-crash")
+    auditor = deployment.token("auditor")
+    assert server.url
+    projects = arrange_lab_and_projects(server.url, admin, staff, "lab-crash", 5)
+    sent: list[Sent] = []
+    crashes = {"server": 0, "projector": 0}
+
+    # Every kind of crash in the bounded run, in a seeded order; more of them in a soak.
+    kinds = [["server"], ["projector"], ["server", "projector"]]
+    rng.shuffle(kinds)
+    for round_ in range(bound(3, 15)):
+        victims = kinds[round_] if round_ < len(kinds) else rng.choice(kinds)
+        answers_before_kill = rng.randint(1, 100)
+        assert server.url
+        load = Load(
+            [server.url],
+            staff,
+            projects,
+            clients=32,
+            per_client=bound(4, 12),
+            seed=SEED + round_,
+            idempotent=True,
+            stop_on_failure=True,
+            timeout=20,
+        )
+        runner = threading.Thread(target=load.run)
+        runner.start()
+        try:
+            wait_until(
+                lambda load=load, runner=runner, count=answers_before_kill: (
+                    load.answered(count) or not runner.is_alive()
+                ),
+                120,
+                "answers before the kill",
+            )
+            processes: dict[str, Process] = {"server": server, "projector": projector}
+            for victim in victims:
+                processes[victim].kill9()
+                crashes[victim] += 1
+        finally:
+            runner.join(timeout=120)
+        assert not runner.is_alive()
+        if "server" in victims:
+            server = deployment.serve(projector=False, env=ENV)
+        if "projector" in victims:
+            projector = deployment.projector(env=ENV)
+        assert server.url
+        sent.extend(load.sent)
+        sent.extend(retry_unanswered(server.url, staff, load.sent))
+
+    assert server.url
+    assert_clean_answers(sent)
+    log = read_log(server.url, auditor)
+    assert_nothing_lost(log, sent, projects)
+    assert_once_per_key(log, sent)
+    wait_until(lambda: projections_caught_up(server.url or ""), 60, "the projector to catch up")
+    # `audit verify` checks the hash chains, then the projections against a rebuild
+    # (`projections rebuild --check`): one process start instead of two.
+    deployment.assert_audit_verifies()
+    unanswered = sum(1 for s in sent if s.status is None)
+    print(
+        f"crashes {crashes}: {len(sent)} requests ({unanswered} cut off, all retried), "
+        f"{sum(1 for s in sent if s.acknowledged)} acknowledged, {len(log)} events"
+    )
