@@ -132,7 +132,7 @@ class ActivityProjection(ReadModelProjection):
     def _feed(
         self, event: Any, tracking: Tracking, summary: str, lab: str | None, project: bool
     ) -> None:
-        self.rows.insert(
+        self.view.rows.insert(
             activity_feed,
             position=tracking.notification_id,
             project_id=str(event.originator_id) if project else None,

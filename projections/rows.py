@@ -13,8 +13,8 @@ second whatever the database. So the handlers of a batch work on Python dicts in
   back only what earlier batches wrote about projects still changing;
 - at the end of the batch, `flush` writes every changed row with a few `executemany`
   statements per table — DELETE of replaced partitions, INSERT … ON CONFLICT DO UPDATE of
-  changed rows that were loaded, plain INSERT of new rows — in the batch's transaction,
-  before the runner moves the tracking position in the same transaction.
+  changed rows that were loaded, INSERT (COPY on PostgreSQL) of new rows — before the
+  runner moves the tracking position in the same transaction.
 
 This is a cache of one transaction, not a unit of work over the application: it lives
 between `ReadModelView.bind` and the batch's commit, and is dropped with it.
@@ -22,9 +22,12 @@ between `ReadModelView.bind` and the batch's commit, and is dropped with it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+import operator
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
@@ -49,6 +52,10 @@ class TableRows:
         self.keys = tuple(c.name for c in target.primary_key.columns)
         self.partition_column = self.keys[0]
         self.columns = tuple(c.name for c in target.columns)
+        getter = operator.itemgetter(*self.keys)
+        self.key: Callable[[Mapping[str, Any]], Key] = (
+            getter if len(self.keys) > 1 else lambda row: (getter(row),)
+        )
         # partition value → {primary key → row}, for loaded, fresh and new partitions alike.
         self.partitions: dict[Any, dict[Key, Row]] = {}
         # Rows as the database holds them now (loaded, not since deleted).
@@ -57,9 +64,6 @@ class TableRows:
         self.dirty: dict[Key, None] = {}
         # Partitions whose stored rows are deleted first at the flush.
         self.cleared: set[Any] = set()
-
-    def key(self, row: Mapping[str, Any]) -> Key:
-        return tuple(row[k] for k in self.keys)
 
     def load(self, connection: Connection, partitions: Iterable[Any]) -> None:
         """Read the partitions not yet known, in chunks of `CHUNK` values."""
@@ -95,11 +99,39 @@ class TableRows:
         if changed:
             connection.execute(_upsert(connection, target, self.keys), changed)
         if new:
-            connection.execute(sa.insert(target), new)
+            if connection.dialect.name == "postgresql":
+                _copy(connection, target, new)
+            else:
+                connection.execute(sa.insert(target), new)
         self.partitions.clear()
         self.stored.clear()
         self.dirty.clear()
         self.cleared.clear()
+
+
+def _copy(connection: Connection, table: sa.Table, rows: list[Row]) -> None:
+    """New rows with PostgreSQL's COPY, in the connection's transaction.
+
+    `executemany` sends one INSERT per row (pipelined, but parsed and planned per row); COPY
+    streams them, several times faster for the thousands of rows of a rebuild's batch.
+    JSON columns go as JSON text, which is what SQLAlchemy would have bound.
+    """
+    columns = [c.name for c in table.columns]
+    json_columns = [i for i, c in enumerate(table.columns) if isinstance(c.type, sa.JSON)]
+    statement = psycopg.sql.SQL("COPY {} ({}) FROM STDIN").format(
+        psycopg.sql.Identifier(table.name),
+        psycopg.sql.SQL(", ").join(psycopg.sql.Identifier(c) for c in columns),
+    )
+    values = operator.itemgetter(*columns)
+    driver = connection.connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+        for row in rows:
+            record = values(row)
+            if json_columns:
+                record = list(record)
+                for i in json_columns:
+                    record[i] = None if record[i] is None else json.dumps(record[i])
+            copy.write_row(record)
 
 
 def _upsert(connection: Connection, table: sa.Table, keys: tuple[str, ...]) -> Any:

@@ -276,12 +276,23 @@ class ProjectionWorker:
                 raise ConcurrentProjectorError(msg)
             return len(notifications)
 
-    def run_batch(self) -> int:
-        """Apply the next batch; the number of events applied (0: caught up)."""
+    def run_batch(self, page: tuple[Sequence[Notification], Sequence[Any]] | None = None) -> int:
+        """Apply the next batch; the number of events applied (0: caught up).
+
+        `page` is notifications already read and decoded (with their events) by a caller
+        replaying several projections at once; those this projection already applied are
+        skipped.
+        """
         after = self.position()
         if self.board is not None:
             self.board.publish(self.name, after)
-        notifications, events = self._fetch(after)
+        notifications: Sequence[Notification]
+        events: Sequence[Any]
+        if page is None:
+            notifications, events = self._fetch(after)
+        else:
+            start = next((i for i, n in enumerate(page[0]) if n.id > after), len(page[0]))
+            notifications, events = page[0][start:], page[1][start:]
         if not notifications:
             return 0
         # Decoding happened before the lock, which is held only to write.
@@ -614,47 +625,89 @@ def rebuild(
     schema, so a renamed shadow would carry `__shadow` names that drift from the
     migrations; the copy is one `INSERT … SELECT` per table, inside the same transaction.
     """
+    (result,) = rebuild_all(services, (projection_class,), check=check, on_progress=on_progress)
+    return result
+
+
+def rebuild_all(
+    services: Services,
+    projection_classes: Sequence[type[ReadModelProjection]] = PROJECTIONS,
+    *,
+    check: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> list[RebuildResult]:
+    """`rebuild` several projections over one replay of the log.
+
+    Reading and decoding an event costs about as much as applying it to a projection, so
+    the replay reads each page once and applies it to every projection's shadows (each in
+    its own transaction); then each projection catches up and swaps (or compares) under its
+    own lock, one after the other, as `rebuild` does.
+    """
     started = time.perf_counter()
-    shadows = shadow_tables(projection_class)
-    shadow_name = f"{projection_class.name}{SHADOW_SUFFIX}"
-    _drop_shadows(services, shadows, shadow_name)
-    with services.engine.begin() as connection:
-        for shadow in shadows.values():
-            shadow.create(connection)
-    worker = ProjectionWorker(
-        services,
-        projection_class,
-        tracking_name=shadow_name,
-        tables=shadows,
-        batch_size=max(REBUILD_BATCH_SIZE, services.settings.projection_batch_size),
-    )
-    head = head_position(services)
-    events = worker.run_until_caught_up(
-        (lambda position: on_progress(position, head)) if on_progress else None
-    )
-    live = ProjectionWorker(services, projection_class)
+    plans = [(cls, shadow_tables(cls), f"{cls.name}{SHADOW_SUFFIX}") for cls in projection_classes]
+    results: list[RebuildResult] = []
     try:
-        with locked_transaction(services, projection_class.name) as connection:
-            events += worker.catch_up_in(connection)
-            position = read_position(connection, shadow_name)
-            differences: list[Difference] = []
-            if check:
-                live.catch_up_in(connection)
-                differences = compare(connection, shadows)
-            else:
-                _swap(connection, shadows, projection_class.name, position)
+        for _, shadows, shadow_name in plans:
+            _drop_shadows(services, shadows, shadow_name)
+            with services.engine.begin() as connection:
+                for shadow in shadows.values():
+                    shadow.create(connection)
+        batch_size = max(REBUILD_BATCH_SIZE, services.settings.projection_batch_size)
+        workers = [
+            ProjectionWorker(
+                services, cls, tracking_name=shadow_name, tables=shadows, batch_size=batch_size
+            )
+            for cls, shadows, shadow_name in plans
+        ]
+        head = head_position(services)
+        replayed = _replay(workers, (lambda p: on_progress(p, head)) if on_progress else None)
+        for (cls, shadows, shadow_name), worker, events in zip(
+            plans, workers, replayed, strict=True
+        ):
+            with locked_transaction(services, cls.name) as connection:
+                events += worker.catch_up_in(connection)
+                position = read_position(connection, shadow_name)
+                differences: list[Difference] = []
+                if check:
+                    ProjectionWorker(services, cls).catch_up_in(connection)
+                    differences = compare(connection, shadows)
+                else:
+                    _swap(connection, shadows, cls.name, position)
+            _drop_shadows(services, shadows, shadow_name)
+            if on_progress is not None:
+                on_progress(position, max(head, position))
+            results.append(
+                RebuildResult(
+                    name=cls.name,
+                    position=position,
+                    events=events,
+                    swapped=not check,
+                    differences=differences,
+                    seconds=time.perf_counter() - started,
+                )
+            )
     finally:
-        _drop_shadows(services, shadows, shadow_name)
-    if on_progress is not None:
-        on_progress(position, max(head, position))
-    return RebuildResult(
-        name=projection_class.name,
-        position=position,
-        events=events,
-        swapped=not check,
-        differences=differences,
-        seconds=time.perf_counter() - started,
-    )
+        for _, shadows, shadow_name in plans:
+            _drop_shadows(services, shadows, shadow_name)
+    return results
+
+
+def _replay(
+    workers: Sequence[ProjectionWorker], on_batch: Callable[[int], None] | None
+) -> list[int]:
+    """Apply the log to every worker, each page read and decoded once; events applied."""
+    totals = [0] * len(workers)
+    while True:
+        after = min(worker.position() for worker in workers)
+        page = workers[0]._fetch(after)
+        if not page[0]:
+            return totals
+        for i, worker in enumerate(workers):
+            while (applied := worker.run_batch(page)) < 0:
+                pass  # another writer moved this shadow's position: look again
+            totals[i] += applied
+        if on_batch is not None:
+            on_batch(min(worker.position() for worker in workers))
 
 
 def _swap(
