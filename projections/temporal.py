@@ -49,6 +49,8 @@ TRACKING_NAME = f"{PortfolioProjection.name}__as_of"
 # Instants kept per database. Each is a copy of the portfolio's tables (a few MB at the
 # seed's 200 projects); dashboards tend to ask the same few instants (a month's end…).
 CACHE_SIZE = 4
+# Events read, decoded and applied at a time (the rows of one batch are in memory at once).
+REPLAY_BATCH = REBUILD_BATCH_SIZE
 
 
 def instant(as_of: datetime) -> datetime:
@@ -59,7 +61,7 @@ def instant(as_of: datetime) -> datetime:
 class PortfolioAsOf:
     """The portfolio's tables replayed from the events recorded up to one instant."""
 
-    def __init__(self, services: Services, as_of: datetime) -> None:
+    def __init__(self, as_of: datetime) -> None:
         self.as_of = instant(as_of)
         # One connection for the engine's lifetime: an in-memory database lives and dies
         # with its connection. Threads share it one at a time, under `lock`.
@@ -67,12 +69,6 @@ class PortfolioAsOf:
             "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
         )
         self.lock = threading.Lock()
-        self.worker = ProjectionWorker(
-            services,
-            PortfolioProjection,
-            tracking_name=TRACKING_NAME,
-            batch_size=REBUILD_BATCH_SIZE,
-        )
         # The log has been read up to `read_up_to`; the last event applied is `applied`.
         self.read_up_to = 0
         self.applied = 0
@@ -86,17 +82,21 @@ class PortfolioAsOf:
                 )
             )
 
-    def catch_up(self, head: int) -> None:
+    def catch_up(self, services: Services, head: int) -> None:
         """Apply the events of (`read_up_to`, `head`] recorded at or before the instant.
 
         Call it holding `lock`.
         """
-        services = self.worker.services
+        # The live projection's own batch entry point, writing into this database's tables.
+        # (Made per call, and not kept: the cache must not hold the services it is keyed by.)
+        worker = ProjectionWorker(
+            services, PortfolioProjection, tracking_name=TRACKING_NAME, batch_size=REPLAY_BATCH
+        )
         recorder, mapper = services.application.recorder, services.application.mapper
         while self.read_up_to < head:
             notifications = recorder.select_notifications(
                 start=self.read_up_to,
-                limit=self.worker.batch_size,
+                limit=REPLAY_BATCH,
                 stop=head,
                 inclusive_of_start=False,
             )
@@ -112,7 +112,7 @@ class PortfolioAsOf:
                     events.append(event)
             if kept:
                 with self.engine.begin() as connection:
-                    self.worker.apply(connection, self.applied, kept, events)
+                    worker.apply(connection, self.applied, kept, events)
                 self.applied = kept[-1].id
                 self.events += len(kept)
             self.read_up_to = notifications[-1].id
@@ -123,14 +123,13 @@ _cache: WeakKeyDictionary[Engine, OrderedDict[datetime, PortfolioAsOf]] = WeakKe
 _cache_lock = threading.Lock()
 
 
-def _entry(services: Services, as_of: datetime, head: int) -> PortfolioAsOf:
+def _entry(services: Services, as_of: datetime) -> PortfolioAsOf:
     key = instant(as_of)
     with _cache_lock:
         entries = _cache.setdefault(services.engine, OrderedDict())
         entry = entries.get(key)
         if entry is None:
-            entry = PortfolioAsOf(services, key)
-            entries[key] = entry
+            entry = entries[key] = PortfolioAsOf(key)
         entries.move_to_end(key)
         while len(entries) > CACHE_SIZE:
             # Not disposed: a request may still hold it; it goes with the last reference.
@@ -142,12 +141,13 @@ def _entry(services: Services, as_of: datetime, head: int) -> PortfolioAsOf:
 def portfolio_as_of(services: Services, as_of: datetime) -> Iterator[Engine]:
     """An engine on the portfolio's tables as known at `as_of`, for the block's reads.
 
-    The replay covers the log up to the head read on entry at least (further, if another
-    request for the same instant read a later head). Blocking: call it off the event loop. The engine is shared with other requests for the same instant: use it
-    only inside the block (which holds its lock), and only to read.
+    The replay covers the log up to the head read on entry, at least (further if another
+    request for the same instant read a later head). Blocking: call it off the event loop.
+    The engine is shared with requests for the same instant: use it only inside the block,
+    which holds its lock, and only to read.
     """
     head = head_position(services)
-    entry = _entry(services, as_of, head)
+    entry = _entry(services, as_of)
     with entry.lock:
-        entry.catch_up(head)
+        entry.catch_up(services, head)
         yield entry.engine
