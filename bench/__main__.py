@@ -40,7 +40,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--projection-budget",
         type=float,
         default=None,
-        help="seconds per projection measurement (0: none; default 45, --large: 0)",
+        help="seconds per projection measurement (0: none; default 40, --large: 0)",
     )
     parser.add_argument(
         "--full-dashboards",
@@ -48,6 +48,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="10,000 projects with their full seeded histories (~300,000 events to project)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument(
+        "--work-dir", type=Path, help="keep server logs and id files here (default: a temp dir)"
+    )
     return parser.parse_args(argv)
 
 
@@ -68,13 +71,13 @@ def run_suite(name: str, backend: str, args: argparse.Namespace, work: Path) -> 
         events = 1_000_000 if args.large else 20_000 if args.quick else 100_000
         budget = args.projection_budget
         if budget is None:
-            budget = 0.0 if args.large else 30.0 if args.quick else 45.0
+            budget = 0.0 if args.large else 30.0 if args.quick else 40.0
         return projections.run(backend, work, events=events, budget=budget)
     from bench import dashboards
 
     levels = (200, 1_000) if args.quick else (200, 10_000)
     return dashboards.run(
-        backend, work, levels=levels, repeat=30 if args.quick else 100, full=args.full_dashboards
+        backend, work, levels=levels, repeat=30 if args.quick else 60, full=args.full_dashboards
     )
 
 
@@ -130,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     suites = [s for s in SUITES if not args.only or s in args.only]
     failures = 0
     with tempfile.TemporaryDirectory(prefix="tracker-bench-") as folder:
-        work = Path(folder)
+        work = args.work_dir or Path(folder)
+        work.mkdir(parents=True, exist_ok=True)
         for suite in suites:
             for backend in backends:
                 print(f"… {suite} on {backend}", file=sys.stderr, flush=True)

@@ -134,7 +134,8 @@ def _samples(function: Callable[[], Any], repeat: int, warmup: int = 5) -> list[
 
 def _graphql(client: httpx.Client, query: str, variables: dict[str, Any] | None = None) -> Any:
     answer = client.post("/graphql", json={"query": query, "variables": variables or {}})
-    answer.raise_for_status()
+    if answer.status_code != 200:
+        raise RuntimeError(f"HTTP {answer.status_code}: {answer.text[:200]}")
     body = answer.json()
     if body.get("errors"):
         raise RuntimeError(str(body["errors"])[:300])
