@@ -17,7 +17,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -62,6 +62,15 @@ class TokenInfo:
     name: str
     created_at: datetime
     revoked_at: datetime | None
+    expires_at: datetime | None = None
+
+    def state(self, now: datetime | None = None) -> str:
+        """`active`, `revoked` or `expired`."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= (now or datetime.now(UTC)):
+            return "expired"
+        return "active"
 
 
 class TokenRequestError(ValueError):
@@ -80,10 +89,20 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 
 def create_token(
-    engine: Engine, role: Role, lab: str | None = None, name: str = ""
+    engine: Engine,
+    role: Role,
+    lab: str | None = None,
+    name: str = "",
+    expires_in: timedelta | None = None,
 ) -> tuple[str, str]:
-    """Store a new token's hash and return `(token_id, token)`; the token is shown only once."""
+    """Store a new token's hash and return `(token_id, token)`; the token is shown only once.
+
+    With `expires_in`, the token stops working that long after its creation (as if revoked
+    then); without it, it works until revoked.
+    """
     role = Role(role)
+    if expires_in is not None and expires_in <= timedelta(0):
+        raise TokenRequestError("a token's lifetime must be positive")
     if role is Role.STAFF and not lab:
         raise TokenRequestError("a staff token needs a lab (--lab SLUG)")
     if role is not Role.STAFF and lab:
@@ -95,6 +114,7 @@ def create_token(
         raise TokenRequestError(f"a token's name holds at most {NAME_MAX_LENGTH} characters")
     token_id = f"tok_{secrets.token_hex(8)}"
     raw_token = f"{token_id}.{secrets.token_urlsafe(32)}"
+    created_at = datetime.now(UTC)
     with engine.begin() as connection:
         connection.execute(
             api_tokens.insert().values(
@@ -103,15 +123,17 @@ def create_token(
                 role=role.value,
                 lab=lab,
                 name=name,
-                created_at=datetime.now(UTC),
+                created_at=created_at,
                 revoked_at=None,
+                expires_at=created_at + expires_in if expires_in is not None else None,
             )
         )
     return token_id, raw_token
 
 
 def authenticate(engine: Engine, raw_token: str) -> Principal | None:
-    """The principal a bearer token stands for, or None (unknown, malformed or revoked)."""
+    """The principal a bearer token stands for, or None (unknown, malformed, revoked or
+    expired)."""
     match = TOKEN_PATTERN.fullmatch(raw_token)
     if match is None:
         return None
@@ -123,6 +145,9 @@ def authenticate(engine: Engine, raw_token: str) -> Principal | None:
     if not hmac.compare_digest(stored_hash, _hash(raw_token)):
         return None
     if row is None or row.revoked_at is not None:
+        return None
+    expires_at = _utc(row.expires_at)
+    if expires_at is not None and expires_at <= datetime.now(UTC):
         return None
     return Principal(token_id=row.token_id, role=Role(row.role), lab=row.lab, name=row.name)
 
@@ -141,6 +166,7 @@ def list_tokens(engine: Engine) -> list[TokenInfo]:
             name=row.name,
             created_at=_utc(row.created_at) or row.created_at,
             revoked_at=_utc(row.revoked_at),
+            expires_at=_utc(row.expires_at),
         )
         for row in rows
     ]

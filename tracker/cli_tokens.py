@@ -6,6 +6,7 @@ works; everything else goes to standard error.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -23,11 +24,18 @@ def create(
     role: Annotated[Role, typer.Option(help="admin, staff (needs --lab), viewer or auditor.")],
     lab: Annotated[str | None, typer.Option(help="The lab a staff token writes for.")] = None,
     name: Annotated[str, typer.Option(help="Who or what holds the token.")] = "",
+    expires_in_days: Annotated[
+        int | None,
+        typer.Option(min=1, help="The token stops working after this many days (default: never)."),
+    ] = None,
 ) -> None:
     """Create a token and print it, once, alone on standard output."""
+    lifetime = timedelta(days=expires_in_days) if expires_in_days is not None else None
     services = Services.open(load_settings())
     try:
-        token_id, token = create_token(services.engine, role, lab=lab, name=name)
+        token_id, token = create_token(
+            services.engine, role, lab=lab, name=name, expires_in=lifetime
+        )
         # Auditors read who was given which role when: a token that cannot be recorded
         # in the admin log is revoked again rather than left unaccounted for.
         try:
@@ -49,7 +57,7 @@ def create(
 
 @tokens.command("list")
 def list_() -> None:
-    """List every token (never the secrets): id, role, lab, name, created, revoked."""
+    """List every token (never the secrets): id, role, lab, created, state, name, expiry."""
     settings = load_settings()
     engine = create_db_engine(settings)
     try:
@@ -60,6 +68,7 @@ def list_() -> None:
         engine.dispose()
     for info in infos:
         revoked = info.revoked_at.isoformat(timespec="seconds") if info.revoked_at else "-"
+        expires = info.expires_at.isoformat(timespec="seconds") if info.expires_at else "never"
         typer.echo(
             "\t".join(
                 [
@@ -67,8 +76,9 @@ def list_() -> None:
                     info.role.value,
                     info.lab or "-",
                     info.created_at.isoformat(timespec="seconds"),
-                    f"revoked {revoked}" if info.revoked_at else "active",
+                    f"revoked {revoked}" if info.revoked_at else info.state(),
                     info.name,
+                    f"expires {expires}",
                 ]
             )
         )

@@ -12,6 +12,8 @@ import structlog
 SECRET_WORDS = ("authorization", "token", "password", "secret", "api_key", "cookie")
 # A bearer credential or a URL's user:password@ anywhere in a logged string.
 SECRET_PATTERN = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{16,}|(://[^:/@\s]+:)[^@\s]+(@)")
+# A tracker token pasted anywhere (a GraphQL query, a path): keep its public id, drop the secret.
+TOKEN_SECRET_PATTERN = re.compile(r"\b(tok_[0-9a-f]{16}\.)[A-Za-z0-9_-]{43}")
 
 
 def _is_secret_key(key: str) -> bool:
@@ -20,6 +22,7 @@ def _is_secret_key(key: str) -> bool:
 
 
 def _redact_text(text: str) -> str:
+    text = TOKEN_SECRET_PATTERN.sub(r"\1[redacted]", text)
     return SECRET_PATTERN.sub(
         lambda m: (
             f"{m.group(1)}[redacted]" if m.group(1) else f"{m.group(2)}[redacted]{m.group(3)}"
@@ -65,6 +68,7 @@ def configure_logging(fmt: Literal["console", "json"], level: str = "INFO") -> N
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info if fmt == "json" else _identity,
+            _drop_secrets,  # again: a formatted traceback may quote a secret
             renderer,
         ],
     )

@@ -77,7 +77,10 @@ def current_principal(
     principal = authenticate(engine, credentials.credentials)
     if principal is None:
         raise ProblemError(
-            401, "the token is unknown or revoked", code="unauthenticated", headers=challenge
+            401,
+            "the token is unknown, revoked or expired",
+            code="unauthenticated",
+            headers=challenge,
         )
     return principal
 

@@ -29,6 +29,16 @@ TYPE_PREFIX = "urn:tracker:problem:"
 
 log = structlog.get_logger("tracker.api")
 
+# A bearer token's secret part (tracker.auth.TOKEN_PATTERN): never echoed in a problem, even
+# when a caller pasted a token into a path or a field that the detail quotes.
+TOKEN_SECRET = re.compile(r"\b(tok_[0-9a-f]{16})\.[A-Za-z0-9_-]{43}")
+
+
+def redact_tokens(text: str) -> str:
+    """`text` with every bearer token's secret replaced by `<redacted>`."""
+    return TOKEN_SECRET.sub(r"\1.<redacted>", text)
+
+
 # What storage failures look like from each library: the database is down or unreachable,
 # a pool is exhausted, or a lock timed out. None of these is the client's fault.
 STORAGE_UNAVAILABLE: tuple[type[Exception], ...] = (
@@ -107,10 +117,10 @@ def problem_response(
         "type": TYPE_PREFIX + (code or _slug(HTTPStatus(status).phrase)),
         "title": HTTPStatus(status).phrase,
         "status": status,
-        "detail": detail,
+        "detail": redact_tokens(detail),
     }
     if instance is not None:
-        body["instance"] = instance
+        body["instance"] = redact_tokens(instance)
     if request_id is not None:
         body["request_id"] = request_id
     if errors is not None:
@@ -224,7 +234,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` documenting the problems a route can answer."""
     descriptions = {
         400: "Malformed request (JSON, If-Match or Idempotency-Key).",
-        401: "No token, or an unknown or revoked one.",
+        401: "No token, or an unknown, revoked or expired one.",
         403: "The token's role or lab may not do this.",
         404: "Unknown project, milestone, partner, indicator or lab.",
         409: "A domain rule refuses the command, or the Idempotency-Key is in use.",

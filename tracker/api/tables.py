@@ -22,6 +22,8 @@ api_tokens = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+    # None: the token lives until revoked (revision 0006_token_expiry added the column).
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
 )
 
 # One row per (token, Idempotency-Key). `state` is `pending` while the first request runs

@@ -134,7 +134,9 @@ async def get_context(request: Request, response: Response) -> Context:
             authenticate, read_engine(services), raw_token
         )
         if checked.principal is None:
-            checked.refusal = Refusal("UNAUTHENTICATED", "this token is unknown or revoked", 401)
+            checked.refusal = Refusal(
+                "UNAUTHENTICATED", "this token is unknown, revoked or expired", 401
+            )
     if checked.refusal is None:
         wanted = _min_position(request)
         if isinstance(wanted, Refusal):
