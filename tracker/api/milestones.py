@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
+from pydantic import AfterValidator
 
 from domain.values import Phase
 from tracker.api.commands import CommandAnswer, CommandBody, IsoDate, Text, Title, execute
@@ -16,20 +18,33 @@ from tracker.api.projects import WRITE_ERRORS, project_url
 router = APIRouter(prefix="/api/v1/projects/{project_id}/milestones", tags=["milestones"])
 
 MilestoneId = Annotated[str, Path(max_length=64, description="The milestone's id.")]
+DUE_HORIZON_YEARS = 100
+
+
+def _within_horizon(value: date) -> date:
+    # Every other date of a command is refused in the future; a due date may be ahead, but
+    # a milestone due in 9999 is a typo (or a probe), and would sit in every overdue list
+    # and slip figure for ever.
+    if value.year > date.today().year + DUE_HORIZON_YEARS:
+        raise ValueError(f"a due date is at most {DUE_HORIZON_YEARS} years ahead")
+    return value
+
+
+DueDate = Annotated[IsoDate, AfterValidator(_within_horizon)]
 
 
 class PlanMilestone(CommandBody):
     """A milestone: what, when, in which phase."""
 
     title: Title
-    due_on: IsoDate
+    due_on: DueDate
     phase: Phase
 
 
 class RescheduleMilestone(CommandBody):
     """The new due date, and why (the reason is required)."""
 
-    due_on: IsoDate
+    due_on: DueDate
 
 
 class AchieveMilestone(CommandBody):
