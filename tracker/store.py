@@ -160,9 +160,14 @@ def _write_chain(db: _Db, stored_events: Sequence[StoredEvent], positions: Seque
         return
     events = sorted(zip(positions, stored_events, strict=True), key=lambda pair: pair[0])
     chain = ChainState(heads={})
+    seen: set[str] = set()
     for _, stored in events:
         stream = canonical_id(stored.originator_id)
-        if stream not in chain.heads and stored.originator_version > 1:
+        first_in_batch = stream not in seen
+        seen.add(stream)
+        # Only a stream's first event in this save chains to a stored hash; later ones chain
+        # to their predecessor in the same save (a new stream starts from genesis).
+        if first_in_batch and stored.originator_version > 1:
             db.execute(_SELECT_STREAM_HEAD, (stream, stored.originator_version - 1))
             found = db.fetchone()
             if found is None:
