@@ -88,7 +88,9 @@ def run(backend: str, work_dir: Path, *, quick: bool) -> list[Figure]:
             # Warm up: imports, connection pools, the aggregate cache.
             run_wrk(server.base_url, token, ids_file, 4, 2)
             for connections in CONNECTIONS:
+                cpu = server.cpu_seconds()
                 result = run_wrk(server.base_url, token, ids_file, connections, seconds)
+                result["server_cpu_s"] = _spent(cpu, server.cpu_seconds())
                 figures.append(_figure(backend, connections, seconds, result, floor_name, ""))
             peak = server.peak_rss_mb()
         with (
@@ -96,7 +98,9 @@ def run(backend: str, work_dir: Path, *, quick: bool) -> list[Figure]:
             serve(url, work_dir, projector=False, name=f"serve-split-{backend}") as server,
         ):
             run_wrk(server.base_url, token, ids_file, 4, 2)
+            cpu = server.cpu_seconds()
             result = run_wrk(server.base_url, token, ids_file, 64, seconds)
+            result["server_cpu_s"] = _spent(cpu, server.cpu_seconds())
             figures.append(
                 _figure(backend, 64, seconds, result, floor_name, ", --no-projector + projector")
             )
@@ -124,6 +128,10 @@ def run(backend: str, work_dir: Path, *, quick: bool) -> list[Figure]:
     return figures
 
 
+def _spent(before: float | None, after: float | None) -> float:
+    return after - before if before is not None and after is not None else float("nan")
+
+
 def _met(backend: str, figure: Figure) -> bool:
     extra = figure.extra
     met = (
@@ -149,6 +157,9 @@ def _figure(
     rate = result["requests"] / (result["duration_us"] / 1e6)
     errors = int(sum(result[k] for k in ERROR_KINDS))
     p99 = result["p99_us"] / 1000
+    # CPU time of the server process (all threads) per command: what the load costs the
+    # server, whatever else the machine was doing.
+    cpu_ms = 1000 * result["server_cpu_s"] / max(1, result["requests"])
     target = f">= {TARGET_RATIO[backend]}x floor, no errors"
     if connections == 64:
         target += f", p99 < {P99_TARGET_MS:.0f} ms"
@@ -160,7 +171,10 @@ def _figure(
         unit="commands/s (higher is better)",
         floor_name=floor_name,
         target=target,
-        note=f"p50 {result['p50_us'] / 1000:.1f} ms, p99 {p99:.1f} ms, errors {errors}",
+        note=(
+            f"p50 {result['p50_us'] / 1000:.1f} ms, p99 {p99:.1f} ms, errors {errors}, "
+            f"server CPU {cpu_ms:.1f} ms/command"
+        ),
         extra={
             "connections": connections,
             "seconds": seconds,
@@ -170,6 +184,7 @@ def _figure(
             "p99_ms": p99,
             "max_ms": result["max_us"] / 1000,
             "errors": errors,
+            "server_cpu_ms_per_command": cpu_ms,
             "wrk": result,
         },
     )

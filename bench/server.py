@@ -36,6 +36,16 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time the process has used so far (all its threads), in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
 def tracker_env(url: str, **extra: str) -> dict[str, str]:
     """The environment of a tracker process on `url`: production settings, quiet logs."""
     env = dict(os.environ)
@@ -63,6 +73,9 @@ class Server:
 
     def peak_rss_mb(self) -> float | None:
         return peak_rss_mb(self.process.pid)
+
+    def cpu_seconds(self) -> float | None:
+        return cpu_seconds(self.process.pid)
 
 
 @contextlib.contextmanager
