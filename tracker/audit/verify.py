@@ -329,18 +329,15 @@ def verify(application: TrackerApplication, on_progress: Progress | None = None)
 
 def check_projections(services: Services, on_progress: Progress | None = None) -> list[Finding]:
     """Rebuild every projection into shadow tables and report each row that differs."""
-    from projections.runner import PROJECTIONS, rebuild  # the read side depends on tracker
+    from projections.runner import PROJECTIONS, rebuild_all  # the read side depends on tracker
 
-    findings: list[Finding] = []
-    for projection in PROJECTIONS:
-        try:
-            result = rebuild(services, projection, check=True, on_progress=on_progress)
-        except Exception as error:
-            detail = f"{projection.name}: cannot rebuild: {type(error).__name__}: {error}"
-            findings.append(Finding("projection", 0, detail))
-            continue
-        findings.extend(
-            Finding("projection", result.position, f"{result.name}: {d.describe()}")
-            for d in result.differences
-        )
-    return findings
+    try:
+        results = rebuild_all(services, PROJECTIONS, check=True, on_progress=on_progress)
+    except Exception as error:
+        detail = f"cannot rebuild the projections: {type(error).__name__}: {error}"
+        return [Finding("projection", 0, detail)]
+    return [
+        Finding("projection", result.position, f"{result.name}: {d.describe()}")
+        for result in results
+        for d in result.differences
+    ]
