@@ -333,6 +333,8 @@ GRAPHQL_BOMBS = {
     "activity first negative": "{ activity(first: -5) { edges { node { type } } } }",
     "bad cursor": '{ projects(after: "\' OR 1=1 --") { edges { node { id } } } }',
     "year 10000": '{ activity(since: "10000-01-01T00:00:00Z") { edges { node { type } } } }',
+    "due within 2^31 days": "{ milestones(filter: {dueWithinDays: 2147483647}) { totalCount } }",
+    "portfolio due within 2^31 days": "{ portfolio(dueWithinDays: 2147483647) { total } }",
     "huge int": "{ projects(first: 99999999999999999999) { edges { node { id } } } }",
     "directives": "{ labs { slug " + "@include(if: true) " * 2_000 + "} }",
     "unknown field": "{ labs { slug password } }",

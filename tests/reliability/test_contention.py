@@ -36,7 +36,7 @@ def test_concurrent_clients_on_five_projects_lose_nothing(deployment: Deployment
     projects = arrange_lab_and_projects(server.url, admin, staff, "lab-charge", PROJECTS)
 
     load = Load(
-        [server.url], staff, projects, clients=CLIENTS, per_client=bound(8, 60), seed=1
+        [server.url], staff, projects, clients=CLIENTS, per_client=bound(6, 60), seed=1
     ).run()
 
     acknowledged = load.acknowledged()
@@ -60,7 +60,7 @@ def test_two_servers_and_a_projector_on_postgresql_lose_nothing(
     auditor = deployment.token("auditor")
     projects = arrange_lab_and_projects(urls[0], admin, staff, "lab-charge", PROJECTS)
 
-    load = Load(urls, staff, projects, clients=CLIENTS, per_client=bound(8, 60), seed=2).run()
+    load = Load(urls, staff, projects, clients=CLIENTS, per_client=bound(6, 60), seed=2).run()
 
     acknowledged = load.acknowledged()
     assert_clean_answers(load.sent)

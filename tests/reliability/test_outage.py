@@ -83,15 +83,15 @@ def test_postgresql_connections_terminated_under_load_answer_503_and_recover(
 
     # 1. Connections killed again and again while 32 clients write.
     load = Load(
-        [url], staff, projects, clients=32, per_client=bound(6, 40), seed=4, idempotent=True
+        [url], staff, projects, clients=32, per_client=bound(4, 40), seed=4, idempotent=True
     )
     runner = threading.Thread(target=load.run)
     runner.start()
     terminated = 0
     try:
-        for round_ in range(bound(4, 20)):
+        for round_ in range(bound(3, 20)):
             wait_until(
-                lambda n=round_: load.answered(20 * (n + 1)) or not runner.is_alive(),
+                lambda n=round_: load.answered(25 * (n + 1)) or not runner.is_alive(),
                 120,
                 "answers between terminations",
             )
@@ -164,7 +164,7 @@ def test_two_servers_and_a_projector_on_one_sqlite_file_never_say_locked(
     auditor = deployment.token("auditor")
     projects = arrange_lab_and_projects(urls[0], admin, staff, "lab-fichier", 5)
 
-    load = Load(urls, staff, projects, clients=32, per_client=bound(6, 60), seed=5).run()
+    load = Load(urls, staff, projects, clients=32, per_client=bound(5, 60), seed=5).run()
 
     assert_clean_answers(load.sent)
     assert all(s.status is not None for s in load.sent)

@@ -41,6 +41,18 @@ class BadInput(ValueError):
     """The client asked for something malformed (a bad cursor, `first` out of range)."""
 
 
+# Due dates are at most 100 years ahead (tracker/api/milestones.py); a larger window would
+# overflow the date arithmetic (an internal error) and could not match more milestones.
+MAX_DUE_WITHIN_DAYS = 366 * 100
+
+
+def _check_due_within_days(days: int) -> None:
+    if days < 0:
+        raise BadInput("dueWithinDays cannot be negative")
+    if days > MAX_DUE_WITHIN_DAYS:
+        raise BadInput(f"dueWithinDays is at most {MAX_DUE_WITHIN_DAYS}")
+
+
 @dataclass(frozen=True)
 class ProjectQuery:
     lab: str | None = None
@@ -239,8 +251,7 @@ def milestone_conditions(query: MilestoneQuery | None, today: date) -> list[Any]
     if query.status is not None:
         conditions.append(m.c.status == query.status)
     if query.due_within_days is not None:
-        if query.due_within_days < 0:
-            raise BadInput("dueWithinDays cannot be negative")
+        _check_due_within_days(query.due_within_days)
         conditions += [
             m.c.status == "planned",
             m.c.due_on >= today,
@@ -335,8 +346,7 @@ def portfolio(
     engine: Engine, query: ProjectQuery | None, today: date, due_within_days: int
 ) -> Portfolio:
     """Every roll-up of the dashboards' portfolio view, over the filtered projects."""
-    if due_within_days < 0:
-        raise BadInput("dueWithinDays cannot be negative")
+    _check_due_within_days(due_within_days)
     ids = project_ids(query)
     p, m, a, f = projects, milestones, activities, funding
     t, th = project_territories, project_themes
