@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ format: install
 
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The reliability suite with its long bounds (more clients' commands, crash rounds, fuzz
+# examples) and the soak-only tests; `make test` runs the same tests with short bounds.
+soak: install
+	TRACKER_SOAK=1 $(BIN)/pytest tests/reliability -m "reliability or soak" $(PYTEST_ARGS)
 
 # The commands suite loads the server with wrk (Debian package): installed here when missing
 # and root; otherwise that suite is reported as skipped. See docs/benchmarks.md.

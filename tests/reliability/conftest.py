@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import create_postgres_database, drop_postgres_database
-from tests.reliability.harness import Deployment
+from tests.reliability.harness import SOAK, Deployment
 
 
 def fresh_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
@@ -59,3 +59,13 @@ def sqlite_deployment(tmp_path: Path, request: pytest.FixtureRequest) -> Iterato
             yield deployed
         finally:
             deployed.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`soak` tests run only under TRACKER_SOAK=1 (`make soak`), never in `make test`."""
+    if SOAK:
+        return
+    skip = pytest.mark.skip(reason="a soak test: run `make soak` (TRACKER_SOAK=1)")
+    for item in items:
+        if item.get_closest_marker("soak") is not None:
+            item.add_marker(skip)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections import Counter
 
 import pytest
 
@@ -38,33 +39,35 @@ SEED = 20260615
 ENV = {"TRACKER_IDEMPOTENCY_LEASE_SECONDS": "1"}
 
 
-def test_kill_9_of_server_and_projector_during_load_loses_nothing(
-    deployment: Deployment,
-) -> None:
-    rng = random.Random(SEED)
-    server = deployment.serve(projector=False, env=ENV)
-    projector = deployment.projector(env=ENV)
+def crash_rounds(deployment: Deployment, servers: int, rounds: int, seed: int) -> str:
+    """Run the crash rounds on `servers` API processes and one projector; check the log."""
+    rng = random.Random(seed)
+    processes: dict[str, Process] = {
+        f"server{i}": deployment.serve(projector=False, env=ENV) for i in range(servers)
+    }
+    processes["projector"] = deployment.projector(env=ENV)
     admin, staff = deployment.token("admin"), deployment.token("staff", "lab-crash")
     auditor = deployment.token("auditor")
-    assert server.url
-    projects = arrange_lab_and_projects(server.url, admin, staff, "lab-crash", 5)
-    sent: list[Sent] = []
-    crashes = {"server": 0, "projector": 0}
 
+    def urls() -> list[str]:
+        return [p.url for name, p in sorted(processes.items()) if p.url]
+
+    projects = arrange_lab_and_projects(urls()[0], admin, staff, "lab-crash", 5)
+    sent: list[Sent] = []
+    crashes: Counter[str] = Counter()
     # Every kind of crash in the bounded run, in a seeded order; more of them in a soak.
-    kinds = [["server"], ["projector"], ["server", "projector"]]
+    kinds = [["server0"], ["projector"], sorted(processes)]
     rng.shuffle(kinds)
-    for round_ in range(bound(3, 15)):
+    for round_ in range(rounds):
         victims = kinds[round_] if round_ < len(kinds) else rng.choice(kinds)
         answers_before_kill = rng.randint(1, 80)
-        assert server.url
         load = Load(
-            [server.url],
+            urls(),
             staff,
             projects,
             clients=32,
             per_client=bound(3, 12),
-            seed=SEED + round_,
+            seed=seed + round_,
             idempotent=True,
             stop_on_failure=True,
             timeout=20,
@@ -79,32 +82,45 @@ def test_kill_9_of_server_and_projector_during_load_loses_nothing(
                 120,
                 "answers before the kill",
             )
-            processes: dict[str, Process] = {"server": server, "projector": projector}
             for victim in victims:
                 processes[victim].kill9()
-                crashes[victim] += 1
+                crashes[victim.rstrip("0123456789")] += 1
         finally:
             runner.join(timeout=120)
         assert not runner.is_alive()
-        if "server" in victims:
-            server = deployment.serve(projector=False, env=ENV)
-        if "projector" in victims:
-            projector = deployment.projector(env=ENV)
-        assert server.url
+        for victim in victims:
+            processes[victim] = (
+                deployment.projector(env=ENV)
+                if victim == "projector"
+                else deployment.serve(projector=False, env=ENV)
+            )
         sent.extend(load.sent)
-        sent.extend(retry_unanswered(server.url, staff, load.sent))
+        sent.extend(retry_unanswered(urls()[0], staff, load.sent))
 
-    assert server.url
+    url = urls()[0]
     assert_clean_answers(sent)
-    log = read_log(server.url, auditor)
+    log = read_log(url, auditor)
     assert_nothing_lost(log, sent, projects)
     assert_once_per_key(log, sent)
-    wait_until(lambda: projections_caught_up(server.url or ""), 60, "the projector to catch up")
+    wait_until(lambda: projections_caught_up(url), 60, "the projector to catch up")
     # `audit verify` checks the hash chains, then the projections against a rebuild
     # (`projections rebuild --check`): one process start instead of two.
     deployment.assert_audit_verifies()
     unanswered = sum(1 for s in sent if s.status is None)
-    print(
-        f"crashes {crashes}: {len(sent)} requests ({unanswered} cut off, all retried), "
+    return (
+        f"crashes {dict(crashes)}: {len(sent)} requests ({unanswered} cut off, all retried), "
         f"{sum(1 for s in sent if s.acknowledged)} acknowledged, {len(log)} events"
     )
+
+
+def test_kill_9_of_server_and_projector_during_load_loses_nothing(
+    deployment: Deployment,
+) -> None:
+    print(crash_rounds(deployment, servers=1, rounds=bound(3, 15), seed=SEED))
+
+
+@pytest.mark.soak
+def test_kill_9_of_two_servers_and_the_projector_on_postgresql_loses_nothing(
+    postgres_deployment: Deployment,
+) -> None:
+    print(crash_rounds(postgres_deployment, servers=2, rounds=20, seed=SEED + 1))
