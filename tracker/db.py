@@ -83,3 +83,30 @@ def create_db_engine(settings: Settings, **kwargs: Any) -> Engine:
         pool_pre_ping=True,
         **kwargs,
     )
+
+
+def create_read_engine(settings: Settings, engine: Engine) -> Engine:
+    """An engine for pure reads that never takes SQLite's write lock (`engine` itself on
+    PostgreSQL, where reads never block writes).
+
+    The shared engine begins every SQLite transaction with `BEGIN IMMEDIATE`: right for
+    writers (they queue instead of failing), wrong for reads (token lookups, idempotency
+    replays, lab checks, dashboards), which would then queue behind every group commit and
+    projector batch. With WAL, a plain deferred transaction reads a consistent snapshot
+    beside the writer; `query_only` makes sure nothing ever writes through this engine.
+    """
+    if not settings.is_sqlite:
+        return engine
+    reader = create_engine(
+        sqlalchemy_url(settings), connect_args={"timeout": settings.lock_timeout_seconds}
+    )
+
+    @event.listens_for(reader, "connect")
+    def _pragmas(dbapi_connection: Any, _: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={settings.lock_timeout_seconds * 1000}")
+        # A reader must never write: refuse it at the connection.
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+
+    return reader

@@ -2,30 +2,69 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from uuid import UUID
 
 from sqlalchemy import Engine
 
 from tracker.application import TrackerApplication
-from tracker.db import create_db_engine
+from tracker.db import create_db_engine, create_read_engine
 from tracker.settings import Settings
+
+
+class ProjectLabs:
+    """Which lab each project belongs to, remembered once read by the API's lab check.
+
+    Used from the event loop only (tracker/api/deps.py), so it needs no lock.
+
+    Safe to keep for the process's life: a project is never deleted and no command moves it
+    to another lab, so a project once seen in a lab stays there. Unknown projects are not
+    remembered (a 404 is read again next time). Bounded: the oldest entries go first.
+    """
+
+    def __init__(self, max_size: int = 50_000) -> None:
+        self.max_size = max_size
+        self._labs: dict[UUID, str] = {}
+
+    def get(self, project_id: UUID) -> str | None:
+        return self._labs.get(project_id)
+
+    def put(self, project_id: UUID, lab: str) -> None:
+        if len(self._labs) >= self.max_size:
+            del self._labs[next(iter(self._labs))]
+        self._labs[project_id] = lab
 
 
 @dataclass
 class Services:
-    """The event-sourced application and the SQLAlchemy engine, sharing one database."""
+    """The event-sourced application and the SQLAlchemy engines, sharing one database.
+
+    `engine` is for writes (and reads that must see the write lock's order); `read_engine`
+    is for pure reads: on SQLite it begins deferred, read-only transactions, so a token
+    lookup or a dashboard never queues behind a commit for the write lock; on PostgreSQL it
+    is `engine` itself.
+    """
 
     settings: Settings
     application: TrackerApplication
     engine: Engine
+    read_engine: Engine
+    project_labs: ProjectLabs = field(default_factory=ProjectLabs)
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
         """Connect to the configured database (tables must exist: run `tracker migrate`)."""
         engine = create_db_engine(settings)
-        return cls(settings=settings, application=TrackerApplication(settings), engine=engine)
+        return cls(
+            settings=settings,
+            application=TrackerApplication(settings),
+            engine=engine,
+            read_engine=create_read_engine(settings, engine),
+        )
 
     def close(self) -> None:
         """Release every connection."""
         self.application.close()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
         self.engine.dispose()
