@@ -108,46 +108,60 @@ def check_first(first: int) -> int:
 # -- projects ----------------------------------------------------------------------------
 
 
-def project_ids(query: ProjectQuery | None) -> sa.Select[tuple[str]]:
-    """The ids of the projects the filter keeps, as a subquery."""
+def project_conditions(query: ProjectQuery | None) -> list[Any]:
+    """The filter's conditions on `rm_projects` (none without a filter: every project)."""
     p = projects
-    statement = sa.select(p.c.id)
     if query is None:
-        return statement
+        return []
+    conditions: list[Any] = []
     if query.lab:
-        statement = statement.where(p.c.lab == query.lab)
+        conditions.append(p.c.lab == query.lab)
     if query.phase:
-        statement = statement.where(p.c.phase == query.phase)
+        conditions.append(p.c.phase == query.phase)
     if query.health:
-        statement = statement.where(p.c.health == query.health)
+        conditions.append(p.c.health == query.health)
     if query.status:
-        statement = statement.where(p.c.status == query.status)
+        conditions.append(p.c.status == query.status)
     if query.text:
         escaped = query.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        statement = statement.where(p.c.title.ilike(f"%{escaped}%", escape="\\"))
+        conditions.append(p.c.title.ilike(f"%{escaped}%", escape="\\"))
     if query.theme:
-        statement = statement.where(
+        conditions.append(
             p.c.id.in_(
                 sa.select(project_themes.c.project_id).where(project_themes.c.theme == query.theme)
             )
         )
     if query.territory:
         t = project_territories
-        statement = statement.where(
+        conditions.append(
             p.c.id.in_(
                 sa.select(t.c.project_id).where(
                     (t.c.code == query.territory) | (t.c.department == query.territory)
                 )
             )
         )
-    return statement
+    return conditions
+
+
+def project_ids(query: ProjectQuery | None) -> sa.Select[tuple[str]]:
+    """The ids of the projects the filter keeps, as a subquery."""
+    return sa.select(projects.c.id).where(*project_conditions(query))
+
+
+def kept_projects(column: sa.Column[Any], query: ProjectQuery | None) -> list[Any]:
+    """`column` (a project id) among the projects the filter keeps: no condition at all
+    without a filter (not `IN (SELECT id FROM rm_projects)`, which every row satisfies)."""
+    conditions = project_conditions(query)
+    if not conditions:
+        return []
+    return [column.in_(sa.select(projects.c.id).where(*conditions))]
 
 
 def project_page(engine: Engine, query: ProjectQuery | None, first: int, after: str | None) -> Page:
     """Projects in registration order, keyset-paged on the registration position."""
     check_first(first)
-    ids = project_ids(query)
-    statement = sa.select(projects).where(projects.c.id.in_(ids))
+    conditions = project_conditions(query)
+    statement = sa.select(projects).where(*conditions)
     if after is not None:
         (position,) = decode_cursor(after, 1)
         if not isinstance(position, int):
@@ -157,7 +171,7 @@ def project_page(engine: Engine, query: ProjectQuery | None, first: int, after: 
     with engine.connect() as connection:
         rows = list(connection.execute(statement).mappings())
         total = connection.scalar(
-            sa.select(sa.func.count()).select_from(projects).where(projects.c.id.in_(ids))
+            sa.select(sa.func.count()).select_from(projects).where(*conditions)
         )
     return Page(rows[:first], len(rows) > first, int(total or 0))
 
@@ -245,7 +259,7 @@ def milestone_conditions(query: MilestoneQuery | None, today: date) -> list[Any]
         return []
     conditions: list[Any] = []
     if query.projects is not None:
-        conditions.append(m.c.project_id.in_(project_ids(query.projects)))
+        conditions += kept_projects(m.c.project_id, query.projects)
     if query.project_id is not None:
         conditions.append(m.c.project_id == query.project_id)
     if query.status is not None:
@@ -347,23 +361,21 @@ def portfolio(
 ) -> Portfolio:
     """Every roll-up of the dashboards' portfolio view, over the filtered projects."""
     _check_due_within_days(due_within_days)
-    ids = project_ids(query)
     p, m, a, f = projects, milestones, activities, funding
     t, th = project_territories, project_themes
-    kept = p.c.id.in_(ids)
+    kept = project_conditions(query)
 
     def counts(column: sa.Column[Any]) -> sa.Select[Any]:
         return (
             sa.select(column, sa.func.count())
-            .where(kept)
+            .where(*kept)
             .group_by(column)
             .order_by(sa.func.count().desc(), column)
         )
 
     planned = m.c.status == "planned"
-    in_kept = m.c.project_id.in_(ids)
     with engine.connect() as connection:
-        total = int(connection.scalar(sa.select(sa.func.count()).select_from(p).where(kept)) or 0)
+        total = int(connection.scalar(sa.select(sa.func.count()).select_from(p).where(*kept)) or 0)
         by_phase = [(r[0], r[1]) for r in connection.execute(counts(p.c.phase))]
         by_health = [(r[0], r[1]) for r in connection.execute(counts(p.c.health))]
         by_status = [(r[0], r[1]) for r in connection.execute(counts(p.c.status))]
@@ -372,7 +384,7 @@ def portfolio(
             (r[0], r[1], r[2])
             for r in connection.execute(
                 sa.select(t.c.code, t.c.level, sa.func.count(sa.distinct(t.c.project_id)))
-                .where(t.c.project_id.in_(ids))
+                .where(*kept_projects(t.c.project_id, query))
                 .group_by(t.c.code, t.c.level)
                 .order_by(sa.func.count(sa.distinct(t.c.project_id)).desc(), t.c.code)
             )
@@ -381,7 +393,7 @@ def portfolio(
             (r[0], r[1])
             for r in connection.execute(
                 sa.select(th.c.theme, sa.func.count())
-                .where(th.c.project_id.in_(ids))
+                .where(*kept_projects(th.c.project_id, query))
                 .group_by(th.c.theme)
                 .order_by(sa.func.count().desc(), th.c.theme)
             )
@@ -398,13 +410,13 @@ def portfolio(
                 sa.func.count().filter(planned & (m.c.due_on < today)),
                 sa.func.count().filter(m.c.days_slipped > 0),
                 sa.func.count().filter(m.c.status == "achieved"),
-            ).where(in_kept)
+            ).where(*kept_projects(m.c.project_id, query))
         ).one()
         by_month = [
             (r[0], r[1], int(r[2] or 0))
             for r in connection.execute(
                 sa.select(a.c.month, sa.func.count(), sa.func.sum(a.c.participants))
-                .where(a.c.project_id.in_(ids))
+                .where(*kept_projects(a.c.project_id, query))
                 .group_by(a.c.month)
                 .order_by(a.c.month)
             )
@@ -413,7 +425,7 @@ def portfolio(
             (r[0], int(r[1] or 0))
             for r in connection.execute(
                 sa.select(f.c.fiscal_year, sa.func.sum(f.c.amount_cents))
-                .where(f.c.project_id.in_(ids))
+                .where(*kept_projects(f.c.project_id, query))
                 .group_by(f.c.fiscal_year)
                 .order_by(f.c.fiscal_year)
             )

@@ -9,12 +9,15 @@ from typing import Annotated, Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 from strawberry.permission import BasePermission
 from strawberry.schema.config import StrawberryConfig
@@ -51,6 +54,18 @@ GraphInfo = Info[Context, None]
 MAX_DEPTH = 10
 MAX_TOKENS = 2000
 MAX_ALIASES = 30
+# Distinct query texts whose parsed document and validation result are kept (LRU, shared
+# by every request): dashboards send a handful of fixed queries, so parsing and validating
+# are paid once per text, not once per request. Bounded, so unique texts cannot grow memory.
+QUERY_CACHE_SIZE = 256
+# The limiters' validation rules, built once: `ValidationCache` keys on the rule classes,
+# and `QueryDepthLimiter(...)`/`MaxAliasesLimiter(...)` create a new class per instance, so
+# per-request limiter instances would never hit the cache. The rules still run on every
+# new query text (a cached result is the rules' own verdict, rejections included).
+LIMIT_RULES = (
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+)
 # Codes a client may read and act on; anything else is masked as an internal error.
 PUBLIC_CODES = frozenset(
     {
@@ -325,11 +340,15 @@ class Query(AuditQuery):
 
 def build_schema(settings: Settings) -> strawberry.Schema:
     """The schema with its limits; introspection off in production."""
-    # Factories, so that each request gets fresh extension instances.
+    # Factories, so that each request gets fresh extension instances. The limiters come
+    # before the caches: their `on_operation` sets the parser's token limit and the
+    # validation rules that the caches key on (a token bomb fails to parse, and failures
+    # are never cached).
     extensions: list[Any] = [
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: AddValidationRules(list(LIMIT_RULES)),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: ParserCache(maxsize=QUERY_CACHE_SIZE),
+        lambda: ValidationCache(maxsize=QUERY_CACHE_SIZE),
         MaskInternalErrors,
         ErrorCodes,
     ]
