@@ -16,6 +16,9 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -134,6 +137,12 @@ def create_token(
 def authenticate(engine: Engine, raw_token: str) -> Principal | None:
     """The principal a bearer token stands for, or None (unknown, malformed, revoked or
     expired)."""
+    found = _authenticate(engine, raw_token)
+    return found[0] if found is not None else None
+
+
+def _authenticate(engine: Engine, raw_token: str) -> tuple[Principal, datetime | None] | None:
+    # The principal and the token's expiry (None: until revoked).
     match = TOKEN_PATTERN.fullmatch(raw_token)
     if match is None:
         return None
@@ -149,7 +158,70 @@ def authenticate(engine: Engine, raw_token: str) -> Principal | None:
     expires_at = _utc(row.expires_at)
     if expires_at is not None and expires_at <= datetime.now(UTC):
         return None
-    return Principal(token_id=row.token_id, role=Role(row.role), lab=row.lab, name=row.name)
+    principal = Principal(token_id=row.token_id, role=Role(row.role), lab=row.lab, name=row.name)
+    return principal, expires_at
+
+
+_caches: weakref.WeakSet[PrincipalCache] = weakref.WeakSet()
+
+
+class PrincipalCache:
+    """Principals authenticated in the last `ttl` seconds, so that a client's requests do not
+    each read its token (`TRACKER_PRINCIPAL_CACHE_SECONDS`; 0 turns it off).
+
+    What it trades: a token revoked by another process (`tracker token revoke`) keeps
+    working in this one for at most `ttl` seconds after its last lookup here;
+    `revoke_token` in this process forgets it at once. A token's own expiry is exact (an
+    entry never outlives it), and unknown, revoked or expired tokens are never remembered,
+    so a new token works at once. Entries are keyed by the token's SHA-256: the secret
+    itself is not kept.
+    """
+
+    def __init__(self, ttl: float, max_size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_size = max_size
+        self._lock = threading.Lock()
+        # token hash -> (principal, monotonic deadline)
+        self._entries: dict[str, tuple[Principal, float]] = {}
+        _caches.add(self)
+
+    def get(self, raw_token: str) -> Principal | None:
+        """The remembered principal for this token, or None (look it up)."""
+        if self.ttl <= 0:
+            return None
+        key = _hash(raw_token)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry[1] <= time.monotonic():
+                del self._entries[key]
+                return None
+            return entry[0]
+
+    def authenticate(self, engine: Engine, raw_token: str) -> Principal | None:
+        """`authenticate`, remembering a live token's principal (call from a worker thread)."""
+        found = _authenticate(engine, raw_token)
+        if found is None:
+            return None
+        principal, expires_at = found
+        if self.ttl > 0:
+            lifetime = self.ttl
+            if expires_at is not None:
+                lifetime = min(lifetime, (expires_at - datetime.now(UTC)).total_seconds())
+            now = time.monotonic()
+            with self._lock:
+                if len(self._entries) >= self.max_size:
+                    self._entries = {k: e for k, e in self._entries.items() if e[1] > now}
+                    if len(self._entries) >= self.max_size:
+                        self._entries.clear()
+                self._entries[_hash(raw_token)] = (principal, now + lifetime)
+        return principal
+
+    def forget(self, token_id: str) -> None:
+        """Drop the token's entry (revoked in this process)."""
+        with self._lock:
+            self._entries = {k: e for k, e in self._entries.items() if e[0].token_id != token_id}
 
 
 def list_tokens(engine: Engine) -> list[TokenInfo]:
@@ -180,4 +252,6 @@ def revoke_token(engine: Engine, token_id: str) -> bool:
             .where(api_tokens.c.token_id == token_id, api_tokens.c.revoked_at.is_(None))
             .values(revoked_at=datetime.now(UTC))
         )
+    for cache in list(_caches):
+        cache.forget(token_id)
     return result.rowcount == 1

@@ -8,6 +8,7 @@ from uuid import UUID
 from sqlalchemy import Engine
 
 from tracker.application import TrackerApplication
+from tracker.auth import PrincipalCache
 from tracker.db import create_db_engine, create_read_engine
 from tracker.settings import Settings
 
@@ -49,6 +50,7 @@ class Services:
     application: TrackerApplication
     engine: Engine
     read_engine: Engine
+    principals: PrincipalCache = field(default_factory=lambda: PrincipalCache(0))
     project_labs: ProjectLabs = field(default_factory=ProjectLabs)
 
     @classmethod
@@ -60,6 +62,7 @@ class Services:
             application=TrackerApplication(settings),
             engine=engine,
             read_engine=create_read_engine(settings, engine),
+            principals=PrincipalCache(settings.principal_cache_seconds),
         )
 
     def close(self) -> None:

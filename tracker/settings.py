@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         description="Projects kept in memory between commands (fast-forwarded from the store "
         "on every read, so other processes' writes are seen); 0 turns the cache off.",
     )
+    principal_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a process remembers an authenticated token (0: read it on "
+        "every request); a revocation from another process takes effect within this.",
+    )
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     idempotency_lease_seconds: int = Field(
         default=300,

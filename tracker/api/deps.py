@@ -28,7 +28,7 @@ from domain.errors import ProjectNotFoundError
 from tracker.api.idempotency import IdempotencyStore
 from tracker.api.problems import ProblemError
 from tracker.application import TrackerApplication
-from tracker.auth import Principal, Role, authenticate
+from tracker.auth import Principal, Role
 from tracker.services import Services
 
 ETAG_PATTERN = re.compile(r'\s*(?:"(\d{1,18})"|(\d{1,18}))\s*')
@@ -79,14 +79,22 @@ async def current_principal(
     """The caller, from `Authorization: Bearer <token>`; 401 without a live token.
 
     The token is read through the read engine (a deferred transaction on SQLite: the
-    lookup never waits for the write lock), in a worker thread.
+    lookup never waits for the write lock), in a worker thread, unless the process
+    authenticated it in the last few seconds.
     """
     challenge = {"WWW-Authenticate": 'Bearer realm="tracker"'}
     if credentials is None:
         raise ProblemError(
             401, "send Authorization: Bearer <token>", code="unauthenticated", headers=challenge
         )
-    principal = await run_in_threadpool(authenticate, services.read_engine, credentials.credentials)
+    token = credentials.credentials
+    # A principal authenticated in the last few seconds costs no lookup (see
+    # `PrincipalCache`: TRACKER_PRINCIPAL_CACHE_SECONDS).
+    principal = services.principals.get(token)
+    if principal is None:
+        principal = await run_in_threadpool(
+            services.principals.authenticate, services.read_engine, token
+        )
     if principal is None:
         raise ProblemError(
             401,
