@@ -8,7 +8,7 @@ then fails with the matching `extensions.code`, so the body stays a GraphQL resp
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -27,6 +27,7 @@ from tracker.services import Services
 
 K = TypeVar("K")
 V = TypeVar("V")
+R = TypeVar("R")
 MIN_POSITION_HEADER = "x-min-position"
 
 
@@ -93,10 +94,36 @@ class Context(BaseContext):
         self.principal = principal
         self.refusal = refusal
         self.loaders = Loaders.open(engine)
+        # Rows this request already read, by loader name then key (`remember`).
+        self.known: dict[str, dict[Any, Any]] = {}
 
     async def run(self, function: Callable[..., V], *args: Any) -> V:
         """Run a blocking read in a worker thread."""
         return await anyio.to_thread.run_sync(function, *args)
+
+    def remember(self, related: Mapping[str, Mapping[Any, Any]]) -> None:
+        """Keep rows a root resolver read ahead for nested fields (loader name → key → value,
+        as `reads.related_rows` gives them): `resolve` then answers them at once."""
+        for name, values in related.items():
+            self.known.setdefault(name, {}).update(values)
+
+    def resolve(self, name: str, key: Any, build: Callable[[Any], R]) -> R | Awaitable[R]:
+        """`build` of the value the loader `name` gives for `key`: at once, synchronously, if
+        this request already read it (`remember`), else through the DataLoader (batched, in
+        a worker thread) as an awaitable.
+
+        A nested field's resolver returns this as it is: graphql-core completes a plain
+        value in place, while every awaitable costs it a task and a gather, per node.
+        """
+        known = self.known.get(name)
+        if known is not None and key in known:
+            return build(known[key])
+        loader: DataLoader[Any, Any] = getattr(self.loaders, name)
+        return _built(loader.load(key), build)
+
+
+async def _built(pending: Awaitable[V], build: Callable[[V], R]) -> R:
+    return build(await pending)
 
 
 @dataclass

@@ -3,21 +3,28 @@
 Resolvers never call these on the event loop: they go through `run_sync` (a worker
 thread). Each function is one statement (or one per table for roll-ups), whatever the
 number of rows asked for: the DataLoaders batch the per-row lookups into `IN (...)`.
+
+Each takes an engine or an open connection (`Bind`). A root resolver reads its page and
+the rows its nested fields will ask for (`related_rows`: labs, next milestones…) in one
+worker-thread call on one connection (`project_page_with`, `milestone_page_with`), instead
+of one thread hop and one pool checkout per DataLoader batch; the statements are the
+same, one per kind of related row.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Engine, RowMapping
+from sqlalchemy import Connection, Engine, RowMapping
 
 from projections import temporal
 from projections.tables import (
@@ -35,6 +42,18 @@ from projections.tables import (
 from tracker.services import Services
 
 MAX_PAGE = 100
+
+Bind = Engine | Connection
+
+
+@contextlib.contextmanager
+def connected(bind: Bind) -> Iterator[Connection]:
+    """`bind` itself if it is a connection, else one of the engine's until the block ends."""
+    if isinstance(bind, Connection):
+        yield bind
+        return
+    with bind.connect() as connection:
+        yield connection
 
 
 class BadInput(ValueError):
@@ -157,7 +176,7 @@ def kept_projects(column: sa.Column[Any], query: ProjectQuery | None) -> list[An
     return [column.in_(sa.select(projects.c.id).where(*conditions))]
 
 
-def project_page(engine: Engine, query: ProjectQuery | None, first: int, after: str | None) -> Page:
+def project_page(bind: Bind, query: ProjectQuery | None, first: int, after: str | None) -> Page:
     """Projects in registration order, keyset-paged on the registration position."""
     check_first(first)
     conditions = project_conditions(query)
@@ -168,7 +187,7 @@ def project_page(engine: Engine, query: ProjectQuery | None, first: int, after: 
             raise BadInput(f"{after!r} is not a cursor this API gave")
         statement = statement.where(projects.c.registered_position > position)
     statement = statement.order_by(projects.c.registered_position).limit(first + 1)
-    with engine.connect() as connection:
+    with connected(bind) as connection:
         rows = list(connection.execute(statement).mappings())
         total = connection.scalar(
             sa.select(sa.func.count()).select_from(projects).where(*conditions)
@@ -176,8 +195,8 @@ def project_page(engine: Engine, query: ProjectQuery | None, first: int, after: 
     return Page(rows[:first], len(rows) > first, int(total or 0))
 
 
-def projects_by_id(engine: Engine, ids: Sequence[str]) -> list[RowMapping | None]:
-    with engine.connect() as connection:
+def projects_by_id(bind: Bind, ids: Sequence[str]) -> list[RowMapping | None]:
+    with connected(bind) as connection:
         rows = {
             r.id: r
             for r in connection.execute(
@@ -187,8 +206,8 @@ def projects_by_id(engine: Engine, ids: Sequence[str]) -> list[RowMapping | None
     return [rows.get(i) for i in ids]
 
 
-def labs_by_slug(engine: Engine, slugs: Sequence[str]) -> list[RowMapping | None]:
-    with engine.connect() as connection:
+def labs_by_slug(bind: Bind, slugs: Sequence[str]) -> list[RowMapping | None]:
+    with connected(bind) as connection:
         rows = {
             r.slug: r
             for r in connection.execute(sa.select(labs).where(labs.c.slug.in_(slugs))).mappings()
@@ -196,49 +215,49 @@ def labs_by_slug(engine: Engine, slugs: Sequence[str]) -> list[RowMapping | None
     return [rows.get(s) for s in slugs]
 
 
-def all_labs(engine: Engine) -> list[RowMapping]:
-    with engine.connect() as connection:
+def all_labs(bind: Bind) -> list[RowMapping]:
+    with connected(bind) as connection:
         return list(connection.execute(sa.select(labs).order_by(labs.c.slug)).mappings())
 
 
 def _grouped(
-    engine: Engine, table: sa.Table, ids: Sequence[str], order: Sequence[Any]
+    bind: Bind, table: sa.Table, ids: Sequence[str], order: Sequence[Any]
 ) -> list[list[RowMapping]]:
     groups: dict[str, list[RowMapping]] = defaultdict(list)
-    with engine.connect() as connection:
+    with connected(bind) as connection:
         statement = sa.select(table).where(table.c.project_id.in_(ids)).order_by(*order)
         for row in connection.execute(statement).mappings():
             groups[row.project_id].append(row)
     return [groups.get(i, []) for i in ids]
 
 
-def milestones_of(engine: Engine, ids: Sequence[str]) -> list[list[RowMapping]]:
+def milestones_of(bind: Bind, ids: Sequence[str]) -> list[list[RowMapping]]:
     m = milestones
-    return _grouped(engine, m, ids, (m.c.due_on, m.c.milestone_id))
+    return _grouped(bind, m, ids, (m.c.due_on, m.c.milestone_id))
 
 
-def phase_periods_of(engine: Engine, ids: Sequence[str]) -> list[list[RowMapping]]:
-    return _grouped(engine, phase_periods, ids, (phase_periods.c.seq,))
+def phase_periods_of(bind: Bind, ids: Sequence[str]) -> list[list[RowMapping]]:
+    return _grouped(bind, phase_periods, ids, (phase_periods.c.seq,))
 
 
-def activities_of(engine: Engine, ids: Sequence[str]) -> list[list[RowMapping]]:
+def activities_of(bind: Bind, ids: Sequence[str]) -> list[list[RowMapping]]:
     a = activities
-    return _grouped(engine, a, ids, (a.c.held_on, a.c.activity_id))
+    return _grouped(bind, a, ids, (a.c.held_on, a.c.activity_id))
 
 
-def funding_of(engine: Engine, ids: Sequence[str]) -> list[list[RowMapping]]:
+def funding_of(bind: Bind, ids: Sequence[str]) -> list[list[RowMapping]]:
     f = funding
-    return _grouped(engine, f, ids, (f.c.fiscal_year, f.c.source))
+    return _grouped(bind, f, ids, (f.c.fiscal_year, f.c.source))
 
 
-def indicators_of(engine: Engine, ids: Sequence[str]) -> list[list[RowMapping]]:
-    return _grouped(engine, indicators, ids, (indicators.c.name, indicators.c.indicator_id))
+def indicators_of(bind: Bind, ids: Sequence[str]) -> list[list[RowMapping]]:
+    return _grouped(bind, indicators, ids, (indicators.c.name, indicators.c.indicator_id))
 
 
-def milestones_by_key(engine: Engine, keys: Sequence[tuple[str, str]]) -> list[RowMapping | None]:
+def milestones_by_key(bind: Bind, keys: Sequence[tuple[str, str]]) -> list[RowMapping | None]:
     m = milestones
     ids = sorted({k[0] for k in keys})
-    with engine.connect() as connection:
+    with connected(bind) as connection:
         rows = {
             (r.project_id, r.milestone_id): r
             for r in connection.execute(
@@ -248,6 +267,85 @@ def milestones_by_key(engine: Engine, keys: Sequence[tuple[str, str]]) -> list[R
             ).mappings()
         }
     return [rows.get(k) for k in keys]
+
+
+# -- a page and its related rows, on one connection ------------------------------------
+
+# The DataLoaders (tracker/graphql/context.py `Loaders`) a project's nested fields use, and
+# how each keys a project's row.
+PROJECT_RELATIONS = (
+    "lab",
+    "milestone",
+    "milestones",
+    "phase_periods",
+    "activities",
+    "funding",
+    "indicators",
+)
+Related = dict[str, dict[Any, Any]]
+
+
+def related_rows(bind: Bind, rows: Sequence[RowMapping], wanted: Collection[str]) -> Related:
+    """For the projects `rows`, the related rows each of the `wanted` loaders would read
+    (a subset of `PROJECT_RELATIONS`): loader name → {key: value}, one statement each."""
+    related: Related = {}
+    if not rows:
+        return related
+    ids = [r.id for r in rows]
+    with connected(bind) as connection:
+        if "lab" in wanted:
+            slugs = sorted({r.lab for r in rows})
+            related["lab"] = dict(zip(slugs, labs_by_slug(connection, slugs), strict=True))
+        if "milestone" in wanted:
+            keys = [(r.id, r.next_milestone_id) for r in rows if r.next_milestone_id]
+            found = milestones_by_key(connection, keys) if keys else []
+            related["milestone"] = dict(zip(keys, found, strict=True))
+        groups = {
+            "milestones": milestones_of,
+            "phase_periods": phase_periods_of,
+            "activities": activities_of,
+            "funding": funding_of,
+            "indicators": indicators_of,
+        }
+        for name, read in groups.items():
+            if name in wanted:
+                related[name] = dict(zip(ids, read(connection, ids), strict=True))
+    return related
+
+
+def project_page_with(
+    bind: Bind,
+    query: ProjectQuery | None,
+    first: int,
+    after: str | None,
+    wanted: Collection[str],
+) -> tuple[Page, Related]:
+    """`project_page` and the `wanted` related rows of its projects, on one connection."""
+    with connected(bind) as connection:
+        page = project_page(connection, query, first, after)
+        return page, related_rows(connection, page.rows, wanted)
+
+
+def milestone_page_with(
+    bind: Bind,
+    query: MilestoneQuery | None,
+    today: date,
+    first: int,
+    after: str | None,
+    wanted: Collection[str] | None,
+) -> tuple[Page, Related]:
+    """`milestone_page`, then (when `wanted` is not None: their `project` is asked for) the
+    page's projects (under "project") and their `wanted` related rows, on one connection."""
+    with connected(bind) as connection:
+        page = milestone_page(connection, query, today, first, after)
+        related: Related = {}
+        if wanted is not None and page.rows:
+            ids = sorted({r.project_id for r in page.rows})
+            found = projects_by_id(connection, ids)
+            related["project"] = dict(zip(ids, found, strict=True))
+            rows = [r for r in found if r is not None]
+            related.update(related_rows(connection, rows, wanted))
+        return page, related
 
 
 # -- milestones --------------------------------------------------------------------------
@@ -280,7 +378,7 @@ def milestone_conditions(query: MilestoneQuery | None, today: date) -> list[Any]
 
 
 def milestone_page(
-    engine: Engine, query: MilestoneQuery | None, today: date, first: int, after: str | None
+    bind: Bind, query: MilestoneQuery | None, today: date, first: int, after: str | None
 ) -> Page:
     """Milestones by due date (then project and id), keyset-paged on that triple."""
     check_first(first)
@@ -298,7 +396,7 @@ def milestone_page(
             > sa.tuple_(sa.literal(due_on), sa.literal(project_id), sa.literal(milestone_id))
         )
     statement = statement.order_by(m.c.due_on, m.c.project_id, m.c.milestone_id).limit(first + 1)
-    with engine.connect() as connection:
+    with connected(bind) as connection:
         rows = list(connection.execute(statement).mappings())
         total = connection.scalar(sa.select(sa.func.count()).select_from(m).where(*conditions))
     return Page(rows[:first], len(rows) > first, int(total or 0))
@@ -308,7 +406,7 @@ def milestone_page(
 
 
 def feed_page(
-    engine: Engine,
+    bind: Bind,
     project_id: str | None,
     since: datetime | None,
     first: int,
@@ -329,7 +427,7 @@ def feed_page(
             raise BadInput(f"{after!r} is not a cursor this API gave")
         statement = statement.where(f.c.position < position)
     statement = statement.order_by(f.c.position.desc()).limit(first + 1)
-    with engine.connect() as connection:
+    with connected(bind) as connection:
         rows = list(connection.execute(statement).mappings())
         total = connection.scalar(sa.select(sa.func.count()).select_from(f).where(*conditions))
     return Page(rows[:first], len(rows) > first, int(total or 0))
@@ -357,7 +455,7 @@ class Portfolio:
 
 
 def portfolio(
-    engine: Engine, query: ProjectQuery | None, today: date, due_within_days: int
+    bind: Bind, query: ProjectQuery | None, today: date, due_within_days: int
 ) -> Portfolio:
     """Every roll-up of the dashboards' portfolio view, over the filtered projects."""
     _check_due_within_days(due_within_days)
@@ -374,7 +472,7 @@ def portfolio(
         )
 
     planned = m.c.status == "planned"
-    with engine.connect() as connection:
+    with connected(bind) as connection:
         total = int(connection.scalar(sa.select(sa.func.count()).select_from(p).where(*kept)) or 0)
         by_phase = [(r[0], r[1]) for r in connection.execute(counts(p.c.phase))]
         by_health = [(r[0], r[1]) for r in connection.execute(counts(p.c.health))]

@@ -22,6 +22,7 @@ from strawberry.extensions import (
 from strawberry.permission import BasePermission
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField, Selection
 
 from domain.values import Health, MilestoneStatus, Phase, Status
 from tracker.graphql import reads
@@ -136,6 +137,52 @@ def should_mask_error(error: GraphQLError) -> bool:
     return code not in PUBLIC_CODES
 
 
+# -- reading nested fields ahead -----------------------------------------------------------
+
+# A project's fields that read related rows, and the loader (`reads.PROJECT_RELATIONS`)
+# each goes through.
+PROJECT_FIELD_LOADERS = {
+    "lab": "lab",
+    "nextMilestone": "milestone",
+    "milestones": "milestones",
+    "milestonesOverdue": "milestones",
+    "phasePeriods": "phase_periods",
+    "activities": "activities",
+    "funding": "funding",
+    "indicators": "indicators",
+}
+
+
+def selected(selections: list[Selection], *path: str) -> list[SelectedField] | None:
+    """The fields selected under `path` (field names; fragments looked through), or None
+    when `path` itself is not selected."""
+    fields = _flat(selections)
+    if not path:
+        return fields
+    found: list[SelectedField] | None = None
+    for field_ in fields:
+        if field_.name == path[0]:
+            inner = selected(field_.selections, *path[1:])
+            if inner is not None:
+                found = [*(found or []), *inner]
+    return found
+
+
+def _flat(selections: list[Selection]) -> list[SelectedField]:
+    fields: list[SelectedField] = []
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            fields.append(selection)
+        else:
+            fields += _flat(selection.selections)
+    return fields
+
+
+def project_loaders(fields: list[SelectedField] | None) -> set[str]:
+    """The loaders a project's selected `fields` will use."""
+    return {PROJECT_FIELD_LOADERS[f.name] for f in fields or () if f.name in PROJECT_FIELD_LOADERS}
+
+
 # -- inputs ------------------------------------------------------------------------------
 
 
@@ -209,12 +256,22 @@ class Query(AuditQuery):
         after: str | None = None,
     ) -> Connection[Project]:
         context = info.context
+        # The page and the rows its nodes' fields ask for (labs, next milestones…): one
+        # worker-thread call on one connection, then those fields resolve synchronously.
+        wanted = project_loaders(selected(info.selected_fields, "projects", "edges", "node"))
         try:
-            page = await context.run(
-                reads.project_page, context.engine, filter.query() if filter else None, first, after
+            page, related = await context.run(
+                reads.project_page_with,
+                context.engine,
+                filter.query() if filter else None,
+                first,
+                after,
+                wanted,
             )
         except reads.BadInput as error:
             raise bad_input(error) from None
+        context.remember(related)
+        context.remember({"project": {row.id: row for row in page.rows}})
         for row in page.rows:  # prime the loader: `project(id)` elsewhere costs nothing
             context.loaders.project.prime(row.id, row)
         nodes = [
@@ -234,17 +291,23 @@ class Query(AuditQuery):
         after: str | None = None,
     ) -> Connection[Milestone]:
         context = info.context
+        # The page, and its projects with their related rows if `project` is asked for:
+        # one worker-thread call on one connection (as `projects`).
+        project_fields = selected(info.selected_fields, "milestones", "edges", "node", "project")
+        wanted = None if project_fields is None else project_loaders(project_fields)
         try:
-            page = await context.run(
-                reads.milestone_page,
+            page, related = await context.run(
+                reads.milestone_page_with,
                 context.engine,
                 filter.query() if filter else None,
                 context.today,
                 first,
                 after,
+                wanted,
             )
         except reads.BadInput as error:
             raise bad_input(error) from None
+        context.remember(related)
         nodes = [
             (
                 reads.encode_cursor(r.due_on, r.project_id, r.milestone_id),

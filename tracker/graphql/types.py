@@ -7,7 +7,7 @@ costs one statement per kind of related row, not one per project.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any, Generic, NewType, TypeVar, cast
 
@@ -39,13 +39,30 @@ GraphInfo = Info[Context, None]
 
 
 def field(
-    description: str | None = None, permission_classes: list[type[Any]] | None = None
+    description: str | None = None,
+    permission_classes: list[type[Any]] | None = None,
+    graphql_type: Any = None,
 ) -> Callable[[F], F]:
-    """`strawberry.field` for a resolver, typed so that strict mypy keeps its signature."""
+    """`strawberry.field` for a resolver, typed so that strict mypy keeps its signature.
+
+    `graphql_type` gives the field's type when the resolver's annotation cannot: a related
+    row's resolver returns the value or an awaitable of it (`Context.resolve`)."""
     return cast(
         Callable[[F], F],
-        strawberry.field(description=description, permission_classes=permission_classes or []),
+        strawberry.field(
+            description=description,
+            permission_classes=permission_classes or [],
+            graphql_type=graphql_type,
+        ),
     )
+
+
+def _lab(row: RowMapping | None) -> Lab | None:
+    return Lab.from_row(row) if row else None
+
+
+def _project(row: RowMapping | None) -> Project | None:
+    return Project.from_row(row) if row else None
 
 
 def when(moment: datetime) -> datetime:
@@ -129,10 +146,9 @@ class Milestone:
     def days_overdue(self) -> int:
         return (self.today - self.row.due_on).days if self.is_overdue() else 0
 
-    @field()
-    async def project(self, info: GraphInfo) -> Project | None:
-        row = await info.context.loaders.project.load(self.row.project_id)
-        return Project.from_row(row) if row else None
+    @field(graphql_type="Project | None")
+    def project(self, info: GraphInfo) -> Project | Awaitable[Project | None] | None:
+        return info.context.resolve("project", self.row.project_id, _project)
 
 
 @strawberry.type
@@ -255,84 +271,111 @@ class Project:
             updated_at=when(row.updated_at),
         )
 
-    @field()
-    async def lab(self, info: GraphInfo) -> Lab | None:
-        row = await info.context.loaders.lab.load(self.row.lab)
-        return Lab.from_row(row) if row else None
+    # The related rows' resolvers are synchronous: a root resolver that read them ahead
+    # (tracker/graphql/schema.py) lets `Context.resolve` answer at once; otherwise it
+    # returns the DataLoader's awaitable (one batched statement per kind, per level).
 
-    @field(description="The planned milestone due first.")
-    async def next_milestone(self, info: GraphInfo) -> Milestone | None:
+    @field(graphql_type=Lab | None)
+    def lab(self, info: GraphInfo) -> Lab | Awaitable[Lab | None] | None:
+        return info.context.resolve("lab", self.row.lab, _lab)
+
+    @field(description="The planned milestone due first.", graphql_type=Milestone | None)
+    def next_milestone(self, info: GraphInfo) -> Milestone | Awaitable[Milestone | None] | None:
         if self.row.next_milestone_id is None:
             return None
-        row = await info.context.loaders.milestone.load((self.row.id, self.row.next_milestone_id))
-        return Milestone.from_row(row, info.context.today) if row else None
+        today = info.context.today
+        return info.context.resolve(
+            "milestone",
+            (self.row.id, self.row.next_milestone_id),
+            lambda row: Milestone.from_row(row, today) if row else None,
+        )
 
-    @field(description="Every milestone, by due date.")
-    async def milestones(self, info: GraphInfo) -> list[Milestone]:
-        rows = await info.context.loaders.milestones.load(self.row.id)
-        return [Milestone.from_row(r, info.context.today) for r in rows]
+    @field(description="Every milestone, by due date.", graphql_type=list[Milestone])
+    def milestones(self, info: GraphInfo) -> list[Milestone] | Awaitable[list[Milestone]]:
+        today = info.context.today
+        return info.context.resolve(
+            "milestones", self.row.id, lambda rows: [Milestone.from_row(r, today) for r in rows]
+        )
 
-    @field(description="Planned milestones due before today.")
-    async def milestones_overdue(self, info: GraphInfo) -> int:
-        rows = await info.context.loaders.milestones.load(self.row.id)
-        return sum(1 for r in rows if Milestone.from_row(r, info.context.today).is_overdue())
+    @field(description="Planned milestones due before today.", graphql_type=int)
+    def milestones_overdue(self, info: GraphInfo) -> int | Awaitable[int]:
+        today = info.context.today
+        return info.context.resolve(
+            "milestones",
+            self.row.id,
+            lambda rows: sum(
+                1 for r in rows if r.status == MilestoneStatus.PLANNED and r.due_on < today
+            ),
+        )
 
-    @field()
-    async def phase_periods(self, info: GraphInfo) -> list[PhasePeriod]:
-        rows = await info.context.loaders.phase_periods.load(self.row.id)
-        return [
-            PhasePeriod(
-                phase=Phase(r.phase),
-                entered_on=r.entered_on,
-                left_on=r.left_on,
-                decision=r.decision,
-            )
-            for r in rows
-        ]
+    @field(graphql_type=list[PhasePeriod])
+    def phase_periods(self, info: GraphInfo) -> list[PhasePeriod] | Awaitable[list[PhasePeriod]]:
+        return info.context.resolve(
+            "phase_periods",
+            self.row.id,
+            lambda rows: [
+                PhasePeriod(
+                    phase=Phase(r.phase),
+                    entered_on=r.entered_on,
+                    left_on=r.left_on,
+                    decision=r.decision,
+                )
+                for r in rows
+            ],
+        )
 
-    @field()
-    async def activities(self, info: GraphInfo) -> list[Activity]:
-        rows = await info.context.loaders.activities.load(self.row.id)
-        return [
-            Activity(
-                id=strawberry.ID(r.activity_id),
-                kind=r.kind,
-                title=r.title,
-                held_on=r.held_on,
-                participants=r.participants,
-                mode=r.mode,
-            )
-            for r in rows
-        ]
+    @field(graphql_type=list[Activity])
+    def activities(self, info: GraphInfo) -> list[Activity] | Awaitable[list[Activity]]:
+        return info.context.resolve(
+            "activities",
+            self.row.id,
+            lambda rows: [
+                Activity(
+                    id=strawberry.ID(r.activity_id),
+                    kind=r.kind,
+                    title=r.title,
+                    held_on=r.held_on,
+                    participants=r.participants,
+                    mode=r.mode,
+                )
+                for r in rows
+            ],
+        )
 
-    @field()
-    async def funding(self, info: GraphInfo) -> list[FundingLine]:
-        rows = await info.context.loaders.funding.load(self.row.id)
-        return [
-            FundingLine(
-                source=r.source,
-                fiscal_year=r.fiscal_year,
-                amount_cents=r.amount_cents,
-                commitments=r.commitments,
-            )
-            for r in rows
-        ]
+    @field(graphql_type=list[FundingLine])
+    def funding(self, info: GraphInfo) -> list[FundingLine] | Awaitable[list[FundingLine]]:
+        return info.context.resolve(
+            "funding",
+            self.row.id,
+            lambda rows: [
+                FundingLine(
+                    source=r.source,
+                    fiscal_year=r.fiscal_year,
+                    amount_cents=r.amount_cents,
+                    commitments=r.commitments,
+                )
+                for r in rows
+            ],
+        )
 
-    @field()
-    async def indicators(self, info: GraphInfo) -> list[Indicator]:
-        rows = await info.context.loaders.indicators.load(self.row.id)
-        return [
-            Indicator(
-                id=strawberry.ID(r.indicator_id),
-                name=r.name,
-                unit=r.unit,
-                baseline=r.baseline,
-                target=r.target,
-                value=r.value,
-                measured_on=r.measured_on,
-            )
-            for r in rows
-        ]
+    @field(graphql_type=list[Indicator])
+    def indicators(self, info: GraphInfo) -> list[Indicator] | Awaitable[list[Indicator]]:
+        return info.context.resolve(
+            "indicators",
+            self.row.id,
+            lambda rows: [
+                Indicator(
+                    id=strawberry.ID(r.indicator_id),
+                    name=r.name,
+                    unit=r.unit,
+                    baseline=r.baseline,
+                    target=r.target,
+                    value=r.value,
+                    measured_on=r.measured_on,
+                )
+                for r in rows
+            ],
+        )
 
 
 @strawberry.type(name="Event")
