@@ -17,7 +17,6 @@ from tests.reliability.harness import (
     assert_clean_answers,
     assert_nothing_lost,
     bound,
-    projections_caught_up,
     read_log,
     wait_until,
 )
@@ -44,7 +43,7 @@ def test_concurrent_clients_on_five_projects_lose_nothing(deployment: Deployment
     assert all(s.status is not None for s in load.sent), "a request got no answer"
     assert len(acknowledged) > len(load.sent) // 2, load.statuses()
     assert_nothing_lost(read_log(server.url, auditor), load.sent, projects)
-    wait_until(lambda: projections_caught_up(server.url), 60, "projections to catch up")
+    wait_until(lambda: deployment.projections_caught_up(), 60, "projections to catch up")
     deployment.assert_projections_equal_a_rebuild()
     print(f"contention: {len(load.sent)} sent, {len(acknowledged)} acknowledged, {load.statuses()}")
 
@@ -67,7 +66,7 @@ def test_two_servers_and_a_projector_on_postgresql_lose_nothing(
     assert all(s.status is not None for s in load.sent), "a request got no answer"
     assert len(acknowledged) > len(load.sent) // 2, load.statuses()
     assert_nothing_lost(read_log(urls[1], auditor), load.sent, projects)
-    wait_until(lambda: projections_caught_up(urls[0]), 60, "the projector to catch up")
+    wait_until(lambda: deployment.projections_caught_up(), 60, "the projector to catch up")
     assert projector.alive(), projector.log()
     deployment.assert_projections_equal_a_rebuild()
     print(f"two servers: {len(load.sent)} sent, {len(acknowledged)} acked, {load.statuses()}")

@@ -26,7 +26,6 @@ from tests.reliability.harness import (
     assert_nothing_lost,
     assert_once_per_key,
     bound,
-    projections_caught_up,
     read_log,
     retry_unanswered,
     wait_until,
@@ -102,7 +101,7 @@ def crash_rounds(deployment: Deployment, servers: int, rounds: int, seed: int) -
     log = read_log(url, auditor)
     assert_nothing_lost(log, sent, projects)
     assert_once_per_key(log, sent)
-    wait_until(lambda: projections_caught_up(url), 60, "the projector to catch up")
+    wait_until(lambda: deployment.projections_caught_up(), 60, "the projector to catch up")
     # `audit verify` checks the hash chains, then the projections against a rebuild
     # (`projections rebuild --check`): one process start instead of two.
     deployment.assert_audit_verifies()

@@ -26,7 +26,6 @@ from tests.reliability.harness import (
     assert_nothing_lost,
     assert_once_per_key,
     bound,
-    projections_caught_up,
     read_log,
     retry_unanswered,
     wait_until,
@@ -107,7 +106,9 @@ def test_postgresql_connections_terminated_under_load_answer_503_and_recover(
     postgres.allow_connections(False)
     try:
         postgres.terminate_backends()
-        with httpx.Client(base_url=url, timeout=30) as http:
+        # Bounded, not short: a write retries its connection (the store's retry times the
+        # pool's 5 s connect timeout) before it answers 503.
+        with httpx.Client(base_url=url, timeout=120) as http:
             assert_unavailable(
                 http.post(
                     f"/api/v1/projects/{projects[0]}/health",
@@ -128,7 +129,7 @@ def test_postgresql_connections_terminated_under_load_answer_503_and_recover(
             f"{url}/api/v1/projects/{projects[1]}/health",
             json={"health": "on_track"},
             headers=staff_headers,
-            timeout=30,
+            timeout=120,
         )
         assert response.status_code in (200, 503), response.text
         return response.status_code == 200
@@ -144,7 +145,7 @@ def test_postgresql_connections_terminated_under_load_answer_503_and_recover(
     log = read_log(url, auditor)
     assert_nothing_lost(log, sent, projects)
     assert_once_per_key(log, sent)
-    wait_until(lambda: projections_caught_up(url), 90, "the projector to recover")
+    wait_until(lambda: deployment.projections_caught_up(), 90, "the projector to recover")
     deployment.assert_projections_equal_a_rebuild()
     statuses = load.statuses()
     print(
@@ -170,7 +171,7 @@ def test_two_servers_and_a_projector_on_one_sqlite_file_never_say_locked(
     assert all(s.status is not None for s in load.sent)
     assert "database is locked" not in deployment.logs()
     assert_nothing_lost(read_log(urls[1], auditor), load.sent, projects)
-    wait_until(lambda: projections_caught_up(urls[0]), 60, "the projector to catch up")
+    wait_until(lambda: deployment.projections_caught_up(), 60, "the projector to catch up")
     assert projector.alive(), projector.log()
     deployment.assert_projections_equal_a_rebuild()
     print(f"sqlite, two servers: {len(load.sent)} sent {dict(load.statuses())}")
