@@ -52,6 +52,8 @@ from tracker.settings import Settings
 APPLICATION_NAME = "tracker"
 EVENTS_TABLE = "tracker_events"
 SNAPSHOTS_TABLE = "tracker_snapshots"
+INSERT_ATTEMPTS = 4
+CONNECT_TIMEOUT_SECONDS = 3
 # Declared for Alembic in tracker/audit/tables.py (which imports the database module).
 EVENT_HASHES_TABLE = "tracker_event_hashes"
 CHECKPOINTS_TABLE = "tracker_audit_checkpoints"
@@ -383,7 +385,9 @@ class TrackerPostgresApplicationRecorder(PostgresApplicationRecorder):
             raise ValueError(msg)
         super().__init__(datastore, events_table_name=events_table_name)
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    # Fewer attempts than the library's 10: each may wait the connect timeout, and a
+    # writer should hear "503, retry" within seconds of an outage, not after a minute.
+    @retry((InterfaceError, OperationalError), max_attempts=INSERT_ATTEMPTS, wait=0.2)
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
@@ -552,7 +556,7 @@ def event_store_env(settings: Settings) -> dict[str, str]:
             "POSTGRES_POOL_SIZE": str(settings.pool_size),
             "POSTGRES_MAX_OVERFLOW": str(settings.pool_size),
             "POSTGRES_LOCK_TIMEOUT": str(settings.lock_timeout_seconds),
-            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT_SECONDS),
             "POSTGRES_PRE_PING": "true",
         }
     else:
