@@ -342,6 +342,7 @@ class Projector:
         self.services = services
         self.board = PositionBoard()
         self.workers = [ProjectionWorker(services, p, board=self.board) for p in projections]
+        self.live_batch_size = services.settings.projection_live_batch_size
         self.names = [w.name for w in self.workers]
         self._stopping = threading.Event()
         self._listener: psycopg.Connection[Any] | None = None
@@ -400,7 +401,15 @@ class Projector:
                     for worker in self.workers:
                         if self._stopping.is_set():
                             return
-                        busy = worker.run_batch() != 0 or busy
+                        applied = worker.run_batch()
+                        busy = applied != 0 or busy
+                        if 0 <= applied < worker.batch_size:
+                            # Caught up: follow from now on in small batches. A batch holds
+                            # its transaction (on SQLite, the database's write lock) while
+                            # it applies, ~1 ms per event: 500 events kept every save
+                            # waiting ~0.5 s. The catch-up before (and rebuilds) keep
+                            # large batches, where the per-batch cost matters.
+                            worker.batch_size = min(worker.batch_size, self.live_batch_size)
                     failures = 0
                     if not busy:
                         self._wait_for_events(listener)

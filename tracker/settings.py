@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     min_position_timeout_seconds: float = Field(default=5.0, gt=0)
     projection_poll_seconds: float = Field(default=0.05, gt=0)
     projection_batch_size: int = Field(default=500, ge=1)
+    projection_live_batch_size: int = Field(
+        default=100, ge=1, description="Events per batch once a projector has caught up."
+    )
     readiness_max_lag_events: int = Field(default=1000, ge=0)
 
     @property
