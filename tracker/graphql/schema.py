@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
@@ -118,6 +119,21 @@ class ErrorCodes(SchemaExtension):
                 continue
             code = "BAD_USER_INPUT" if error.original_error is None else "INTERNAL_SERVER_ERROR"
             error.extensions = {**(error.extensions or {}), "code": code}
+
+
+class CachedParser(ParserCache):
+    """Strawberry's `ParserCache`, except that a document that fails to parse (a syntax
+    error, a token bomb) is left to Strawberry's own parse: the error then takes the usual
+    path (a pre-execution error that `ErrorCodes` marks BAD_USER_INPUT) instead of
+    escaping from the extension's hook. Failures are never cached, so the cost is the same."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        with contextlib.suppress(GraphQLError):
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        yield
 
 
 class MaskInternalErrors(MaskErrors):
@@ -410,7 +426,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[Any] = [
         lambda: AddValidationRules(list(LIMIT_RULES)),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: ParserCache(maxsize=QUERY_CACHE_SIZE),
+        lambda: CachedParser(maxsize=QUERY_CACHE_SIZE),
         lambda: ValidationCache(maxsize=QUERY_CACHE_SIZE),
         MaskInternalErrors,
         ErrorCodes,
