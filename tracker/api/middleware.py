@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tracker.api.problems import problem_response
 
 REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID_KEY = REQUEST_ID_HEADER.encode()  # encoded once, not per request and header
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 access_log = structlog.get_logger("tracker.access")
@@ -39,7 +40,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        offered = _header(scope, REQUEST_ID_HEADER.encode())
+        offered = _header(scope, _REQUEST_ID_KEY)
         request_id = (
             offered if offered and REQUEST_ID_PATTERN.fullmatch(offered) else uuid.uuid4().hex
         )
@@ -53,10 +54,8 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                headers = [
-                    (k, v) for k, v in message.get("headers", []) if k != REQUEST_ID_HEADER.encode()
-                ]
-                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                headers = [(k, v) for k, v in message.get("headers", []) if k != _REQUEST_ID_KEY]
+                headers.append((_REQUEST_ID_KEY, request_id.encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
