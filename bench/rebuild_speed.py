@@ -30,14 +30,14 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
-import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from bench.projections import executemany_floor
 from domain.lab import Lab
 from domain.meta import Meta
 from domain.project import Project
@@ -139,45 +139,6 @@ def write_log(services: Services, events: int) -> int:
     if batch:
         application.save(*batch)
     return head_position(services)
-
-
-def executemany_floor(services: Services, rows: int) -> float:
-    """Rows/s of one Core `executemany` of `rows` feed-shaped rows in one transaction."""
-    metadata = sa.MetaData()
-    scratch = sa.Table(
-        "bench_rebuild_floor",
-        metadata,
-        sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
-        sa.Column("project_id", sa.String(100)),
-        sa.Column("event_type", sa.String(64), nullable=False),
-        sa.Column("actor", sa.String(100), nullable=False),
-        sa.Column("occurred_on", sa.Date, nullable=False),
-        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("summary", sa.Text, nullable=False),
-    )
-    now = datetime.now(UTC)
-    values = [
-        {
-            "position": n,
-            "project_id": str(uuid.UUID(int=n % 2000)),
-            "event_type": "ActivityLogged",
-            "actor": "tok_bench",
-            "occurred_on": TODAY,
-            "recorded_at": now,
-            "summary": "« Projet » : atelier « Séance » le 02/03/2026, 12 participants",
-        }
-        for n in range(1, rows + 1)
-    ]
-    with services.engine.begin() as connection:
-        metadata.create_all(connection)
-    try:
-        started = time.perf_counter()
-        with services.engine.begin() as connection:
-            connection.execute(scratch.insert(), values)
-        return rows / (time.perf_counter() - started)
-    finally:
-        with services.engine.begin() as connection:
-            metadata.drop_all(connection)
 
 
 @contextlib.contextmanager
