@@ -23,6 +23,7 @@ lint: install
 	$(BIN)/ruff check domain tracker projections migrations tests bench
 	$(BIN)/ruff format --check domain tracker projections migrations tests bench
 	$(BIN)/mypy domain tracker projections
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format domain tracker projections migrations tests bench

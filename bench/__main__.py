@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Figure, machine, postgres_available, server_url
-from tracker.logging import configure_logging
+from tracker.config.logging import configure_logging
 
 SUITES = ("commands", "state", "projections", "dashboards")
 BACKENDS = ("sqlite", "postgresql")

@@ -28,9 +28,9 @@ from fastapi.testclient import TestClient
 from bench.common import fresh_database, open_services, percentile, postgres_available, server_url
 from projections.portfolio import PortfolioProjection
 from projections.runner import ProjectionWorker, head_position
-from tracker.app import create_app
-from tracker.auth import Role, create_token
-from tracker.seed import seed_portfolio
+from tracker.application.access import Role, create_token
+from tracker.application.seed import seed_portfolio
+from tracker.asgi import create_app
 
 PROJECTS = 200
 QUERY = """query($at: DateTime) { portfolio(asOf: $at) {

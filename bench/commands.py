@@ -25,7 +25,7 @@ from bench.common import Figure, fresh_database, open_services, server_url
 from bench.loader import register_bench_projects
 from bench.server import projector_process, serve
 from bench.store_save import measure
-from tracker.auth import Role, create_token
+from tracker.application.access import Role, create_token
 
 LUA = Path(__file__).resolve().parent / "wrk" / "commands.lua"
 LAB = "banc-essai"

@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bench.store_save import DEFAULT_SERVER_URL, _postgres_reachable, fresh_database
-from tracker import migrate
-from tracker.services import Services
-from tracker.settings import Settings
+from tracker.application.services import Services
+from tracker.config.settings import Settings
+from tracker.store import migrate
 
 __all__ = [
     "Figure",

@@ -31,7 +31,7 @@ from bench.loader import load_portfolio
 from bench.server import serve
 from projections.portfolio import PortfolioProjection
 from projections.runner import ProjectionWorker
-from tracker.auth import Role, create_token
+from tracker.application.access import Role, create_token
 
 YOUNG_COMMANDS = 4
 P95_TARGET_MS = {200: 25.0, 10_000: 50.0}

@@ -2,7 +2,7 @@
 
 `tracker seed` sends one command per transaction (about 1,000 events/s): far too slow for
 the 300,000 events of 10,000 projects. `load_portfolio` runs the very same commands
-(`tracker.seed.plan_portfolio`, through `TrackerApplication`'s command methods and the
+(`tracker.application.seed.plan_portfolio`, through `TrackerApplication`'s command methods and the
 domain's rules) but keeps the aggregates in memory and saves them in batches of many
 aggregates per transaction, so the log, the hash chain and the snapshots are the ones a
 seed would have written, with positions in a different (still causal per project) order.
@@ -21,11 +21,11 @@ from domain.lab import Lab
 from domain.meta import Meta
 from domain.project import Project
 from domain.values import Health, Territory
-from tracker.application import CommandResult, TrackerApplication
-from tracker.seed import SEED_ACTOR, Step, plan_portfolio
-from tracker.services import Services
-from tracker.settings import Settings
-from tracker.store import SideWrite
+from tracker.application.seed import SEED_ACTOR, Step, plan_portfolio
+from tracker.application.service import CommandResult, TrackerApplication
+from tracker.application.services import Services
+from tracker.config.settings import Settings
+from tracker.store.recorders import SideWrite
 
 # Aggregates per save: large enough to amortise the commit, small enough to keep each
 # transaction (and the PostgreSQL table lock it holds) short.

@@ -39,9 +39,9 @@ from projections.runner import (
     rebuild_all,
     shadow_tables,
 )
-from tracker.services import Services
+from tracker.application.services import Services
 
-EVENTS_PER_SEED_PROJECT = 29.7  # tracker.seed's plan: about 30 commands per project
+EVENTS_PER_SEED_PROJECT = 29.7  # tracker.application.seed's plan: about 30 commands per project
 REBUILD_TARGET = 20_000.0  # events/s on PostgreSQL
 
 

@@ -56,10 +56,10 @@ try:  # absent before the projections replayed together (to measure the old code
     from projections.runner import rebuild_all
 except ImportError:  # pragma: no cover
     rebuild_all = None  # type: ignore[assignment]
-from tracker import migrate
-from tracker.logging import configure_logging
-from tracker.services import Services
-from tracker.settings import Settings
+from tracker.application.services import Services
+from tracker.config.logging import configure_logging
+from tracker.config.settings import Settings
+from tracker.store import migrate
 
 EVENTS_PER_PROJECT = 50
 AGGREGATES_PER_SAVE = 20
@@ -146,7 +146,7 @@ def database(backend: str) -> Iterator[str]:
     """A fresh, empty database URL on `backend`, removed afterwards."""
     if backend == "sqlite":
         with tempfile.TemporaryDirectory(prefix="rebuild_speed_") as directory:
-            yield f"sqlite:///{Path(directory) / 'tracker.db'}"
+            yield f"sqlite:///{Path(directory) / 'tracker.store.engines'}"
         return
     server = os.environ.get("TRACKER_BENCH_POSTGRES_URL", DEFAULT_SERVER)
     admin = make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)

@@ -13,8 +13,8 @@ from eventsourcing.application import project_aggregate
 
 from bench.common import Figure, fresh_database, open_services, percentile, server_url, timed
 from bench.loader import grow_project, register_bench_projects
-from tracker.application import TrackerApplication
-from tracker.services import Services
+from tracker.application.service import TrackerApplication
+from tracker.application.services import Services
 
 SIZES = (10, 1_000, 10_000)
 TARGET_MS = 5.0  # the current state of a 10,000-event project

@@ -1,7 +1,7 @@
 """Events/s of `save()` on a fresh SQLite file and a fresh PostgreSQL database.
 
 Two stacks: (a) eventsourcing's own sqlite/postgres modules as tracker uses them
-(`TrackerApplication`, tracker's settings, tables created by `tracker.migrate.upgrade`), and
+(`TrackerApplication`, tracker's settings, tables created by `tracker.store.migrate.upgrade`), and
 (b) the eventsourcing-sqlalchemy bridge, when it is installed (it is not a dependency of
 tracker: `pip install eventsourcing-sqlalchemy` to measure it). Two workloads: one event per
 `save()`, and `save()` of 20 aggregates x 5 events.
@@ -34,9 +34,9 @@ from sqlalchemy.engine import make_url
 from domain.meta import Meta
 from domain.project import Project
 from domain.values import Health, Territory
-from tracker import migrate
-from tracker.application import TrackerApplication
-from tracker.settings import Settings
+from tracker.application.service import TrackerApplication
+from tracker.config.settings import Settings
+from tracker.store import migrate
 
 BACKENDS = ("sqlite", "postgresql")
 STACKS = ("eventsourcing", "sqlalchemy")

@@ -5,12 +5,13 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from tracker.db import create_db_engine, load_all_tables
-from tracker.migrate import comparison_options
-from tracker.settings import Settings
+from tracker.config.settings import Settings
+from tracker.schema import metadata
+from tracker.store.engines import create_db_engine
+from tracker.store.migrate import comparison_options
 
 config = context.config
-target_metadata = load_all_tables()
+target_metadata = metadata
 
 
 def run_with(connection: Connection) -> None:

@@ -19,7 +19,7 @@ from domain.lab import Lab
 from domain.project import Project
 from domain.values import ActivityKind, Health, Outcome, Phase
 from projections.base import ReadModelProjection
-from projections.tables import activity_feed, feed_names
+from tracker.schema.read_models import activity_feed, feed_names
 
 LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 HEALTH_LABELS = {

@@ -20,7 +20,7 @@ from domain.lab import Lab
 from domain.project import Project
 from domain.values import MilestoneStatus, Phase, Status, Territory, TerritoryLevel
 from projections.base import ReadModelProjection
-from projections.tables import (
+from tracker.schema.read_models import (
     activities,
     funding,
     indicators,

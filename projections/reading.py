@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from tracker.services import Services
+from tracker.application.services import Services
 
 
 def read_engine(services: Services) -> Engine:

@@ -52,11 +52,11 @@ from projections.activity import ActivityProjection
 from projections.base import ReadModelProjection
 from projections.portfolio import PortfolioProjection, recorded_at
 from projections.reading import read_engine
-from projections.tables import projection_tracking
 from projections.view import ReadModelView, now_utc, utc
-from tracker.db import NAMING_CONVENTION
-from tracker.services import Services
-from tracker.store import APPLICATION_NAME, EVENTS_TABLE
+from tracker.application.services import Services
+from tracker.schema.event_store import APPLICATION_NAME, EVENTS_TABLE
+from tracker.schema.metadata import NAMING_CONVENTION
+from tracker.schema.read_models import projection_tracking
 
 log = structlog.get_logger("tracker.projections")
 
@@ -101,7 +101,7 @@ def advisory_key(lock_name: str) -> int:
 
 
 def lock_file(services: Services, lock_name: str) -> Path:
-    database = make_url(services.settings.database_url).database or "tracker.db"
+    database = make_url(services.settings.database_url).database or "tracker.store.engines"
     return Path(f"{database}.{lock_name}.lock")
 
 

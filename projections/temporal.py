@@ -41,9 +41,9 @@ from sqlalchemy.pool import StaticPool
 
 from projections.portfolio import PortfolioProjection, recorded_at
 from projections.runner import REBUILD_BATCH_SIZE, ProjectionWorker, head_position
-from projections.tables import projection_tracking
 from projections.view import now_utc
-from tracker.services import Services
+from tracker.application.services import Services
+from tracker.schema.read_models import projection_tracking
 
 TRACKING_NAME = f"{PortfolioProjection.name}__as_of"
 # Instants kept per database. Each is a copy of the portfolio's tables (a few MB at the

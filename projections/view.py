@@ -23,7 +23,7 @@ from eventsourcing.persistence import Tracking, TrackingRecorder
 from sqlalchemy import Connection, Engine
 
 from projections.rows import BatchRows
-from projections.tables import projection_tracking
+from tracker.schema.read_models import projection_tracking
 
 TableMap = Mapping[sa.Table, sa.Table]
 

@@ -17,11 +17,11 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tracker import migrate
-from tracker.application import TrackerApplication
-from tracker.logging import configure_logging
-from tracker.services import Services
-from tracker.settings import Settings
+from tracker.application.service import TrackerApplication
+from tracker.application.services import Services
+from tracker.config.logging import configure_logging
+from tracker.config.settings import Settings
+from tracker.store import migrate
 
 POSTGRES_URL_VARIABLE = "TRACKER_TEST_POSTGRES_URL"
 
@@ -71,7 +71,7 @@ def database_url(
 ) -> Iterator[str]:
     """A migrated database for this test session, on each back end."""
     if backend == "sqlite":
-        path: Path = tmp_path_factory.mktemp("sqlite") / "tracker.db"
+        path: Path = tmp_path_factory.mktemp("sqlite") / "tracker.store.engines"
         url = f"sqlite:///{path}"
         migrate.upgrade(Settings(database_url=url))
         yield url

@@ -15,9 +15,8 @@ from uuid import UUID
 from domain.meta import Meta
 from domain.project import Project
 from domain.values import ActivityKind, GateDecision, Health, Outcome, Phase, Territory
-from tracker.application import CommandResult, TrackerApplication
-from tracker.audit.admin import admin_history
-from tracker.audit.history import HistoryEntry
+from tracker.application.service import CommandResult, TrackerApplication
+from tracker.audit.history import HistoryEntry, admin_history
 
 TODAY = date(2026, 6, 15)
 DAY = date(2026, 3, 2)  # a business date before TODAY

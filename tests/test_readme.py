@@ -26,8 +26,8 @@ import httpx
 import pytest
 
 from domain.values import PHASE_LABELS
-from tracker.seed import pick_sample_project, plan_portfolio
-from tracker.settings import Settings
+from tracker.application.seed import pick_sample_project, plan_portfolio
+from tracker.config.settings import Settings
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BIN = Path(sys.executable).parent

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from tracker.audit.chain import ChainedEvent, ChainState, canonical_id
+from tracker.store.chain import ChainedEvent, ChainState, canonical_id
 
 revision = "0004_audit"
 down_revision = "0003_read_models"

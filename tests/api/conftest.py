@@ -17,11 +17,11 @@ from fastapi.testclient import TestClient
 
 from domain.values import Territory
 from tests.factories import unique_slug
-from tracker.app import create_app
-from tracker.application import TrackerApplication
-from tracker.auth import Role, create_token
-from tracker.services import Services
-from tracker.settings import Settings
+from tracker.application.access import Role, create_token
+from tracker.application.service import TrackerApplication
+from tracker.application.services import Services
+from tracker.asgi import create_app
+from tracker.config.settings import Settings
 
 
 @pytest.fixture

@@ -19,11 +19,11 @@ from fastapi.testclient import TestClient
 
 from domain.values import ActivityKind, GateDecision, Health, Outcome, Phase, Territory
 from tests.factories import unique_slug
-from tracker.app import create_app
-from tracker.application import TrackerApplication
-from tracker.auth import Role, create_token
-from tracker.services import Services
-from tracker.settings import Settings
+from tracker.application.access import Role, create_token
+from tracker.application.service import TrackerApplication
+from tracker.application.services import Services
+from tracker.asgi import create_app
+from tracker.config.settings import Settings
 
 PROJECT_FIELDS = """
   id labSlug title summary phase phaseLabel phaseSince health status outcome themes

@@ -20,8 +20,8 @@ from projections.portfolio import PortfolioProjection
 from projections.runner import ProjectionWorker
 from tests.api.conftest import TokenFactory
 from tests.factories import unique_slug
-from tracker.application import TrackerApplication
-from tracker.services import Services
+from tracker.application.service import TrackerApplication
+from tracker.application.services import Services
 
 PORTFOLIO = """
 query($f: ProjectFilter, $at: DateTime, $days: Int! = 30) {

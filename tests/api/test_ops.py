@@ -17,11 +17,11 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from projections.runner import PROJECTIONS, ProjectionWorker
-from tracker import migrate
-from tracker.app import create_app
-from tracker.auth import Role, create_token
-from tracker.services import Services
-from tracker.settings import Settings
+from tracker.application.access import Role, create_token
+from tracker.application.services import Services
+from tracker.asgi import create_app
+from tracker.config.settings import Settings
+from tracker.store import migrate
 
 from ..conftest import create_postgres_database, drop_postgres_database
 

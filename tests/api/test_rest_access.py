@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from domain.values import Outcome, Phase
 from tests.api.conftest import TokenFactory, assert_problem, project_body, register_project
 from tests.factories import unique_slug
-from tracker.application import TrackerApplication
+from tracker.application.service import TrackerApplication
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,7 @@ def headers_for(
     if principal == "staff_other_lab":
         return tokens("staff", unique_slug("other"))
     if principal == "revoked":
-        from tracker.auth import revoke_token
+        from tracker.application.access import revoke_token
 
         raw = tokens.token("staff", lab)
         revoke_token(tokens.services.engine, raw.split(".")[0])

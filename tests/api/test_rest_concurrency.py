@@ -10,7 +10,7 @@ import httpx
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import assert_problem
-from tracker.application import TrackerApplication
+from tracker.application.service import TrackerApplication
 
 
 def test_a_write_with_the_current_version_succeeds(

@@ -6,8 +6,8 @@ import re
 
 from fastapi.testclient import TestClient
 
-from tracker.app import create_app
-from tracker.settings import Settings
+from tracker.asgi import create_app
+from tracker.config.settings import Settings
 
 EXPECTED_OPERATIONS = {
     "register_lab",

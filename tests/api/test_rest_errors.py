@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import assert_problem
-from tracker.settings import Settings
+from tracker.config.settings import Settings
 
 
 def test_an_unknown_route_is_a_404_problem(client: TestClient) -> None:

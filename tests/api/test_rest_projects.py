@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import TokenFactory, assert_problem, project_body
 from tests.factories import unique_slug
-from tracker.application import TrackerApplication
-from tracker.auth import authenticate
+from tracker.application.access import authenticate
+from tracker.application.service import TrackerApplication
 
 
 def test_staff_register_a_project_in_their_lab(

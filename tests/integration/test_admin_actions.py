@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tests.factories import admin_entries, run_tracker
-from tracker.application import TrackerApplication
-from tracker.settings import Settings
+from tracker.application.service import TrackerApplication
+from tracker.config.settings import Settings
 
 
 def test_a_projections_check_is_recorded_with_its_outcome(

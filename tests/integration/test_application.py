@@ -10,7 +10,7 @@ import pytest
 from domain.errors import LabAlreadyRegisteredError, LabNotFoundError, ProjectNotFoundError
 from domain.values import GateDecision, Health, Phase
 from tests.factories import registered_lab, registered_project
-from tracker.application import StaleVersionError, TrackerApplication, WriteOptions
+from tracker.application.service import StaleVersionError, TrackerApplication, WriteOptions
 
 
 def test_a_registered_project_loads_back_from_the_store(

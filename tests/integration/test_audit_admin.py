@@ -15,15 +15,16 @@ from typer.testing import CliRunner
 from domain.admin import ADMIN_LOG_ID
 from domain.errors import InvalidValueError
 from tests.factories import registered_project
-from tracker import cli_audit, migrate
-from tracker.application import TrackerApplication
-from tracker.audit.admin import admin_history, record_admin_action
+from tracker.application.admin import record_admin_action
+from tracker.application.service import TrackerApplication
+from tracker.application.services import Services
 from tracker.audit.export import export_log, manifest_path
-from tracker.audit.history import HistoryEntry
+from tracker.audit.history import HistoryEntry, admin_history
 from tracker.audit.verify import verify
-from tracker.logging import configure_logging
-from tracker.services import Services
-from tracker.settings import Settings, get_settings
+from tracker.cli import audit as cli_audit
+from tracker.config.logging import configure_logging
+from tracker.config.settings import Settings, get_settings
+from tracker.store import migrate
 
 
 def _last(application: TrackerApplication) -> HistoryEntry:

@@ -13,12 +13,12 @@ from fastapi.testclient import TestClient
 
 from domain.values import Health
 from tests.factories import registered_project
-from tracker.app import create_app
-from tracker.application import TrackerApplication
+from tracker.application.access import Role, create_token
+from tracker.application.service import TrackerApplication
+from tracker.application.services import Services
+from tracker.asgi import create_app
 from tracker.audit.export import canonical_json, export_records
-from tracker.auth import Role, create_token
-from tracker.services import Services
-from tracker.settings import Settings
+from tracker.config.settings import Settings
 
 
 @pytest.fixture

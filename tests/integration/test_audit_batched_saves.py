@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from domain.values import Health
 from tests.factories import meta, new_project, registered_lab
-from tracker.application import TrackerApplication
+from tracker.application.service import TrackerApplication
 from tracker.audit.verify import verify
 
 

@@ -18,15 +18,15 @@ from psycopg.rows import DictRow
 from domain.admin import ADMIN_LOG_ID
 from domain.values import Health
 from tests.factories import registered_lab, registered_project
-from tracker import migrate
-from tracker.application import TrackerApplication, WriteOptions
-from tracker.audit import chain
-from tracker.audit.admin import SNAPSHOT_EVERY as ADMIN_SNAPSHOT_EVERY
-from tracker.audit.admin import record_admin_action
-from tracker.audit.tables import people
+from tracker.application.admin import SNAPSHOT_EVERY as ADMIN_SNAPSHOT_EVERY
+from tracker.application.admin import record_admin_action
+from tracker.application.service import TrackerApplication, WriteOptions
+from tracker.application.services import Services
+from tracker.store import chain
 from tracker.audit.verify import verify
-from tracker.services import Services
-from tracker.settings import Settings
+from tracker.config.settings import Settings
+from tracker.schema.audit import people
+from tracker.store import migrate
 
 
 def _recorded_chain_is_valid(application: TrackerApplication, project_id: uuid.UUID) -> None:

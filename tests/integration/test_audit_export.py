@@ -16,14 +16,15 @@ from typer.testing import CliRunner
 from domain.values import Health
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.factories import registered_lab, registered_project
-from tracker import cli_audit, migrate
-from tracker.audit import chain
+from tracker.application.services import Services
+from tracker.store import chain
 from tracker.audit.export import ExportFileError, export_log, import_log, manifest_path
 from tracker.audit.verify import verify
-from tracker.logging import configure_logging
-from tracker.services import Services
-from tracker.settings import Settings, get_settings
-from tracker.store import StoreNotEmptyError
+from tracker.cli import audit as cli_audit
+from tracker.config.logging import configure_logging
+from tracker.config.settings import Settings, get_settings
+from tracker.store import migrate
+from tracker.store.recorders import StoreNotEmptyError
 
 VERIFY_EXPORT = Path(__file__).resolve().parents[2] / "docs" / "verify_export.py"
 

@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 
 from domain.values import Health
 from tests.factories import registered_project
-from tracker.app import create_app
-from tracker.auth import Role, create_token
-from tracker.services import Services
-from tracker.settings import Settings
+from tracker.application.access import Role, create_token
+from tracker.application.services import Services
+from tracker.asgi import create_app
+from tracker.config.settings import Settings
 
 HISTORY = """query($id: ID!) { projectHistory(id: $id) {
   position version type occurredOn recordedAt actor reason correlationId data hash } }"""

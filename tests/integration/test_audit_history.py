@@ -15,7 +15,7 @@ from domain.lab import Lab
 from domain.project import Project
 from domain.values import ActivityKind, Health, Phase
 from tests.factories import registered_lab, registered_project
-from tracker.application import TrackerApplication
+from tracker.application.service import TrackerApplication
 from tracker.audit.history import (
     NotKnownAtError,
     VersionNotFoundError,

@@ -11,19 +11,20 @@ from typer.testing import CliRunner
 
 from domain.admin import ADMIN_LOG_ID
 from tests.factories import registered_project
-from tracker import cli_audit, migrate
-from tracker.audit.admin import admin_history
-from tracker.audit.people import (
+from tracker.application.people import (
     PersonAlreadyForgottenError,
     PersonNotFoundError,
     add_person,
     forget_person,
     get_person,
 )
+from tracker.application.services import Services
+from tracker.audit.history import admin_history
 from tracker.audit.verify import verify
-from tracker.logging import configure_logging
-from tracker.services import Services
-from tracker.settings import Settings, get_settings
+from tracker.cli import audit as cli_audit
+from tracker.config.logging import configure_logging
+from tracker.config.settings import Settings, get_settings
+from tracker.store import migrate
 
 NAME = "Camille Zébulon-Testard"
 

@@ -14,12 +14,13 @@ from typer.testing import CliRunner
 from domain.values import Health
 from projections.runner import PROJECTIONS, ProjectionWorker
 from tests.factories import registered_project
-from tracker import cli_audit, migrate
-from tracker.audit import chain
+from tracker.application.services import Services
+from tracker.store import chain
 from tracker.audit.verify import verify
-from tracker.logging import configure_logging
-from tracker.services import Services
-from tracker.settings import Settings, get_settings
+from tracker.cli import audit as cli_audit
+from tracker.config.logging import configure_logging
+from tracker.config.settings import Settings, get_settings
+from tracker.store import migrate
 
 
 @pytest.fixture

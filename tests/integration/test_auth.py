@@ -9,9 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from tests.factories import admin_entries, run_tracker
-from tracker.api.tables import api_tokens
-from tracker.application import TrackerApplication
-from tracker.auth import (
+from tracker.application.access import (
     Role,
     TokenRequestError,
     authenticate,
@@ -19,8 +17,10 @@ from tracker.auth import (
     list_tokens,
     revoke_token,
 )
-from tracker.db import create_db_engine
-from tracker.settings import Settings
+from tracker.application.service import TrackerApplication
+from tracker.config.settings import Settings
+from tracker.schema.access import api_tokens
+from tracker.store.engines import create_db_engine
 
 
 @pytest.fixture

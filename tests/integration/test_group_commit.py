@@ -8,7 +8,7 @@ from uuid import UUID
 
 from domain.values import Health
 from tests.factories import registered_lab, registered_project
-from tracker.application import CommandResult, TrackerApplication
+from tracker.application.service import CommandResult, TrackerApplication
 
 THREADS = 16
 

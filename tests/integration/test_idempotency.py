@@ -40,10 +40,10 @@ from tracker.api.idempotency import (
     StoredResponse,
     fingerprint,
 )
-from tracker.api.tables import idempotency_keys
-from tracker.application import ApplicationError, TrackerApplication, WriteOptions
-from tracker.services import Services
-from tracker.settings import Settings
+from tracker.application.service import ApplicationError, TrackerApplication, WriteOptions
+from tracker.application.services import Services
+from tracker.config.settings import Settings
+from tracker.schema.access import idempotency_keys
 
 MILESTONE = {"title": "Restitution", "due_on": "2026-05-01", "phase": "discovery"}
 

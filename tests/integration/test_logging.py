@@ -14,10 +14,10 @@ import structlog
 from sqlalchemy.engine import make_url
 
 from tests.factories import APPLICATION_COMMANDS, registered_project_with_entities
-from tracker.application import TrackerApplication
-from tracker.logging import configure_logging
-from tracker.services import Services
-from tracker.settings import Settings
+from tracker.application.service import TrackerApplication
+from tracker.application.services import Services
+from tracker.config.logging import configure_logging
+from tracker.config.settings import Settings
 
 COMMAND_FIELDS = {"command", "aggregate_id", "version", "actor", "correlation_id", "duration_ms"}
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tracker import migrate
-from tracker.settings import Settings
+from tracker.config.settings import Settings
+from tracker.store import migrate
 
 
 def test_upgrade_head_leaves_no_drift(empty_database_url: str) -> None:

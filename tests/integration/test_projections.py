@@ -38,10 +38,10 @@ from projections.runner import (
     status,
     wait_for_position,
 )
-from projections.tables import activity_feed, projects
 from tests.factories import registered_lab, registered_project
-from tracker.application import TrackerApplication
-from tracker.services import Services
+from tracker.application.service import TrackerApplication
+from tracker.application.services import Services
+from tracker.schema.read_models import activity_feed, projects
 
 DAY = date(2026, 3, 2)
 TRACKER = Path(sys.executable).parent / "tracker"

@@ -20,9 +20,16 @@ from domain.project import Project
 from domain.values import ActivityKind, GateDecision, Health, MilestoneStatus, Outcome, Phase
 from projections.reading import read_engine
 from projections.runner import PROJECTIONS, ProjectionWorker
-from projections.tables import activities, funding, indicators, milestones, phase_periods, projects
 from tests.factories import meta, new_project, registered_lab
-from tracker.services import Services
+from tracker.application.services import Services
+from tracker.schema.read_models import (
+    activities,
+    funding,
+    indicators,
+    milestones,
+    phase_periods,
+    projects,
+)
 
 BASE = date(2026, 1, 1)
 TODAY = date(2026, 6, 15)

@@ -32,8 +32,8 @@ from domain.values import (
     Territory,
 )
 from tests.factories import full_replay, registered_lab
-from tracker.application import TrackerApplication
-from tracker.settings import Settings
+from tracker.application.service import TrackerApplication
+from tracker.config.settings import Settings
 
 SNAPSHOT_INTERVAL = 3
 TIMESTAMPS = ("created_on", "modified_on")

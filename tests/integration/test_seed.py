@@ -16,9 +16,7 @@ from typing import Any
 import pytest
 
 from domain.values import Outcome, Territory
-from tracker import migrate
-from tracker.application import TrackerApplication
-from tracker.seed import (
+from tracker.application.seed import (
     BFC_COMMUNES,
     BFC_DEPARTMENTS,
     LABS,
@@ -28,8 +26,10 @@ from tracker.seed import (
     plan_portfolio,
     seed_portfolio,
 )
-from tracker.services import Services
-from tracker.settings import Settings
+from tracker.application.service import TrackerApplication
+from tracker.application.services import Services
+from tracker.config.settings import Settings
+from tracker.store import migrate
 
 from ..conftest import create_postgres_database, drop_postgres_database
 

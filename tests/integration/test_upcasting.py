@@ -19,7 +19,7 @@ from eventsourcing.persistence import StoredEvent
 from domain.project import Project
 from domain.values import ActivityKind, ActivityMode, Health
 from tests.factories import full_replay, registered_project
-from tracker.application import TrackerApplication
+from tracker.application.service import TrackerApplication
 
 ACTIVITY_LOGGED_TOPIC = "domain.project:Project.ActivityLogged"
 

@@ -28,10 +28,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tracker import migrate
-from tracker.auth import Role, create_token
-from tracker.db import create_db_engine
-from tracker.settings import Settings
+from tracker.application.access import Role, create_token
+from tracker.config.settings import Settings
+from tracker.store import migrate
+from tracker.store.engines import create_db_engine
 
 TRACKER = str(Path(sys.executable).parent / "tracker")
 SOAK = os.environ.get("TRACKER_SOAK") == "1"
@@ -197,7 +197,7 @@ class Deployment:
         """Every projection's committed position is the log's head (read from the database:
         /readyz would also fail on an unrelated check, such as a newer migration)."""
         from projections.runner import status
-        from tracker.services import Services
+        from tracker.application.services import Services
 
         services = Services.open(self.settings)
         try:

@@ -27,13 +27,19 @@ from tests.api.test_rest_access import PRINCIPALS as WRITE_MATRIX_PRINCIPALS
 from tests.api.test_rest_access import WRITE_ROUTES, Arranged, arrange
 from tests.factories import unique_slug
 from tests.reliability.harness import Deployment
-from tracker import migrate
-from tracker.app import create_app
-from tracker.application import TrackerApplication
-from tracker.auth import Role, TokenRequestError, create_token, list_tokens, revoke_token
-from tracker.db import create_db_engine
-from tracker.services import Services
-from tracker.settings import Settings
+from tracker.application.access import (
+    Role,
+    TokenRequestError,
+    create_token,
+    list_tokens,
+    revoke_token,
+)
+from tracker.application.service import TrackerApplication
+from tracker.application.services import Services
+from tracker.asgi import create_app
+from tracker.config.settings import Settings
+from tracker.store import migrate
+from tracker.store.engines import create_db_engine
 
 pytestmark = pytest.mark.reliability
 

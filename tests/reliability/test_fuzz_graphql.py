@@ -19,11 +19,11 @@ from hypothesis_graphql import Mode, nodes, queries
 
 from tests.api.test_rest_access import arrange
 from tests.reliability.harness import bound
-from tracker import migrate
-from tracker.app import create_app
-from tracker.auth import Role, create_token
+from tracker.application.access import Role, create_token
+from tracker.asgi import create_app
+from tracker.config.settings import Settings
 from tracker.graphql.schema import PUBLIC_CODES, build_schema
-from tracker.settings import Settings
+from tracker.store import migrate
 
 pytestmark = pytest.mark.reliability
 

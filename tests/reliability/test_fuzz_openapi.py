@@ -30,8 +30,8 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.reliability.harness import Deployment, arrange_lab_and_projects, bound
 from tests.reliability.test_access import POLICY, Policy
-from tracker.app import create_app
-from tracker.settings import Settings
+from tracker.asgi import create_app
+from tracker.config.settings import Settings
 
 pytestmark = pytest.mark.reliability
 
@@ -76,7 +76,7 @@ def _cases() -> list[tuple[str, str, GenerationMode]]:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzWorld]:
     workdir = tmp_path_factory.mktemp("fuzz")
-    deployment = Deployment(f"sqlite:///{workdir / 'tracker.db'}", workdir)
+    deployment = Deployment(f"sqlite:///{workdir / 'tracker.store.engines'}", workdir)
     try:
         server = deployment.serve()
         url = server.url or ""

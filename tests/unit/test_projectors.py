@@ -28,7 +28,9 @@ from domain.values import (
 from projections.activity import ActivityProjection, euros
 from projections.base import ReadModelProjection
 from projections.portfolio import PortfolioProjection, department_of
-from projections.tables import (
+from projections.view import ReadModelView
+from tests.factories import meta, new_project
+from tracker.schema.read_models import (
     activities,
     activity_feed,
     funding,
@@ -41,8 +43,6 @@ from projections.tables import (
     projection_tracking,
     projects,
 )
-from projections.view import ReadModelView
-from tests.factories import meta, new_project
 
 DAY = date(2026, 3, 2)
 

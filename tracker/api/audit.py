@@ -17,10 +17,11 @@ from fastapi.responses import StreamingResponse
 
 from tracker.api.deps import AppDep, AuditorPrincipal, ProjectIdPath, RequestIdDep
 from tracker.api.problems import ProblemError, problem_responses
-from tracker.audit.admin import admin_history, record_admin_action
+from tracker.application.admin import record_admin_action
 from tracker.audit.export import canonical_json, export_records
 from tracker.audit.history import (
     MAX_PAGE,
+    admin_history,
     project_as_of,
     project_at_version,
     project_history,

@@ -30,7 +30,7 @@ from tracker.api.idempotency import (
     IdempotencyKeyReusedError as _Reused,
 )
 from tracker.api.problems import ProblemError
-from tracker.application import CommandResult, WriteOptions
+from tracker.application.service import CommandResult, WriteOptions
 
 log = structlog.get_logger("tracker.api")
 

@@ -27,9 +27,9 @@ from starlette.concurrency import run_in_threadpool
 from domain.errors import ProjectNotFoundError
 from tracker.api.idempotency import IdempotencyStore
 from tracker.api.problems import ProblemError
-from tracker.application import TrackerApplication
-from tracker.auth import Principal, Role
-from tracker.services import Services
+from tracker.application.access import Principal, Role
+from tracker.application.service import TrackerApplication
+from tracker.application.services import Services
 
 ETAG_PATTERN = re.compile(r'\s*(?:"(\d{1,18})"|(\d{1,18}))\s*')
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
@@ -165,7 +165,8 @@ async def writable_project(
     """A project the caller may write: it exists (404) and belongs to their lab (403).
 
     The check reads the project before the command (once per process and project: see
-    `tracker.services.ProjectLabs`): safe, because no command moves a project to another lab.
+    `ProjectLabs` of the application's services): safe, because no command moves a project
+    to another lab.
     """
     lab = services.project_labs.get(project_id)
     if lab is None:

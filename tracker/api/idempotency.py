@@ -45,8 +45,8 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from sqlalchemy import Engine
 
-from tracker.api.tables import idempotency_keys
-from tracker.store import EVENTS_TABLE
+from tracker.schema.access import idempotency_keys
+from tracker.schema.event_store import EVENTS_TABLE
 
 PENDING = "pending"
 COMPLETED = "completed"

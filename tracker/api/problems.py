@@ -22,15 +22,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from domain.errors import DomainError, InvalidValueError, NotFoundError
-from tracker.application import ConflictRetriesExhaustedError, StaleVersionError
+from tracker.application.service import ConflictRetriesExhaustedError, StaleVersionError
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:tracker:problem:"
 
 log = structlog.get_logger("tracker.api")
 
-# A bearer token's secret part (tracker.auth.TOKEN_PATTERN): never echoed in a problem, even
-# when a caller pasted a token into a path or a field that the detail quotes.
+# A bearer token's secret part (`TOKEN_PATTERN` of tracker.application.access): never echoed in a
+# problem, even when a caller pasted a token into a path or a field that the detail quotes.
 TOKEN_SECRET = re.compile(r"\b(tok_[0-9a-f]{16})\.[A-Za-z0-9_-]{43}")
 
 

@@ -25,8 +25,9 @@ from typing import IO, Any
 
 from eventsourcing.persistence import Notification
 
-from tracker.application import TrackerApplication
-from tracker.audit.chain import (
+from tracker.application.service import TrackerApplication
+from tracker.audit.history import META_FIELDS, plain
+from tracker.store.chain import (
     CHECKPOINT_INTERVAL,
     RULE,
     ChainedEvent,
@@ -35,8 +36,7 @@ from tracker.audit.chain import (
     HashRow,
     canonical_id,
 )
-from tracker.audit.history import META_FIELDS, plain
-from tracker.store import ImportedEvent
+from tracker.store.recorders import ImportedEvent
 
 FORMAT = "tracker-export-v1"
 PAGE = 1000

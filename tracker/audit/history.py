@@ -19,10 +19,11 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
+from domain.admin import ADMIN_LOG_ID
 from domain.errors import InvalidValueError, ProjectNotFoundError
 from domain.project import Project
-from tracker.application import TrackerApplication
-from tracker.store import PositionedEvent
+from tracker.application.service import TrackerApplication
+from tracker.store.recorders import PositionedEvent
 
 MAX_PAGE = 1000
 PROJECT_REGISTERED_TOPIC = "domain.project:Project.ProjectRegistered"
@@ -210,3 +211,8 @@ def project_as_of(application: TrackerApplication, project_id: UUID, as_of: date
     if version == 0:
         raise NotKnownAtError(f"project {project_id} was not recorded yet at {as_of.isoformat()}")
     return application.get_project(project_id, version=version)
+
+
+def admin_history(application: TrackerApplication, after: int = 0, limit: int = 100) -> HistoryPage:
+    """The admin log's events after version `after`, paged."""
+    return stream_history(application, ADMIN_LOG_ID, after, limit)

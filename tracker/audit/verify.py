@@ -24,8 +24,10 @@ from typing import Any, Literal
 
 from eventsourcing.persistence import Notification
 
-from tracker.application import TrackerApplication
-from tracker.audit.chain import (
+from projections.runner import PROJECTIONS, rebuild_all
+from tracker.application.service import TrackerApplication
+from tracker.application.services import Services
+from tracker.store.chain import (
     GENESIS,
     Checkpoint,
     HashRow,
@@ -33,7 +35,6 @@ from tracker.audit.chain import (
     event_hash,
     running_hash,
 )
-from tracker.services import Services
 
 PAGE = 1000
 
@@ -329,7 +330,6 @@ def verify(application: TrackerApplication, on_progress: Progress | None = None)
 
 def check_projections(services: Services, on_progress: Progress | None = None) -> list[Finding]:
     """Rebuild every projection into shadow tables and report each row that differs."""
-    from projections.runner import PROJECTIONS, rebuild_all  # the read side depends on tracker
 
     try:
         results = rebuild_all(services, PROJECTIONS, check=True, on_progress=on_progress)

@@ -16,9 +16,9 @@ from fastapi.responses import HTMLResponse, Response
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from tracker.config.settings import Settings
 from tracker.graphql.context import Context, get_context
 from tracker.graphql.schema import build_schema
-from tracker.settings import Settings
 
 ASSETS_PACKAGE = "graphene_django_graphiql_static"
 ASSET_TYPES = {

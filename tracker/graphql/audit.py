@@ -19,14 +19,14 @@ from strawberry.types import Info
 
 from domain.errors import InvalidValueError, ProjectNotFoundError
 from domain.project import Project as ProjectAggregate
-from tracker.application import TrackerApplication
+from tracker.application.access import Role
+from tracker.application.service import TrackerApplication
 from tracker.audit.history import (
     HistoryEntry,
     project_as_of,
     project_at_version,
     project_history,
 )
-from tracker.auth import Role
 from tracker.graphql.context import Context
 from tracker.graphql.types import field
 

@@ -19,11 +19,11 @@ from sqlalchemy import Engine, RowMapping
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
+from projections import queries as reads
 from projections.reading import read_engine
 from projections.runner import Projector, wait_for_position
-from tracker.auth import Principal, authenticate
-from tracker.graphql import reads
-from tracker.services import Services
+from tracker.application.access import Principal, authenticate
+from tracker.application.services import Services
 
 K = TypeVar("K")
 V = TypeVar("V")

@@ -26,7 +26,8 @@ from strawberry.types import Info
 from strawberry.types.nodes import SelectedField, Selection
 
 from domain.values import Health, MilestoneStatus, Phase, Status
-from tracker.graphql import reads
+from projections import queries as reads
+from tracker.config.settings import Settings
 from tracker.graphql.audit import AuditQuery
 from tracker.graphql.context import Context
 from tracker.graphql.types import (
@@ -49,7 +50,6 @@ from tracker.graphql.types import (
     field,
     phase_labels,
 )
-from tracker.settings import Settings
 
 GraphInfo = Info[Context, None]
 

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from domain.lab import SLUG_PATTERN
-from tracker.api.tables import api_tokens
+from tracker.schema.access import api_tokens
 
 TOKEN_PATTERN = re.compile(r"(tok_[0-9a-f]{16})\.([A-Za-z0-9_-]{43})")
 NAME_MAX_LENGTH = 200

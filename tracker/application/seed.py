@@ -40,7 +40,7 @@ from domain.values import (
     Phase,
     Territory,
 )
-from tracker.application import TrackerApplication
+from tracker.application.service import TrackerApplication
 
 SEED_ACTOR = "seed"
 DEFAULT_PROJECTS = 200

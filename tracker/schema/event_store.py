@@ -10,8 +10,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from tracker.db import metadata
-from tracker.store import EVENTS_TABLE, SNAPSHOTS_TABLE
+from tracker.schema.metadata import metadata
+
+# The application's name, pinned: the eventsourcing library derives table names from it.
+APPLICATION_NAME = "tracker"
+EVENTS_TABLE = f"{APPLICATION_NAME}_events"
+SNAPSHOTS_TABLE = f"{APPLICATION_NAME}_snapshots"
 
 ORIGINATOR_ID = sa.Text().with_variant(postgresql.UUID(as_uuid=True), "postgresql")
 VERSION = sa.Integer().with_variant(sa.BigInteger(), "postgresql")

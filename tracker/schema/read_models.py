@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from tracker.db import metadata
+from tracker.schema.metadata import metadata
 
 ID = sa.String(100)
 LAB = sa.String(64)

@@ -11,10 +11,16 @@ from typing import Annotated
 
 import typer
 
-from tracker.auth import Role, TokenRequestError, create_token, list_tokens, revoke_token
-from tracker.cli_support import fail, load_settings, record_admin
-from tracker.db import create_db_engine
-from tracker.services import Services
+from tracker.application.access import (
+    Role,
+    TokenRequestError,
+    create_token,
+    list_tokens,
+    revoke_token,
+)
+from tracker.application.services import Services
+from tracker.cli.support import fail, load_settings, record_admin
+from tracker.store.engines import create_db_engine
 
 tokens = typer.Typer(help="Bearer tokens for the API.", no_args_is_help=True)
 

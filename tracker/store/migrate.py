@@ -12,11 +12,12 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from tracker.db import create_db_engine, load_all_tables
-from tracker.settings import Settings
-from tracker.store_tables import POSTGRES_ONLY
+from tracker.config.settings import Settings
+from tracker.schema import metadata
+from tracker.schema.event_store import POSTGRES_ONLY
+from tracker.store.engines import create_db_engine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
 IncludeObject = Callable[[Any, str | None, str, bool, Any], bool]
@@ -87,6 +88,6 @@ def drift(settings: Settings) -> list[Any]:
             context = MigrationContext.configure(
                 connection, opts=comparison_options(connection.dialect.name)
             )
-            return list(compare_metadata(context, load_all_tables()))
+            return list(compare_metadata(context, metadata))
     finally:
         engine.dispose()

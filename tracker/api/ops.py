@@ -19,9 +19,10 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from tracker.migrate import head_revision
-from tracker.services import Services
-from tracker.settings import Settings
+from projections.runner import status
+from tracker.application.services import Services
+from tracker.config.settings import Settings
+from tracker.store.migrate import head_revision
 
 PROBLEM_JSON = "application/problem+json"
 NOT_READY_TYPE = "urn:tracker:problem:not-ready"
@@ -72,7 +73,6 @@ def readiness(services: Services) -> tuple[list[str], dict[str, Any]]:
             f"the database is at migration {current or 'none'}, not {head}: run `tracker migrate`"
         )
         return reasons, checks
-    from projections.runner import status
 
     limit = settings.readiness_max_lag_events
     lags: dict[str, Any] = {}

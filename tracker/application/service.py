@@ -36,10 +36,11 @@ from domain.values import (
     Phase,
     Territory,
 )
-from tracker.group_commit import GroupCommitter
-from tracker.settings import Settings
-from tracker.store import APPLICATION_NAME, SideWrite, event_store_env
-from tracker.transcodings import register_tracker_transcodings
+from tracker.application.group_commit import GroupCommitter
+from tracker.config.settings import Settings
+from tracker.schema.event_store import APPLICATION_NAME
+from tracker.store.recorders import SideWrite, event_store_env
+from tracker.store.transcodings import register_tracker_transcodings
 
 log = structlog.get_logger("tracker.commands")
 

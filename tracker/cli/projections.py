@@ -23,8 +23,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from tracker.cli_support import fail, load_settings, record_admin
-from tracker.services import Services
+from projections.runner import PROJECTIONS, Projector, projection_named, rebuild_all, status
+from tracker.application.services import Services
+from tracker.cli.support import fail, load_settings, record_admin
 
 projections_cli = typer.Typer(
     name="projections", help="Inspect and rebuild the read models.", no_args_is_help=True
@@ -34,7 +35,6 @@ err = Console(stderr=True)
 
 def projector() -> None:
     """Run the projections as a standalone worker until SIGINT or SIGTERM."""
-    from projections.runner import Projector
 
     settings = load_settings()
     services = Services.open(settings)
@@ -55,7 +55,6 @@ def projector() -> None:
 @projections_cli.command("status")
 def status_command() -> None:
     """Print each projection's position, the log's head, and the lag in events and seconds."""
-    from projections.runner import status
 
     settings = load_settings()
     services = Services.open(settings)
@@ -87,7 +86,6 @@ def rebuild_command(
     ] = False,
 ) -> None:
     """Replay the log into shadow tables and swap them in while the API keeps serving."""
-    from projections.runner import PROJECTIONS, projection_named, rebuild_all
 
     settings = load_settings()
     try:

@@ -1,7 +1,7 @@
 """Audit tables, outside the event log: hash chains, checkpoints, and people's names.
 
 `tracker_event_hashes` and `tracker_audit_checkpoints` are written by the event store's
-recorders in each save's own transaction (tracker/store.py); `tracker_people` holds the
+recorders in each save's own transaction (tracker/store/); `tracker_people` holds the
 only personal data tracker keeps, so that erasing it never touches the log.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from tracker.db import metadata
+from tracker.schema.metadata import metadata
 
 EVENT_HASHES_TABLE = "tracker_event_hashes"
 CHECKPOINTS_TABLE = "tracker_audit_checkpoints"

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Annotated
 
 import typer
+import uvicorn
+from eventsourcing.persistence import OperationalError, ProgrammingError
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 
-from tracker import cli_audit, cli_projections, cli_seed, cli_tokens
-from tracker.cli_support import load_settings
+from tracker.asgi import create_app
+from tracker.cli import audit, projections, seed, tokens
+from tracker.cli.demo import run_demo
+from tracker.cli.support import load_settings
+from tracker.store import migrate as migrations
 
 cli = typer.Typer(
     name="tracker",
@@ -22,8 +30,6 @@ cli = typer.Typer(
 @cli.command()
 def migrate() -> None:
     """Upgrade the configured database to the newest schema (alembic upgrade head)."""
-    from tracker import migrate as migrations
-
     settings = load_settings()
     migrations.upgrade(settings)
     typer.echo(f"database at {migrations.current_revision(settings)}", err=True)
@@ -46,17 +52,10 @@ def serve(
     ] = False,
 ) -> None:
     """Migrate, run the projector in-process, and serve the API."""
-    import uvicorn
-
-    from tracker import migrate as migrations
-    from tracker.app import create_app
-
     settings = load_settings()
     if not no_migrate:
         migrations.upgrade(settings)
     if demo:
-        from tracker.demo import run_demo
-
         run_demo(settings, host, port, sys.stdout)
     app = create_app(settings, run_projector=not no_projector)
     uvicorn.run(
@@ -75,15 +74,12 @@ def serve(
     )
 
 
-for _module in (cli_tokens, cli_projections, cli_audit, cli_seed):
+for _module in (tokens, projections, audit, seed):
     _module.register(cli)
 
 
 def describe_failure(error: BaseException) -> str:
     """One line saying what went wrong and, for the expected failures, what to do."""
-    from eventsourcing.persistence import OperationalError, ProgrammingError
-    from pydantic import ValidationError
-    from sqlalchemy.exc import DBAPIError
 
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     missing_table = any(
@@ -110,8 +106,7 @@ def main() -> None:
         sys.exit(130)
     except Exception as error:
         # The traceback goes to the debug log; the terminal gets one line.
-        import logging
 
-        logging.getLogger("tracker.cli").debug("command failed", exc_info=True)
+        logging.getLogger("tracker.cli.main").debug("command failed", exc_info=True)
         typer.echo(f"error: {describe_failure(error)}", err=True)
         sys.exit(1)

@@ -9,14 +9,14 @@ import structlog
 from fastapi import FastAPI
 
 from projections.runner import start_background_projector
-from tracker.api import install_api
+from tracker.api.metrics import install_metrics
+from tracker.api.ops import router as ops_router
+from tracker.api.routes import install_api
+from tracker.application.services import Services
+from tracker.config.settings import Settings, get_settings
 from tracker.graphql import install_graphql
-from tracker.metrics import install_metrics
-from tracker.ops import router as ops_router
-from tracker.services import Services
-from tracker.settings import Settings, get_settings
 
-log = structlog.get_logger("tracker.app")
+log = structlog.get_logger("tracker.asgi")
 
 
 def create_app(settings: Settings | None = None, *, run_projector: bool = True) -> FastAPI:

@@ -1,34 +1,14 @@
-"""SQLAlchemy: the metadata Alembic owns, and the engine for everything but the event log."""
+"""SQLAlchemy engines for everything but the event log: read models, tokens, idempotency."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from tracker.settings import Settings
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-def load_all_tables() -> MetaData:
-    """Import every module that declares tables, so `metadata` holds the whole schema."""
-    import projections.tables  # noqa: F401
-    import tracker.api.tables
-    import tracker.audit.tables
-    import tracker.store_tables  # noqa: F401
-
-    return metadata
+from tracker.config.settings import Settings
 
 
 def sqlalchemy_url(settings: Settings) -> str:

@@ -9,8 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tracker.cli_support import fail, load_settings
-from tracker.seed import (
+from tracker.application.seed import (
     DEFAULT_PROJECTS,
     DEFAULT_SEED,
     MAX_PROJECTS,
@@ -18,7 +17,8 @@ from tracker.seed import (
     SeedSummary,
     seed_portfolio,
 )
-from tracker.services import Services
+from tracker.application.services import Services
+from tracker.cli.support import fail, load_settings
 
 
 def run_seed(

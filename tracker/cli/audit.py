@@ -18,6 +18,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from domain.errors import InvalidValueError
+from tracker.application.people import (
+    PersonAlreadyForgottenError,
+    PersonNotFoundError,
+    add_person,
+    forget_person,
+)
+from tracker.application.services import Services
 from tracker.audit.export import (
     ExportFileError,
     canonical_json,
@@ -25,16 +32,9 @@ from tracker.audit.export import (
     import_log,
     manifest_path,
 )
-from tracker.audit.people import (
-    PersonAlreadyForgottenError,
-    PersonNotFoundError,
-    add_person,
-    forget_person,
-)
 from tracker.audit.verify import check_projections, verify
-from tracker.cli_support import fail, load_settings, record_admin
-from tracker.services import Services
-from tracker.store import StoreNotEmptyError
+from tracker.cli.support import fail, load_settings, record_admin
+from tracker.store.recorders import StoreNotEmptyError
 
 audit = typer.Typer(help="Verify the event log's hash chains.", no_args_is_help=True)
 

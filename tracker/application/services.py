@@ -7,10 +7,10 @@ from uuid import UUID
 
 from sqlalchemy import Engine
 
-from tracker.application import TrackerApplication
-from tracker.auth import PrincipalCache
-from tracker.db import create_db_engine, create_read_engine
-from tracker.settings import Settings
+from tracker.application.access import PrincipalCache
+from tracker.application.service import TrackerApplication
+from tracker.config.settings import Settings
+from tracker.store.engines import create_db_engine, create_read_engine
 
 
 class ProjectLabs:

@@ -39,7 +39,10 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from sqlalchemy.engine import make_url
 
-from tracker.audit.chain import (
+from tracker.config.settings import Settings
+from tracker.schema.audit import CHECKPOINTS_TABLE, EVENT_HASHES_TABLE
+from tracker.schema.event_store import APPLICATION_NAME, EVENTS_TABLE
+from tracker.store.chain import (
     GENESIS,
     ChainedEvent,
     ChainState,
@@ -47,18 +50,11 @@ from tracker.audit.chain import (
     HashRow,
     canonical_id,
 )
-from tracker.settings import Settings
 
-APPLICATION_NAME = "tracker"
-EVENTS_TABLE = "tracker_events"
-SNAPSHOTS_TABLE = "tracker_snapshots"
 INSERT_ATTEMPTS = 4
 CONNECT_TIMEOUT_SECONDS = 3
-# Declared for Alembic in tracker/audit/tables.py (which imports the database module).
-EVENT_HASHES_TABLE = "tracker_event_hashes"
-CHECKPOINTS_TABLE = "tracker_audit_checkpoints"
 
-log = structlog.get_logger("tracker.store")
+log = structlog.get_logger("tracker.store.recorders")
 
 
 class SideWrite(Protocol):
@@ -538,7 +534,7 @@ def event_store_env(settings: Settings) -> dict[str, str]:
     env: dict[str, str] = {"CREATE_TABLE": "false"}
     if url.get_backend_name() == "sqlite":
         if not url.database or url.database == ":memory:":
-            msg = "tracker needs a SQLite file: use sqlite:///path/to/tracker.db"
+            msg = "tracker needs a SQLite file: use sqlite:///path/to/tracker.store.engines"
             raise ValueError(msg)
         env |= {
             "PERSISTENCE_MODULE": f"{__name__}:TrackerSQLiteFactory",

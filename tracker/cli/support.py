@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
-from tracker.logging import configure_logging
-from tracker.settings import Settings, get_settings
-
-if TYPE_CHECKING:
-    from tracker.services import Services
+from tracker.application.admin import record_admin_action
+from tracker.application.services import Services
+from tracker.config.logging import configure_logging
+from tracker.config.settings import Settings, get_settings
 
 # Who an administrative command is recorded as, when the operator does not say.
 CLI_ACTOR = "cli"
@@ -32,7 +31,6 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 def record_admin(services: Services, action: str, actor: str = CLI_ACTOR, **fields: Any) -> None:
     """Record an administrative action in the admin log, under a fresh correlation id."""
-    from tracker.audit.admin import record_admin_action
 
     application = services.application
     meta = application.meta(actor, f"cli-{uuid.uuid4()}")

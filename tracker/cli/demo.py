@@ -1,7 +1,7 @@
 """`tracker serve --demo` (what `make run` starts): a living portfolio on first start.
 
-On an empty event store it seeds the demo portfolio (`tracker.seed`), creates one token per
-role and a staff token per lab, and prints them with ready-to-paste curl and GraphQL
+On an empty event store it seeds the demo portfolio (tracker.application.seed), creates one token
+per role and a staff token per lab, and prints them with ready-to-paste curl and GraphQL
 examples. On any later start the store holds events: nothing is seeded or created again
 (the tokens were printed once, and only their hashes are stored), and it says how to get
 new ones.
@@ -17,11 +17,17 @@ from uuid import UUID
 
 from rich.console import Console
 
-from tracker.auth import Role, create_token
-from tracker.cli_seed import run_seed
-from tracker.seed import DEFAULT_PROJECTS, DEFAULT_SEED, LABS, SeedSummary, store_is_empty
-from tracker.services import Services
-from tracker.settings import Settings
+from tracker.application.access import Role, create_token
+from tracker.application.seed import (
+    DEFAULT_PROJECTS,
+    DEFAULT_SEED,
+    LABS,
+    SeedSummary,
+    store_is_empty,
+)
+from tracker.application.services import Services
+from tracker.cli.seed import run_seed
+from tracker.config.settings import Settings
 
 
 @dataclass(frozen=True)

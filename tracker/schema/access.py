@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from tracker.db import metadata
+from tracker.schema.metadata import metadata
 
 # A token's secret is never stored: only the SHA-256 of the whole bearer token (64 hex digits).
 api_tokens = sa.Table(

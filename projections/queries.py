@@ -27,7 +27,8 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, RowMapping
 
 from projections import temporal
-from projections.tables import (
+from tracker.application.services import Services
+from tracker.schema.read_models import (
     activities,
     activity_feed,
     funding,
@@ -39,7 +40,6 @@ from projections.tables import (
     project_themes,
     projects,
 )
-from tracker.services import Services
 
 MAX_PAGE = 100
 

@@ -34,7 +34,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-log = structlog.get_logger("tracker.metrics")
+from projections.runner import status
+
+log = structlog.get_logger("tracker.api.metrics")
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 UNMATCHED = "unmatched"
@@ -145,8 +147,6 @@ class StoreCollector(Collector):
 
 
 def _store_families(services: Any) -> Iterator[Metric]:
-    from projections.runner import status
-
     statuses = status(services)
     head = max((s.head for s in statuses), default=0)
     appended = CounterMetricFamily(

@@ -21,9 +21,9 @@ from sqlalchemy import Engine
 
 from domain.errors import DomainError, InvalidValueError, NotFoundError
 from domain.meta import Meta
-from tracker.application import CommandResult, TrackerApplication
-from tracker.audit.admin import record_admin_action
-from tracker.audit.tables import people
+from tracker.application.admin import record_admin_action
+from tracker.application.service import CommandResult, TrackerApplication
+from tracker.schema.audit import people
 
 NAME_MAX_LENGTH = 200
 

@@ -16,13 +16,12 @@ from eventsourcing.persistence import IntegrityError
 from domain.admin import ADMIN_ACTIONS, ADMIN_LOG_ID, AdminLog
 from domain.errors import InvalidValueError
 from domain.meta import Meta
-from tracker.application import (
+from tracker.application.service import (
     CommandResult,
     ConflictRetriesExhaustedError,
     TrackerApplication,
 )
-from tracker.audit.history import HistoryPage, stream_history
-from tracker.store import SideWrite
+from tracker.store.recorders import SideWrite
 
 ATTEMPTS = 10
 SNAPSHOT_EVERY = 100
@@ -56,8 +55,3 @@ def record_admin_action(
             application.take_snapshot(ADMIN_LOG_ID, log.version)
         return CommandResult(log.id, log.version, recordings[-1].notification.id)
     raise ConflictRetriesExhaustedError(f"{action}: the admin log kept changing under us")
-
-
-def admin_history(application: TrackerApplication, after: int = 0, limit: int = 100) -> HistoryPage:
-    """The admin log's events after version `after`, paged."""
-    return stream_history(application, ADMIN_LOG_ID, after, limit)

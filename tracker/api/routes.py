@@ -1,0 +1,55 @@
+"""Every REST router in OpenAPI order, and what the app mounts with them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, FastAPI
+
+from tracker.api import (
+    activities,
+    audit,
+    decisions,
+    funding,
+    indicators,
+    labs,
+    milestones,
+    partners,
+    projects,
+)
+from tracker.api.docs import install_docs
+from tracker.api.idempotency import IdempotencyStore
+from tracker.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from tracker.api.problems import install_problem_handlers
+from tracker.config.settings import Settings
+
+
+def routers() -> list[APIRouter]:
+    """Every REST router, in OpenAPI order (add a resource's router here)."""
+    return [
+        labs.router,
+        projects.router,
+        milestones.router,
+        partners.router,
+        indicators.router,
+        activities.router,
+        decisions.router,
+        funding.router,
+        audit.router,
+    ]
+
+
+def install_api(app: FastAPI, settings: Settings) -> None:
+    """Mount the REST routers, middleware and error handlers on `app`."""
+    app.state.idempotency = IdempotencyStore(
+        ttl=timedelta(hours=settings.idempotency_ttl_hours),
+        lease=timedelta(seconds=settings.idempotency_lease_seconds),
+    )
+    for router in routers():
+        app.include_router(router)
+    install_problem_handlers(app)
+    # The last added is the outermost: the request id wraps everything, the 413 included.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    if not settings.is_production:
+        install_docs(app)

@@ -1,0 +1,1 @@
+"""The application: commands and the one path that writes events, tokens, people, the seed."""

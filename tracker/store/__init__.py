@@ -1,0 +1,1 @@
+"""The event store: eventsourcing's recorders per database, hash chain, engines, migrations."""
