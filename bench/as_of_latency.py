@@ -29,6 +29,7 @@ from bench.common import fresh_database, open_services, percentile, postgres_ava
 from projections.portfolio import PortfolioProjection
 from projections.runner import ProjectionWorker, head_position
 from tracker.application.access import Role, create_token
+from tracker.application.commands import RegisterLab
 from tracker.application.seed import seed_portfolio
 from tracker.asgi import create_app
 
@@ -69,7 +70,9 @@ def run(backend: str, repeat: int) -> None:
         print(f"\n{backend}: {summary.line()} ({seeded:.1f} s); {head:,} events in the log")
         app = create_app(services.settings, run_projector=False)
         with TestClient(app) as client:
-            token = create_token(client.app.state.services.engine, Role.VIEWER, name="bench")[1]  # type: ignore[attr-defined]
+            token = create_token(client.app.state.services.application, Role.VIEWER, name="bench")[
+                1
+            ]  # type: ignore[attr-defined]
             application = client.app.state.services.application  # type: ignore[attr-defined]
 
             def post(at: datetime | None) -> dict[str, Any]:
@@ -114,10 +117,10 @@ def run(backend: str, repeat: int) -> None:
             print(f"  asOf, warm (same instant) {_ms(_time(lambda: post(middle), repeat))}")
 
             def one_more_then_read() -> None:
-                application.register_lab(
-                    f"bench-{uuid.uuid4().hex[:10]}",
-                    "Laboratoire",
-                    "27",
+                application.execute(
+                    RegisterLab(
+                        slug=f"bench-{uuid.uuid4().hex[:10]}", name="Laboratoire", region_code="27"
+                    ),
                     application.meta("bench", str(uuid.uuid4())),
                 )
                 started = time.perf_counter()

@@ -81,7 +81,7 @@ def run(backend: str, work_dir: Path, *, quick: bool) -> list[Figure]:
     with fresh_database(backend, server_url()) as url:
         with open_services(url) as services:
             ids = register_bench_projects(services, LAB, PROJECTS)
-            _, token = create_token(services.engine, Role.STAFF, lab=LAB, name="bench")
+            _, token = create_token(services.application, Role.STAFF, lab=LAB, name="bench")
         ids_file = work_dir / f"ids-{backend}.txt"
         ids_file.write_text("\n".join(str(i) for i in ids) + "\n")
         with serve(url, work_dir, name=f"serve-commands-{backend}") as server:

@@ -21,11 +21,12 @@ from domain.lab import Lab
 from domain.meta import Meta
 from domain.project import Project
 from domain.values import Health, Territory
+from tracker.application.commands import RegisterLab
 from tracker.application.seed import SEED_ACTOR, Step, plan_portfolio
 from tracker.application.service import CommandResult, TrackerApplication
 from tracker.application.services import Services
 from tracker.config.settings import Settings
-from tracker.store.recorders import SideWrite
+from tracker.store.interface import SideWrite
 
 # Aggregates per save: large enough to amortise the commit, small enough to keep each
 # transaction (and the PostgreSQL table lock it holds) short.
@@ -154,7 +155,7 @@ def load_portfolio(
                 if step.command == "register_project":
                     project_ids.append(step.kwargs["project_id"])
                 meta = application.meta(SEED_ACTOR, step.correlation_id, step.on)
-                getattr(application, step.command)(meta=meta, **step.kwargs)
+                application.execute(step.as_command(), meta)
                 # A cheap running count: most commands add one event.
                 if len(application._dirty) >= AGGREGATES_PER_SAVE * 5 or (
                     application.pending_events >= PENDING_EVENTS_PER_FLUSH
@@ -183,7 +184,7 @@ def register_bench_projects(
     try:
         application.get_lab(lab)
     except LabNotFoundError:
-        application.register_lab(lab, "Banc d'essai", "27", meta)
+        application.execute(RegisterLab(slug=lab, name="Banc d'essai", region_code="27"), meta)
     ids: list[UUID] = []
     batch: list[Project] = []
     healths = list(Health)

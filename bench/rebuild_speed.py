@@ -146,7 +146,7 @@ def database(backend: str) -> Iterator[str]:
     """A fresh, empty database URL on `backend`, removed afterwards."""
     if backend == "sqlite":
         with tempfile.TemporaryDirectory(prefix="rebuild_speed_") as directory:
-            yield f"sqlite:///{Path(directory) / 'tracker.store.engines'}"
+            yield f"sqlite:///{Path(directory) / 'tracker.db'}"
         return
     server = os.environ.get("TRACKER_BENCH_POSTGRES_URL", DEFAULT_SERVER)
     admin = make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)

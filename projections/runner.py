@@ -57,6 +57,7 @@ from tracker.application.services import Services
 from tracker.schema.event_store import APPLICATION_NAME, EVENTS_TABLE
 from tracker.schema.metadata import NAMING_CONVENTION
 from tracker.schema.read_models import projection_tracking
+from tracker.store.postgres import notification_channel
 
 log = structlog.get_logger("tracker.projections")
 
@@ -101,7 +102,7 @@ def advisory_key(lock_name: str) -> int:
 
 
 def lock_file(services: Services, lock_name: str) -> Path:
-    database = make_url(services.settings.database_url).database or "tracker.store.engines"
+    database = make_url(services.settings.database_url).database or "tracker.db"
     return Path(f"{database}.{lock_name}.lock")
 
 
@@ -376,7 +377,7 @@ class Projector:
             return None
         url = make_url(self.services.settings.database_url).set(drivername="postgresql")
         connection = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
-        channel = self.services.application.recorder.channel_name  # type: ignore[attr-defined]
+        channel = notification_channel(self.services.application.recorder)
         connection.execute(psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(channel)))
         return connection
 

@@ -71,7 +71,7 @@ def database_url(
 ) -> Iterator[str]:
     """A migrated database for this test session, on each back end."""
     if backend == "sqlite":
-        path: Path = tmp_path_factory.mktemp("sqlite") / "tracker.store.engines"
+        path: Path = tmp_path_factory.mktemp("sqlite") / "tracker.db"
         url = f"sqlite:///{path}"
         migrate.upgrade(Settings(database_url=url))
         yield url

@@ -15,6 +15,33 @@ from uuid import UUID
 from domain.meta import Meta
 from domain.project import Project
 from domain.values import ActivityKind, GateDecision, Health, Outcome, Phase, Territory
+from tracker.application.commands import (
+    AchieveMilestone,
+    AddPartner,
+    AssessHealth,
+    CancelMilestone,
+    CloseProject,
+    Command,
+    CommitFunding,
+    DefineIndicator,
+    EnterPhase,
+    LogActivity,
+    MeasureIndicator,
+    PlanMilestone,
+    RecordAuditVerified,
+    RecordDecision,
+    RecordEventsImported,
+    RecordPersonForgotten,
+    RecordProjectionsRebuilt,
+    RecordTokenCreated,
+    RecordTokenRevoked,
+    RegisterLab,
+    RegisterProject,
+    RemovePartner,
+    ReopenProject,
+    RescheduleMilestone,
+    ReviseProject,
+)
 from tracker.application.service import CommandResult, TrackerApplication
 from tracker.audit.history import HistoryEntry, admin_history
 
@@ -55,21 +82,26 @@ def unique_slug(prefix: str = "lab") -> str:
 def registered_lab(application: TrackerApplication) -> str:
     """Register a lab with a unique slug and return the slug."""
     slug = unique_slug()
-    application.register_lab(slug, "Laboratoire d'innovation", "27", application.meta("t", "c"))
+    application.execute(
+        RegisterLab(slug=slug, name="Laboratoire d'innovation", region_code="27"),
+        application.meta("t", "c"),
+    )
     return slug
 
 
 def registered_project(application: TrackerApplication, lab: str | None = None) -> UUID:
     """Register a project (and its lab when none is given) and return its id."""
     lab = lab or registered_lab(application)
-    result = application.register_project(
-        lab=lab,
-        title="Villages du futur",
-        summary="Construire avec les habitants.",
-        themes=["ruralité"],
-        territories=[Territory("department", "71", 2024)],
-        started_on=date(2025, 1, 6),
-        meta=application.meta("tok_test", str(uuid.uuid4()), date(2025, 1, 6)),
+    result = application.execute(
+        RegisterProject(
+            lab=lab,
+            title="Villages du futur",
+            summary="Construire avec les habitants.",
+            themes=["ruralité"],
+            territories=[Territory("department", "71", 2024)],
+            started_on=date(2025, 1, 6),
+        ),
+        application.meta("tok_test", str(uuid.uuid4()), date(2025, 1, 6)),
     )
     return result.id
 
@@ -125,46 +157,104 @@ def registered_project_with_entities(application: TrackerApplication) -> tuple[U
     at = application.meta("tok_test", str(uuid.uuid4()))
     entities = Entities(
         milestone_id=str(
-            application.plan_milestone(project_id, "Atelier", DAY, Phase.DISCOVERY, at).created_id
+            application.execute(
+                PlanMilestone(
+                    project_id=project_id, title="Atelier", due_on=DAY, phase=Phase.DISCOVERY
+                ),
+                at,
+            ).created_id
         ),
-        partner_id=str(application.add_partner(project_id, "CAF", "financeur", at).created_id),
+        partner_id=str(
+            application.execute(
+                AddPartner(project_id=project_id, name="CAF", role="financeur"), at
+            ).created_id
+        ),
         indicator_id=str(
-            application.define_indicator(project_id, "Usagers", "personnes", 0, 9, at).created_id
+            application.execute(
+                DefineIndicator(
+                    project_id=project_id, name="Usagers", unit="personnes", baseline=0, target=9
+                ),
+                at,
+            ).created_id
         ),
     )
     return project_id, entities
 
 
-# Every command of the application, keyed by the name it logs, as one valid call on a
-# project from `registered_project_with_entities` (reopen closes the project first).
-AppCommand = Callable[[TrackerApplication, UUID, Entities, Meta], CommandResult]
-APPLICATION_COMMANDS: dict[str, AppCommand] = {
-    "register_lab": lambda a, p, e, m: a.register_lab(unique_slug(), "Lab", "27", m),
-    "register_project": lambda a, p, e, m: a.register_project(
-        registered_lab(a), "Projet", "", [], [], DAY, m
+# One valid example of every command of the application's table (`COMMANDS`), on the project
+# from `registered_project_with_entities`; `reopen_project` runs on a project closed first.
+CommandExample = Callable[[TrackerApplication, UUID, Entities], Command]
+COMMAND_EXAMPLES: dict[str, CommandExample] = {
+    "register_lab": lambda a, p, e: RegisterLab(slug=unique_slug(), name="Lab", region_code="27"),
+    "register_project": lambda a, p, e: RegisterProject(
+        lab=registered_lab(a), title="Projet", summary="", themes=[], territories=[], started_on=DAY
     ),
-    "revise_project": lambda a, p, e, m: a.revise_project(p, m, summary="Nouveau résumé"),
-    "enter_phase": lambda a, p, e, m: a.enter_phase(p, Phase.DISCOVERY, GateDecision.GO, m),
-    "assess_health": lambda a, p, e, m: a.assess_health(p, Health.OFF_TRACK, m, "bloqué"),
-    "plan_milestone": lambda a, p, e, m: a.plan_milestone(p, "Bilan", DAY, Phase.SCALING, m),
-    "reschedule_milestone": lambda a, p, e, m: a.reschedule_milestone(
-        p, e.milestone_id, TODAY, m, "retard"
+    "revise_project": lambda a, p, e: ReviseProject(project_id=p, summary="Nouveau résumé"),
+    "enter_phase": lambda a, p, e: EnterPhase(
+        project_id=p, phase=Phase.DISCOVERY, decision=GateDecision.GO
     ),
-    "achieve_milestone": lambda a, p, e, m: a.achieve_milestone(p, e.milestone_id, DAY, "ok", m),
-    "cancel_milestone": lambda a, p, e, m: a.cancel_milestone(p, e.milestone_id, m, "inutile"),
-    "add_partner": lambda a, p, e, m: a.add_partner(p, "Université", "recherche", m),
-    "remove_partner": lambda a, p, e, m: a.remove_partner(p, e.partner_id, m),
-    "define_indicator": lambda a, p, e, m: a.define_indicator(p, "Taux", "%", 0, 1, m),
-    "measure_indicator": lambda a, p, e, m: a.measure_indicator(p, e.indicator_id, 3, DAY, m),
-    "log_activity": lambda a, p, e, m: a.log_activity(p, ActivityKind.EVENT, "Forum", DAY, 80, m),
-    "record_decision": lambda a, p, e, m: a.record_decision(p, "Choix", "Pilote", "Coût", m),
-    "commit_funding": lambda a, p, e, m: a.commit_funding(p, "État", 5_000_000, 2026, m),
-    "close_project": lambda a, p, e, m: a.close_project(p, Outcome.SCALED, m, "essaimé"),
-    "reopen_project": lambda a, p, e, m: (
-        a.close_project(p, Outcome.ABANDONED, m, "arrêt"),
-        a.reopen_project(p, m, "relance"),
-    )[1],
+    "assess_health": lambda a, p, e: AssessHealth(
+        project_id=p, health=Health.OFF_TRACK, reason="bloqué"
+    ),
+    "plan_milestone": lambda a, p, e: PlanMilestone(
+        project_id=p, title="Bilan", due_on=DAY, phase=Phase.SCALING
+    ),
+    "reschedule_milestone": lambda a, p, e: RescheduleMilestone(
+        project_id=p, milestone_id=e.milestone_id, due_on=TODAY, reason="retard"
+    ),
+    "achieve_milestone": lambda a, p, e: AchieveMilestone(
+        project_id=p, milestone_id=e.milestone_id, achieved_on=DAY, evidence="ok"
+    ),
+    "cancel_milestone": lambda a, p, e: CancelMilestone(
+        project_id=p, milestone_id=e.milestone_id, reason="inutile"
+    ),
+    "add_partner": lambda a, p, e: AddPartner(project_id=p, name="Université", role="recherche"),
+    "remove_partner": lambda a, p, e: RemovePartner(project_id=p, partner_id=e.partner_id),
+    "define_indicator": lambda a, p, e: DefineIndicator(
+        project_id=p, name="Taux", unit="%", baseline=0, target=1
+    ),
+    "measure_indicator": lambda a, p, e: MeasureIndicator(
+        project_id=p, indicator_id=e.indicator_id, value=3, measured_on=DAY
+    ),
+    "log_activity": lambda a, p, e: LogActivity(
+        project_id=p, kind=ActivityKind.EVENT, title="Forum", held_on=DAY, participants=80
+    ),
+    "record_decision": lambda a, p, e: RecordDecision(
+        project_id=p, title="Choix", decision="Pilote", rationale="Coût"
+    ),
+    "commit_funding": lambda a, p, e: CommitFunding(
+        project_id=p, source="État", amount_cents=5_000_000, fiscal_year=2026
+    ),
+    "close_project": lambda a, p, e: CloseProject(
+        project_id=p, outcome=Outcome.SCALED, reason="essaimé"
+    ),
+    "reopen_project": lambda a, p, e: ReopenProject(project_id=p, reason="relance"),
+    "record_token_created": lambda a, p, e: RecordTokenCreated(
+        token_id=f"tok_{uuid.uuid4().hex[:16]}", role="viewer"
+    ),
+    "record_token_revoked": lambda a, p, e: RecordTokenRevoked(token_id="tok_0123456789abcdef"),
+    "record_projections_rebuilt": lambda a, p, e: RecordProjectionsRebuilt(
+        projections=["portfolio"], position=1
+    ),
+    "record_events_imported": lambda a, p, e: RecordEventsImported(
+        count=1, last_position=1, running_hash="0" * 64, file_sha256="0" * 64
+    ),
+    "record_audit_verified": lambda a, p, e: RecordAuditVerified(
+        events=1, last_position=1, findings=0
+    ),
+    "record_person_forgotten": lambda a, p, e: RecordPersonForgotten(person_id="per_example"),
 }
+
+
+def run_example(
+    name: str, application: TrackerApplication, project_id: UUID, entities: Entities, at: Meta
+) -> CommandResult:
+    """Execute the example of command `name` (closing the project first for a reopen)."""
+    if name == "reopen_project":
+        application.execute(
+            CloseProject(project_id=project_id, outcome=Outcome.ABANDONED, reason="arrêt"), at
+        )
+    return application.execute(COMMAND_EXAMPLES[name](application, project_id, entities), at)
 
 
 def full_replay(application: TrackerApplication, project_id: UUID) -> Project:

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from domain.values import Territory
 from tests.factories import unique_slug
 from tracker.application.access import Role, create_token
+from tracker.application.commands import RegisterLab, RegisterProject
 from tracker.application.service import TrackerApplication
 from tracker.application.services import Services
 from tracker.asgi import create_app
@@ -58,7 +59,7 @@ class TokenFactory:
 
     def token(self, role: Role | str, lab: str | None = None, name: str = "test") -> str:
         """A new raw bearer token."""
-        return create_token(self.services.engine, Role(role), lab=lab, name=name)[1]
+        return create_token(self.services.application, Role(role), lab=lab, name=name)[1]
 
     def headers(self, role: Role | str, lab: str | None = None) -> dict[str, str]:
         """`Authorization` headers for a new token of this role (and lab, for staff)."""
@@ -78,8 +79,9 @@ def tokens(app_services: Services) -> TokenFactory:
 def lab(api_application: TrackerApplication) -> str:
     """A registered lab's slug, unique to the test."""
     slug = unique_slug()
-    api_application.register_lab(
-        slug, "Laboratoire d'innovation", "27", api_application.meta("tok_fixture", "fixture")
+    api_application.execute(
+        RegisterLab(slug=slug, name="Laboratoire d'innovation", region_code="27"),
+        api_application.meta("tok_fixture", "fixture"),
     )
     return slug
 
@@ -92,14 +94,16 @@ def staff(tokens: TokenFactory, lab: str) -> dict[str, str]:
 
 def register_project(application: TrackerApplication, lab: str) -> uuid.UUID:
     """Register a project in `lab` through the application; returns its id."""
-    return application.register_project(
-        lab=lab,
-        title="Villages du futur",
-        summary="Construire avec les habitants.",
-        themes=["ruralité"],
-        territories=[Territory("department", "71", 2024)],
-        started_on=date(2025, 1, 6),
-        meta=application.meta("tok_fixture", str(uuid.uuid4()), date(2025, 1, 6)),
+    return application.execute(
+        RegisterProject(
+            lab=lab,
+            title="Villages du futur",
+            summary="Construire avec les habitants.",
+            themes=["ruralité"],
+            territories=[Territory("department", "71", 2024)],
+            started_on=date(2025, 1, 6),
+        ),
+        application.meta("tok_fixture", str(uuid.uuid4()), date(2025, 1, 6)),
     ).id
 
 

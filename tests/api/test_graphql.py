@@ -17,9 +17,27 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from domain.meta import Meta
 from domain.values import ActivityKind, GateDecision, Health, Outcome, Phase, Territory
 from tests.factories import unique_slug
 from tracker.application.access import Role, create_token
+from tracker.application.commands import (
+    AchieveMilestone,
+    AddPartner,
+    AssessHealth,
+    CloseProject,
+    Command,
+    CommitFunding,
+    DefineIndicator,
+    EnterPhase,
+    LogActivity,
+    MeasureIndicator,
+    PlanMilestone,
+    RecordDecision,
+    RegisterLab,
+    RegisterProject,
+    RescheduleMilestone,
+)
 from tracker.application.service import TrackerApplication
 from tracker.application.services import Services
 from tracker.asgi import create_app
@@ -49,7 +67,7 @@ class Dashboard:
         self.client = client
         self.services: Services = client.app.state.services  # type: ignore[attr-defined]
         self.application: TrackerApplication = self.services.application
-        self.token = create_token(self.services.engine, Role.VIEWER, name="dashboard")[1]
+        self.token = create_token(self.services.application, Role.VIEWER, name="dashboard")[1]
         self.position = 0
         self.today = self.application.today()
 
@@ -84,7 +102,11 @@ class Dashboard:
 
     def lab(self) -> str:
         slug = unique_slug()
-        self.wrote(self.application.register_lab(slug, f"Lab {slug}", "27", self.meta()))
+        self.wrote(
+            self.application.execute(
+                RegisterLab(slug=slug, name=f"Lab {slug}", region_code="27"), self.meta()
+            )
+        )
         return slug
 
     def project(
@@ -95,21 +117,22 @@ class Dashboard:
         territories: list[Territory] | None = None,
     ) -> str:
         result = self.wrote(
-            self.application.register_project(
-                lab=lab,
-                title=title,
-                summary="Construire avec les habitants.",
-                themes=themes if themes is not None else ["ruralité"],
-                territories=territories or [Territory("department", "71", 2024)],
-                started_on=date(2025, 1, 6),
-                meta=self.meta(date(2025, 1, 6)),
+            self.application.execute(
+                RegisterProject(
+                    lab=lab,
+                    title=title,
+                    summary="Construire avec les habitants.",
+                    themes=themes if themes is not None else ["ruralité"],
+                    territories=territories or [Territory("department", "71", 2024)],
+                    started_on=date(2025, 1, 6),
+                ),
+                self.meta(date(2025, 1, 6)),
             )
         )
         return str(result.id)
 
-    def do(self, command: str, project_id: str, *args: Any, **kwargs: Any) -> Any:
-        method = getattr(self.application, command)
-        return self.wrote(method(uuid.UUID(project_id), *args, **kwargs))
+    def do(self, command: Command, meta: Meta) -> Any:
+        return self.wrote(self.application.execute(command, meta))
 
 
 @pytest.fixture
@@ -134,28 +157,68 @@ def test_a_project_shows_every_field_from_the_projections(dashboard: Dashboard) 
     )
     today = dashboard.today
     late = dashboard.do(
-        "plan_milestone",
-        pid,
-        "Atelier",
-        today - timedelta(days=3),
-        Phase.DISCOVERY,
+        PlanMilestone(
+            project_id=uuid.UUID(pid),
+            title="Atelier",
+            due_on=today - timedelta(days=3),
+            phase=Phase.DISCOVERY,
+        ),
         dashboard.meta(),
     ).created_id
     dashboard.do(
-        "plan_milestone", pid, "Bilan", today + timedelta(days=9), Phase.DISCOVERY, dashboard.meta()
+        PlanMilestone(
+            project_id=uuid.UUID(pid),
+            title="Bilan",
+            due_on=today + timedelta(days=9),
+            phase=Phase.DISCOVERY,
+        ),
+        dashboard.meta(),
     )
-    dashboard.do("enter_phase", pid, Phase.DISCOVERY, GateDecision.GO, dashboard.meta())
-    dashboard.do("assess_health", pid, Health.AT_RISK, dashboard.meta(), "retard")
     dashboard.do(
-        "log_activity", pid, ActivityKind.TRAINING, "Formation", today, 14, dashboard.meta()
+        EnterPhase(project_id=uuid.UUID(pid), phase=Phase.DISCOVERY, decision=GateDecision.GO),
+        dashboard.meta(),
     )
-    dashboard.do("commit_funding", pid, "Région", 3_000_000_000, 2026, dashboard.meta())
+    dashboard.do(
+        AssessHealth(project_id=uuid.UUID(pid), health=Health.AT_RISK, reason="retard"),
+        dashboard.meta(),
+    )
+    dashboard.do(
+        LogActivity(
+            project_id=uuid.UUID(pid),
+            kind=ActivityKind.TRAINING,
+            title="Formation",
+            held_on=today,
+            participants=14,
+        ),
+        dashboard.meta(),
+    )
+    dashboard.do(
+        CommitFunding(
+            project_id=uuid.UUID(pid), source="Région", amount_cents=3_000_000_000, fiscal_year=2026
+        ),
+        dashboard.meta(),
+    )
     indicator = dashboard.do(
-        "define_indicator", pid, "Usagers", "personnes", 0, 100, dashboard.meta()
+        DefineIndicator(
+            project_id=uuid.UUID(pid), name="Usagers", unit="personnes", baseline=0, target=100
+        ),
+        dashboard.meta(),
     ).created_id
-    dashboard.do("measure_indicator", pid, indicator, 42, today, dashboard.meta())
-    dashboard.do("add_partner", pid, "Université", "recherche", dashboard.meta())
-    dashboard.do("record_decision", pid, "Choix", "Pilote", "Moins cher", dashboard.meta())
+    dashboard.do(
+        MeasureIndicator(
+            project_id=uuid.UUID(pid), indicator_id=indicator, value=42, measured_on=today
+        ),
+        dashboard.meta(),
+    )
+    dashboard.do(
+        AddPartner(project_id=uuid.UUID(pid), name="Université", role="recherche"), dashboard.meta()
+    )
+    dashboard.do(
+        RecordDecision(
+            project_id=uuid.UUID(pid), title="Choix", decision="Pilote", rationale="Moins cher"
+        ),
+        dashboard.meta(),
+    )
 
     project = dashboard.data(
         f"query($id: ID!) {{ project(id: $id) {{ {PROJECT_FIELDS} }} }}", {"id": pid}
@@ -192,9 +255,17 @@ def test_projects_filter_by_lab_phase_health_status_theme_territory_and_text(
     commune = dashboard.project(lab, "Médiathèque", [theme], [Territory("commune", "21231", 2024)])
     department = dashboard.project(lab, "Cantine", [], [Territory("department", "21", 2024)])
     other = dashboard.project(lab, "Mobilités", [], [Territory("department", "71", 2024)])
-    dashboard.do("enter_phase", commune, Phase.DISCOVERY, GateDecision.GO, dashboard.meta())
-    dashboard.do("assess_health", department, Health.OFF_TRACK, dashboard.meta())
-    dashboard.do("close_project", other, Outcome.ABANDONED, dashboard.meta(), "budget")
+    dashboard.do(
+        EnterPhase(project_id=uuid.UUID(commune), phase=Phase.DISCOVERY, decision=GateDecision.GO),
+        dashboard.meta(),
+    )
+    dashboard.do(
+        AssessHealth(project_id=uuid.UUID(department), health=Health.OFF_TRACK), dashboard.meta()
+    )
+    dashboard.do(
+        CloseProject(project_id=uuid.UUID(other), outcome=Outcome.ABANDONED, reason="budget"),
+        dashboard.meta(),
+    )
 
     def ids(filter_: dict[str, Any]) -> set[str]:
         data = dashboard.data(
@@ -244,19 +315,56 @@ def test_milestones_due_soon_overdue_and_slipped(dashboard: Dashboard) -> None:
     pid = dashboard.project(lab)
     today, meta = dashboard.today, dashboard.meta
     overdue = dashboard.do(
-        "plan_milestone", pid, "En retard", today - timedelta(days=2), Phase.FRAMING, meta()
+        PlanMilestone(
+            project_id=uuid.UUID(pid),
+            title="En retard",
+            due_on=today - timedelta(days=2),
+            phase=Phase.FRAMING,
+        ),
+        meta(),
     ).created_id
     soon = dashboard.do(
-        "plan_milestone", pid, "Bientôt", today + timedelta(days=5), Phase.FRAMING, meta()
+        PlanMilestone(
+            project_id=uuid.UUID(pid),
+            title="Bientôt",
+            due_on=today + timedelta(days=5),
+            phase=Phase.FRAMING,
+        ),
+        meta(),
     ).created_id
     later = dashboard.do(
-        "plan_milestone", pid, "Plus tard", today + timedelta(days=60), Phase.FRAMING, meta()
+        PlanMilestone(
+            project_id=uuid.UUID(pid),
+            title="Plus tard",
+            due_on=today + timedelta(days=60),
+            phase=Phase.FRAMING,
+        ),
+        meta(),
     ).created_id
     done = dashboard.do(
-        "plan_milestone", pid, "Fait", today - timedelta(days=9), Phase.FRAMING, meta()
+        PlanMilestone(
+            project_id=uuid.UUID(pid),
+            title="Fait",
+            due_on=today - timedelta(days=9),
+            phase=Phase.FRAMING,
+        ),
+        meta(),
     ).created_id
-    dashboard.do("reschedule_milestone", pid, later, today + timedelta(days=90), meta(), "météo")
-    dashboard.do("achieve_milestone", pid, done, today, "photos", meta())
+    dashboard.do(
+        RescheduleMilestone(
+            project_id=uuid.UUID(pid),
+            milestone_id=later,
+            due_on=today + timedelta(days=90),
+            reason="météo",
+        ),
+        meta(),
+    )
+    dashboard.do(
+        AchieveMilestone(
+            project_id=uuid.UUID(pid), milestone_id=done, achieved_on=today, evidence="photos"
+        ),
+        meta(),
+    )
 
     def ids(filter_: dict[str, Any]) -> list[str]:
         data = dashboard.data(
@@ -290,7 +398,10 @@ def test_the_activity_feed_pages_newest_first_with_french_summaries(dashboard: D
     lab = dashboard.lab()
     pid = dashboard.project(lab)
     before = datetime.now().astimezone().isoformat()
-    dashboard.do("assess_health", pid, Health.AT_RISK, dashboard.meta(), "retard")
+    dashboard.do(
+        AssessHealth(project_id=uuid.UUID(pid), health=Health.AT_RISK, reason="retard"),
+        dashboard.meta(),
+    )
     query = (
         "query($p: ID, $since: DateTime, $a: String) { activity(projectId: $p, since: $since,"
         " first: 1, after: $a) { totalCount pageInfo { hasNextPage endCursor }"
@@ -312,25 +423,70 @@ def test_the_portfolio_rolls_up_the_filtered_projects(dashboard: Dashboard) -> N
     today = dashboard.today
     a = dashboard.project(lab, "A", ["santé"], [Territory("commune", "21231", 2024)])
     b = dashboard.project(lab, "B", ["santé", "culture"], [Territory("department", "21", 2024)])
-    dashboard.do("enter_phase", a, Phase.DISCOVERY, GateDecision.GO, dashboard.meta())
-    dashboard.do("assess_health", b, Health.OFF_TRACK, dashboard.meta())
     dashboard.do(
-        "plan_milestone", a, "Late", today - timedelta(days=1), Phase.FRAMING, dashboard.meta()
+        EnterPhase(project_id=uuid.UUID(a), phase=Phase.DISCOVERY, decision=GateDecision.GO),
+        dashboard.meta(),
+    )
+    dashboard.do(AssessHealth(project_id=uuid.UUID(b), health=Health.OFF_TRACK), dashboard.meta())
+    dashboard.do(
+        PlanMilestone(
+            project_id=uuid.UUID(a),
+            title="Late",
+            due_on=today - timedelta(days=1),
+            phase=Phase.FRAMING,
+        ),
+        dashboard.meta(),
     )
     soon = dashboard.do(
-        "plan_milestone", b, "Soon", today + timedelta(days=3), Phase.FRAMING, dashboard.meta()
+        PlanMilestone(
+            project_id=uuid.UUID(b),
+            title="Soon",
+            due_on=today + timedelta(days=3),
+            phase=Phase.FRAMING,
+        ),
+        dashboard.meta(),
     ).created_id
     dashboard.do(
-        "reschedule_milestone", b, soon, today + timedelta(days=4), dashboard.meta(), "météo"
+        RescheduleMilestone(
+            project_id=uuid.UUID(b),
+            milestone_id=soon,
+            due_on=today + timedelta(days=4),
+            reason="météo",
+        ),
+        dashboard.meta(),
     )
     dashboard.do(
-        "log_activity", a, ActivityKind.WORKSHOP, "W", date(2026, 1, 5), 10, dashboard.meta()
+        LogActivity(
+            project_id=uuid.UUID(a),
+            kind=ActivityKind.WORKSHOP,
+            title="W",
+            held_on=date(2026, 1, 5),
+            participants=10,
+        ),
+        dashboard.meta(),
     )
     dashboard.do(
-        "log_activity", b, ActivityKind.TRAINING, "T", date(2026, 1, 20), 5, dashboard.meta()
+        LogActivity(
+            project_id=uuid.UUID(b),
+            kind=ActivityKind.TRAINING,
+            title="T",
+            held_on=date(2026, 1, 20),
+            participants=5,
+        ),
+        dashboard.meta(),
     )
-    dashboard.do("commit_funding", a, "Région", 100_000, 2025, dashboard.meta())
-    dashboard.do("commit_funding", b, "État", 50_000, 2026, dashboard.meta())
+    dashboard.do(
+        CommitFunding(
+            project_id=uuid.UUID(a), source="Région", amount_cents=100_000, fiscal_year=2025
+        ),
+        dashboard.meta(),
+    )
+    dashboard.do(
+        CommitFunding(
+            project_id=uuid.UUID(b), source="État", amount_cents=50_000, fiscal_year=2026
+        ),
+        dashboard.meta(),
+    )
 
     data = dashboard.data(
         "query($f: ProjectFilter) { portfolio(filter: $f, dueWithinDays: 7) { total"
@@ -386,12 +542,13 @@ def test_a_read_with_x_min_position_shows_the_write(dashboard: Dashboard) -> Non
     pid = dashboard.project(lab)
     for participants in range(1, 6):
         dashboard.do(
-            "log_activity",
-            pid,
-            ActivityKind.WEBINAR,
-            "W",
-            dashboard.today,
-            participants,
+            LogActivity(
+                project_id=uuid.UUID(pid),
+                kind=ActivityKind.WEBINAR,
+                title="W",
+                held_on=dashboard.today,
+                participants=participants,
+            ),
             dashboard.meta(),
         )
         count = dashboard.data(
@@ -459,7 +616,13 @@ def test_a_page_of_projects_with_nested_fields_costs_a_constant_number_of_statem
     for i in range(50):
         pid = dashboard.project(lab, f"Projet {i}")
         dashboard.do(
-            "plan_milestone", pid, "Jalon", dashboard.today, Phase.FRAMING, dashboard.meta()
+            PlanMilestone(
+                project_id=uuid.UUID(pid),
+                title="Jalon",
+                due_on=dashboard.today,
+                phase=Phase.FRAMING,
+            ),
+            dashboard.meta(),
         )
     query = (
         "query($n: Int!, $f: ProjectFilter) { projects(first: $n, filter: $f) { edges { node {"

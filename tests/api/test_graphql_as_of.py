@@ -20,6 +20,18 @@ from projections.portfolio import PortfolioProjection
 from projections.runner import ProjectionWorker
 from tests.api.conftest import TokenFactory
 from tests.factories import unique_slug
+from tracker.application.commands import (
+    AchieveMilestone,
+    AssessHealth,
+    CloseProject,
+    CommitFunding,
+    EnterPhase,
+    LogActivity,
+    PlanMilestone,
+    RegisterLab,
+    RegisterProject,
+    RescheduleMilestone,
+)
 from tracker.application.service import TrackerApplication
 from tracker.application.services import Services
 
@@ -63,18 +75,22 @@ class Portfolio:
 
     def lab(self) -> str:
         slug = unique_slug()
-        self.application.register_lab(slug, f"Lab {slug}", "27", self.meta())
+        self.application.execute(
+            RegisterLab(slug=slug, name=f"Lab {slug}", region_code="27"), self.meta()
+        )
         return slug
 
     def project(self, lab: str, title: str, themes: list[str], territory: Territory) -> uuid.UUID:
-        return self.application.register_project(
-            lab=lab,
-            title=title,
-            summary="Avec les habitants.",
-            themes=themes,
-            territories=[territory],
-            started_on=date(2025, 1, 6),
-            meta=self.meta(),
+        return self.application.execute(
+            RegisterProject(
+                lab=lab,
+                title=title,
+                summary="Avec les habitants.",
+                themes=themes,
+                territories=[territory],
+                started_on=date(2025, 1, 6),
+            ),
+            self.meta(),
         ).id
 
     def catch_up(self) -> None:
@@ -115,15 +131,35 @@ def first_chapter(p: Portfolio, lab: str) -> tuple[uuid.UUID, uuid.UUID, str]:
     app, today = p.application, p.today
     a = p.project(lab, "A", ["santé"], Territory("commune", "21231", 2024))
     b = p.project(lab, "B", ["santé", "culture"], Territory("department", "21", 2024))
-    app.enter_phase(a, Phase.DISCOVERY, GateDecision.GO, p.meta())
-    app.assess_health(b, Health.OFF_TRACK, p.meta())
-    app.plan_milestone(a, "En retard", today - timedelta(days=1), Phase.FRAMING, p.meta())
-    soon = app.plan_milestone(
-        b, "Bientôt", today + timedelta(days=3), Phase.FRAMING, p.meta()
+    app.execute(EnterPhase(project_id=a, phase=Phase.DISCOVERY, decision=GateDecision.GO), p.meta())
+    app.execute(AssessHealth(project_id=b, health=Health.OFF_TRACK), p.meta())
+    app.execute(
+        PlanMilestone(
+            project_id=a, title="En retard", due_on=today - timedelta(days=1), phase=Phase.FRAMING
+        ),
+        p.meta(),
+    )
+    soon = app.execute(
+        PlanMilestone(
+            project_id=b, title="Bientôt", due_on=today + timedelta(days=3), phase=Phase.FRAMING
+        ),
+        p.meta(),
     ).created_id
     assert soon is not None
-    app.log_activity(a, ActivityKind.WORKSHOP, "Atelier", date(2026, 1, 5), 10, p.meta())
-    app.commit_funding(a, "Région", 100_000, 2025, p.meta())
+    app.execute(
+        LogActivity(
+            project_id=a,
+            kind=ActivityKind.WORKSHOP,
+            title="Atelier",
+            held_on=date(2026, 1, 5),
+            participants=10,
+        ),
+        p.meta(),
+    )
+    app.execute(
+        CommitFunding(project_id=a, source="Région", amount_cents=100_000, fiscal_year=2025),
+        p.meta(),
+    )
     return a, b, soon
 
 
@@ -131,13 +167,34 @@ def second_chapter(p: Portfolio, lab: str, a: uuid.UUID, b: uuid.UUID, soon: str
     """What happens after the instant asked for: every roll-up changes."""
     app, today = p.application, p.today
     c = p.project(lab, "C", ["mobilité"], Territory("commune", "71270", 2024))
-    app.reschedule_milestone(b, soon, today + timedelta(days=9), p.meta(), "météo")
-    app.achieve_milestone(b, soon, today, "Compte rendu", p.meta())
-    app.assess_health(a, Health.AT_RISK, p.meta())
-    app.enter_phase(c, Phase.DISCOVERY, GateDecision.GO, p.meta())
-    app.log_activity(c, ActivityKind.TRAINING, "Formation", date(2026, 2, 3), 7, p.meta())
-    app.commit_funding(b, "État", 50_000, 2026, p.meta())
-    app.close_project(a, Outcome.ABANDONED, p.meta(), "Arrêt")
+    app.execute(
+        RescheduleMilestone(
+            project_id=b, milestone_id=soon, due_on=today + timedelta(days=9), reason="météo"
+        ),
+        p.meta(),
+    )
+    app.execute(
+        AchieveMilestone(
+            project_id=b, milestone_id=soon, achieved_on=today, evidence="Compte rendu"
+        ),
+        p.meta(),
+    )
+    app.execute(AssessHealth(project_id=a, health=Health.AT_RISK), p.meta())
+    app.execute(EnterPhase(project_id=c, phase=Phase.DISCOVERY, decision=GateDecision.GO), p.meta())
+    app.execute(
+        LogActivity(
+            project_id=c,
+            kind=ActivityKind.TRAINING,
+            title="Formation",
+            held_on=date(2026, 2, 3),
+            participants=7,
+        ),
+        p.meta(),
+    )
+    app.execute(
+        CommitFunding(project_id=b, source="État", amount_cents=50_000, fiscal_year=2026), p.meta()
+    )
+    app.execute(CloseProject(project_id=a, outcome=Outcome.ABANDONED, reason="Arrêt"), p.meta())
 
 
 def test_as_of_an_instant_answers_what_was_read_at_that_instant(portfolio: Portfolio) -> None:
@@ -153,7 +210,9 @@ def test_as_of_an_instant_answers_what_was_read_at_that_instant(portfolio: Portf
     assert read_now != read_then
     assert portfolio.read({"lab": lab}, then) == read_then
     # Once more (the instant's replay is kept) after yet more events arrived.
-    portfolio.application.assess_health(b, Health.ON_TRACK, portfolio.meta())
+    portfolio.application.execute(
+        AssessHealth(project_id=b, health=Health.ON_TRACK), portfolio.meta()
+    )
     assert portfolio.read({"lab": lab}, then) == read_then
 
 
@@ -211,7 +270,10 @@ def test_overdue_and_due_soon_count_from_the_as_of_date(portfolio: Portfolio) ->
     lab = portfolio.lab()
     pid = portfolio.project(lab, "A", ["santé"], Territory("department", "21", 2024))
     due = portfolio.today + timedelta(days=10)
-    portfolio.application.plan_milestone(pid, "Jalon", due, Phase.FRAMING, portfolio.meta())
+    portfolio.application.execute(
+        PlanMilestone(project_id=pid, title="Jalon", due_on=due, phase=Phase.FRAMING),
+        portfolio.meta(),
+    )
     now = datetime.now(UTC)
 
     def milestones(at: datetime, days: int = 30) -> dict[str, int]:
@@ -243,7 +305,9 @@ def test_an_event_recorded_before_the_instant_but_positioned_after_a_later_one_c
     project = app.get_project(slow)
     project.assess_health(Health.OFF_TRACK, portfolio.meta())  # stamped now…
     then = datetime.now(UTC)
-    app.assess_health(fast, Health.AT_RISK, portfolio.meta())  # stamped and saved later
+    app.execute(
+        AssessHealth(project_id=fast, health=Health.AT_RISK), portfolio.meta()
+    )  # stamped and saved later
     app.save(project)  # …saved last, at the higher position
     assert app.get_project(slow).version == 2
 

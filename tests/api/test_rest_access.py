@@ -19,6 +19,13 @@ from fastapi.testclient import TestClient
 from domain.values import Outcome, Phase
 from tests.api.conftest import TokenFactory, assert_problem, project_body, register_project
 from tests.factories import unique_slug
+from tracker.application.commands import (
+    AddPartner,
+    CloseProject,
+    DefineIndicator,
+    PlanMilestone,
+    RegisterLab,
+)
 from tracker.application.service import TrackerApplication
 
 
@@ -36,15 +43,26 @@ def _meta(application: TrackerApplication) -> Any:
 
 def arrange(application: TrackerApplication, lab: str, closed: bool = False) -> Arranged:
     project = register_project(application, lab)
-    milestone = application.plan_milestone(
-        project, "Atelier", date(2026, 3, 1), Phase.DISCOVERY, _meta(application)
+    milestone = application.execute(
+        PlanMilestone(
+            project_id=project, title="Atelier", due_on=date(2026, 3, 1), phase=Phase.DISCOVERY
+        ),
+        _meta(application),
     ).created_id
-    partner = application.add_partner(project, "Commune", "porteur", _meta(application)).created_id
-    indicator = application.define_indicator(
-        project, "Usagers", "personnes", 0, 100, _meta(application)
+    partner = application.execute(
+        AddPartner(project_id=project, name="Commune", role="porteur"), _meta(application)
+    ).created_id
+    indicator = application.execute(
+        DefineIndicator(
+            project_id=project, name="Usagers", unit="personnes", baseline=0, target=100
+        ),
+        _meta(application),
     ).created_id
     if closed:
-        application.close_project(project, Outcome.ABANDONED, _meta(application), "fin")
+        application.execute(
+            CloseProject(project_id=project, outcome=Outcome.ABANDONED, reason="fin"),
+            _meta(application),
+        )
     assert milestone
     assert partner
     assert indicator
@@ -188,7 +206,7 @@ def headers_for(
         from tracker.application.access import revoke_token
 
         raw = tokens.token("staff", lab)
-        revoke_token(tokens.services.engine, raw.split(".")[0])
+        revoke_token(tokens.services.application, tokens.services.engine, raw.split(".")[0])
         return {"Authorization": f"Bearer {raw}"}
     return tokens(principal)
 
@@ -276,7 +294,9 @@ def test_a_staff_token_cannot_register_a_project_for_another_lab(
     client: TestClient, staff: dict[str, str], api_application: TrackerApplication
 ) -> None:
     other = unique_slug()
-    api_application.register_lab(other, "Autre", "84", api_application.meta("t", "c"))
+    api_application.execute(
+        RegisterLab(slug=other, name="Autre", region_code="84"), api_application.meta("t", "c")
+    )
     problem = assert_problem(
         client.post("/api/v1/projects", json=project_body(other), headers=staff), 403
     )

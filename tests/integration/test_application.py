@@ -10,6 +10,7 @@ import pytest
 from domain.errors import LabAlreadyRegisteredError, LabNotFoundError, ProjectNotFoundError
 from domain.values import GateDecision, Health, Phase
 from tests.factories import registered_lab, registered_project
+from tracker.application.commands import AssessHealth, EnterPhase, RegisterLab, RegisterProject
 from tracker.application.service import StaleVersionError, TrackerApplication, WriteOptions
 
 
@@ -26,8 +27,10 @@ def test_a_registered_project_loads_back_from_the_store(
 def test_commands_answer_version_and_global_position(application: TrackerApplication) -> None:
     project_id = registered_project(application)
     meta = application.meta("tok", "corr")
-    first = application.assess_health(project_id, Health.AT_RISK, meta)
-    second = application.enter_phase(project_id, Phase.DISCOVERY, GateDecision.GO, meta)
+    first = application.execute(AssessHealth(project_id=project_id, health=Health.AT_RISK), meta)
+    second = application.execute(
+        EnterPhase(project_id=project_id, phase=Phase.DISCOVERY, decision=GateDecision.GO), meta
+    )
     assert (first.version, second.version) == (2, 3)
     assert second.position > first.position > 0
 
@@ -36,8 +39,10 @@ def test_a_stale_expected_version_writes_nothing(application: TrackerApplication
     project_id = registered_project(application)
     meta = application.meta("tok", "corr")
     with pytest.raises(StaleVersionError):
-        application.assess_health(
-            project_id, Health.AT_RISK, meta, options=WriteOptions(expected_version=7)
+        application.execute(
+            AssessHealth(project_id=project_id, health=Health.AT_RISK),
+            meta,
+            WriteOptions(expected_version=7),
         )
     assert application.get_project(project_id).version == 1
 
@@ -45,13 +50,23 @@ def test_a_stale_expected_version_writes_nothing(application: TrackerApplication
 def test_a_second_lab_with_the_same_slug_is_refused(application: TrackerApplication) -> None:
     slug = registered_lab(application)
     with pytest.raises(LabAlreadyRegisteredError):
-        application.register_lab(slug, "Autre", "27", application.meta("t", "c"))
+        application.execute(
+            RegisterLab(slug=slug, name="Autre", region_code="27"), application.meta("t", "c")
+        )
 
 
 def test_a_project_needs_a_registered_lab(application: TrackerApplication) -> None:
     with pytest.raises(LabNotFoundError):
-        application.register_project(
-            "no-such-lab", "T", "", [], [], date(2025, 1, 1), application.meta("t", "c")
+        application.execute(
+            RegisterProject(
+                lab="no-such-lab",
+                title="T",
+                summary="",
+                themes=[],
+                territories=[],
+                started_on=date(2025, 1, 1),
+            ),
+            application.meta("t", "c"),
         )
 
 
@@ -71,7 +86,12 @@ def test_snapshots_are_taken_every_interval_and_load_equal(
     project_id = registered_project(application)
     meta = application.meta("tok", "corr")
     for i in range(120):
-        application.assess_health(project_id, Health.AT_RISK if i % 2 else Health.ON_TRACK, meta)
+        application.execute(
+            AssessHealth(
+                project_id=project_id, health=Health.AT_RISK if i % 2 else Health.ON_TRACK
+            ),
+            meta,
+        )
     snapshots = list(application.snapshots.get(project_id)) if application.snapshots else []
     assert [s.originator_version for s in snapshots] == [50, 100]
     with_snapshot = application.get_project(project_id)

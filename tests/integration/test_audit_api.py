@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from domain.values import Health
 from tests.factories import registered_project
 from tracker.application.access import Role, create_token
+from tracker.application.commands import AssessHealth
 from tracker.application.service import TrackerApplication
 from tracker.application.services import Services
 from tracker.asgi import create_app
@@ -40,7 +41,7 @@ def application(services: Services) -> TrackerApplication:
 
 def _headers(services: Services, role: Role = Role.AUDITOR) -> dict[str, str]:
     lab = "lab-any" if role is Role.STAFF else None
-    return {"Authorization": f"Bearer {create_token(services.engine, role, lab=lab)[1]}"}
+    return {"Authorization": f"Bearer {create_token(services.application, role, lab=lab)[1]}"}
 
 
 @pytest.fixture
@@ -52,7 +53,10 @@ def auditor(services: Services) -> dict[str, str]:
 def project_id(application: TrackerApplication) -> UUID:
     project_id = registered_project(application)
     for health in (Health.AT_RISK, Health.OFF_TRACK):
-        application.assess_health(project_id, health, application.meta("tok_s", "c"), reason="r")
+        application.execute(
+            AssessHealth(project_id=project_id, health=health, reason="r"),
+            application.meta("tok_s", "c"),
+        )
     return project_id
 
 

@@ -18,15 +18,13 @@ from psycopg.rows import DictRow
 from domain.admin import ADMIN_LOG_ID
 from domain.values import Health
 from tests.factories import registered_lab, registered_project
-from tracker.application.admin import SNAPSHOT_EVERY as ADMIN_SNAPSHOT_EVERY
-from tracker.application.admin import record_admin_action
+from tracker.application.commands import AssessHealth, RecordTokenRevoked
 from tracker.application.service import TrackerApplication, WriteOptions
 from tracker.application.services import Services
-from tracker.store import chain
 from tracker.audit.verify import verify
 from tracker.config.settings import Settings
 from tracker.schema.audit import people
-from tracker.store import migrate
+from tracker.store import chain, migrate
 
 
 def _recorded_chain_is_valid(application: TrackerApplication, project_id: uuid.UUID) -> None:
@@ -47,7 +45,9 @@ def test_every_saved_event_gets_a_hash_chained_to_its_stream(
 ) -> None:
     project_id = registered_project(application)
     for health in (Health.AT_RISK, Health.OFF_TRACK, Health.ON_TRACK):
-        application.assess_health(project_id, health, application.meta("tok", "c"))
+        application.execute(
+            AssessHealth(project_id=project_id, health=health), application.meta("tok", "c")
+        )
     _recorded_chain_is_valid(application, project_id)
 
 
@@ -113,11 +113,10 @@ def test_side_writes_still_run_with_the_positions_of_the_events(services: Servic
     application = services.application
     project_id = registered_project(application)
     side_write = _PersonRow(uuid.uuid4().hex)
-    result = application.assess_health(
-        project_id,
-        Health.AT_RISK,
+    result = application.execute(
+        AssessHealth(project_id=project_id, health=Health.AT_RISK),
         application.meta("t", "c"),
-        options=WriteOptions(side_writes=[side_write]),
+        WriteOptions(side_writes=[side_write]),
     )
     assert side_write.positions == [result.position]
     with services.engine.connect() as connection:
@@ -134,11 +133,10 @@ def test_a_failing_side_write_rolls_back_the_events_and_their_hashes(
     project_id = registered_project(application)
     before = application.recorder.max_notification_id()
     with pytest.raises(RuntimeError):
-        application.assess_health(
-            project_id,
-            Health.AT_RISK,
+        application.execute(
+            AssessHealth(project_id=project_id, health=Health.AT_RISK),
             application.meta("t", "c"),
-            options=WriteOptions(side_writes=[_PersonRow(uuid.uuid4().hex, fail=True)]),
+            WriteOptions(side_writes=[_PersonRow(uuid.uuid4().hex, fail=True)]),
         )
     assert application.get_project(project_id).version == 1
     rows = application.recorder.select_hash_rows(before or 0, 10)  # type: ignore[attr-defined]
@@ -158,7 +156,9 @@ def test_concurrent_writers_in_two_processes_keep_every_chain_valid(settings: Se
             application, project_id = args
             barrier.wait()
             for health in (Health.AT_RISK, Health.ON_TRACK, Health.OFF_TRACK):
-                application.assess_health(project_id, health, application.meta("t", "c"))
+                application.execute(
+                    AssessHealth(project_id=project_id, health=health), application.meta("t", "c")
+                )
 
         work = [(app, pid) for pid in project_ids for app in (first, second)]
         with ThreadPoolExecutor(max_workers=len(work)) as pool:
@@ -204,14 +204,13 @@ def test_the_migration_chains_events_stored_before_it_exactly_as_saves_do(
         services.close()
 
 
-def test_the_admin_log_takes_a_snapshot_every_hundred_entries(
+def test_the_admin_log_takes_a_snapshot_as_often_as_projects_do(
     application: TrackerApplication,
 ) -> None:
-    for _ in range(ADMIN_SNAPSHOT_EVERY):
-        result = record_admin_action(
-            application, "token_revoked", application.meta("t", "c"), token_id="t"
-        )
-        if result.version % ADMIN_SNAPSHOT_EVERY == 0:
+    every = application.settings.snapshot_interval
+    for _ in range(every):
+        result = application.execute(RecordTokenRevoked(token_id="t"), application.meta("t", "c"))
+        if result.version % every == 0:
             break
     assert application.snapshots is not None
     snapshot = list(application.snapshots.get(ADMIN_LOG_ID, desc=True, limit=1))

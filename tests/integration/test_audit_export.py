@@ -16,15 +16,15 @@ from typer.testing import CliRunner
 from domain.values import Health
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.factories import registered_lab, registered_project
+from tracker.application.commands import AssessHealth
 from tracker.application.services import Services
-from tracker.store import chain
 from tracker.audit.export import ExportFileError, export_log, import_log, manifest_path
 from tracker.audit.verify import verify
 from tracker.cli import audit as cli_audit
 from tracker.config.logging import configure_logging
 from tracker.config.settings import Settings, get_settings
-from tracker.store import migrate
-from tracker.store.recorders import StoreNotEmptyError
+from tracker.store import chain, migrate
+from tracker.store.interface import StoreNotEmptyError
 
 VERIFY_EXPORT = Path(__file__).resolve().parents[2] / "docs" / "verify_export.py"
 
@@ -66,8 +66,9 @@ def _fill(services: Services) -> None:
     lab = registered_lab(application)
     for _ in range(3):
         project_id = registered_project(application, lab)
-        application.assess_health(
-            project_id, Health.AT_RISK, application.meta("t", "c"), reason="é"
+        application.execute(
+            AssessHealth(project_id=project_id, health=Health.AT_RISK, reason="é"),
+            application.meta("t", "c"),
         )
     project_id = registered_project(application)
     project = application.get_project(project_id)
@@ -120,8 +121,9 @@ def test_new_events_after_an_import_continue_the_positions_and_chains(
     manifest = _export(source, path)
     import_log(target.application, path)
     project_id = registered_project(target.application)
-    result = target.application.assess_health(
-        project_id, Health.OFF_TRACK, target.application.meta("t", "c")
+    result = target.application.execute(
+        AssessHealth(project_id=project_id, health=Health.OFF_TRACK),
+        target.application.meta("t", "c"),
     )
     assert result.position > manifest["last_position"]
     assert verify(target.application).intact

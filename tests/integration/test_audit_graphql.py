@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from domain.values import Health
 from tests.factories import registered_project
 from tracker.application.access import Role, create_token
+from tracker.application.commands import AssessHealth
 from tracker.application.services import Services
 from tracker.asgi import create_app
 from tracker.config.settings import Settings
@@ -35,7 +36,7 @@ def services(client: TestClient) -> Services:
 
 
 def _post(client: TestClient, services: Services, query: str, role: Role, **variables: Any) -> Any:
-    token = create_token(services.engine, role)[1]
+    token = create_token(services.application, role)[1]
     answer = client.post(
         "/graphql",
         json={"query": query, "variables": variables},
@@ -48,7 +49,10 @@ def _post(client: TestClient, services: Services, query: str, role: Role, **vari
 def project_id(services: Services) -> UUID:
     application = services.application
     project_id = registered_project(application)
-    application.assess_health(project_id, Health.AT_RISK, application.meta("tok_s", "c"), "r")
+    application.execute(
+        AssessHealth(project_id=project_id, health=Health.AT_RISK, reason="r"),
+        application.meta("tok_s", "c"),
+    )
     return project_id
 
 

@@ -15,6 +15,13 @@ from domain.lab import Lab
 from domain.project import Project
 from domain.values import ActivityKind, Health, Phase
 from tests.factories import registered_lab, registered_project
+from tracker.application.commands import (
+    AssessHealth,
+    CommitFunding,
+    LogActivity,
+    PlanMilestone,
+    RecordDecision,
+)
 from tracker.application.service import TrackerApplication
 from tracker.audit.history import (
     NotKnownAtError,
@@ -30,7 +37,9 @@ def test_history_lists_every_event_with_its_metadata_and_hash(
 ) -> None:
     project_id = registered_project(application)
     meta = application.meta("tok_auditor", "corr-1", date(2026, 1, 5))
-    result = application.assess_health(project_id, Health.AT_RISK, meta, reason="retard")
+    result = application.execute(
+        AssessHealth(project_id=project_id, health=Health.AT_RISK, reason="retard"), meta
+    )
     page = project_history(application, project_id)
     assert [e.version for e in page.entries] == [1, 2]
     assert page.next_after is None
@@ -58,7 +67,9 @@ def test_history_lists_every_event_with_its_metadata_and_hash(
 def test_history_is_paged_by_version(application: TrackerApplication) -> None:
     project_id = registered_project(application)
     for _ in range(4):
-        application.assess_health(project_id, Health.AT_RISK, application.meta("t", "c"))
+        application.execute(
+            AssessHealth(project_id=project_id, health=Health.AT_RISK), application.meta("t", "c")
+        )
     first = project_history(application, project_id, limit=2)
     assert [e.version for e in first.entries] == [1, 2]
     assert first.next_after == 2
@@ -80,8 +91,12 @@ def test_history_of_an_unknown_id_or_of_a_lab_is_not_found(application: TrackerA
 
 def test_state_at_a_version_replays_up_to_that_version(application: TrackerApplication) -> None:
     project_id = registered_project(application)
-    application.assess_health(project_id, Health.OFF_TRACK, application.meta("t", "c"))
-    application.assess_health(project_id, Health.AT_RISK, application.meta("t", "c"))
+    application.execute(
+        AssessHealth(project_id=project_id, health=Health.OFF_TRACK), application.meta("t", "c")
+    )
+    application.execute(
+        AssessHealth(project_id=project_id, health=Health.AT_RISK), application.meta("t", "c")
+    )
     assert project_at_version(application, project_id, 2).health is Health.OFF_TRACK
     assert project_at_version(application, project_id, 1).health is Health.ON_TRACK
     with pytest.raises(VersionNotFoundError):
@@ -104,18 +119,43 @@ def _command(application: TrackerApplication, project_id: uuid.UUID, step: tuple
     kind, number = step
     meta = application.meta("tok_prop", f"c{number}")
     if kind == "health":
-        application.assess_health(project_id, list(Health)[number % 3], meta)
+        application.execute(
+            AssessHealth(project_id=project_id, health=list(Health)[number % 3]), meta
+        )
     elif kind == "decision":
-        application.record_decision(project_id, f"Décision {number}", "oui", "car", meta)
+        application.execute(
+            RecordDecision(
+                project_id=project_id, title=f"Décision {number}", decision="oui", rationale="car"
+            ),
+            meta,
+        )
     elif kind == "activity":
-        application.log_activity(
-            project_id, ActivityKind.WORKSHOP, f"Atelier {number}", date(2026, 1, 2), number, meta
+        application.execute(
+            LogActivity(
+                project_id=project_id,
+                kind=ActivityKind.WORKSHOP,
+                title=f"Atelier {number}",
+                held_on=date(2026, 1, 2),
+                participants=number,
+            ),
+            meta,
         )
     elif kind == "funding":
-        application.commit_funding(project_id, "Région", number * 100, 2026, meta)
+        application.execute(
+            CommitFunding(
+                project_id=project_id, source="Région", amount_cents=number * 100, fiscal_year=2026
+            ),
+            meta,
+        )
     else:
-        application.plan_milestone(
-            project_id, f"Jalon {number}", date(2026, 9, 1), Phase.DISCOVERY, meta
+        application.execute(
+            PlanMilestone(
+                project_id=project_id,
+                title=f"Jalon {number}",
+                due_on=date(2026, 9, 1),
+                phase=Phase.DISCOVERY,
+            ),
+            meta,
         )
 
 
@@ -166,7 +206,10 @@ def test_as_of_equals_replaying_exactly_the_events_recorded_up_to_that_instant(
 def test_as_of_and_version_agree_across_a_snapshot(application: TrackerApplication) -> None:
     project_id = registered_project(application)
     for number in range(application.settings.snapshot_interval + 4):
-        application.assess_health(project_id, list(Health)[number % 3], application.meta("t", "c"))
+        application.execute(
+            AssessHealth(project_id=project_id, health=list(Health)[number % 3]),
+            application.meta("t", "c"),
+        )
     events: list[Any] = list(application.events.get(project_id))
     for version in (2, 30, application.settings.snapshot_interval, len(events)):
         at_instant = project_as_of(application, project_id, events[version - 1].timestamp)

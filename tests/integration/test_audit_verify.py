@@ -14,13 +14,13 @@ from typer.testing import CliRunner
 from domain.values import Health
 from projections.runner import PROJECTIONS, ProjectionWorker
 from tests.factories import registered_project
+from tracker.application.commands import AssessHealth
 from tracker.application.services import Services
-from tracker.store import chain
 from tracker.audit.verify import verify
 from tracker.cli import audit as cli_audit
 from tracker.config.logging import configure_logging
 from tracker.config.settings import Settings, get_settings
-from tracker.store import migrate
+from tracker.store import chain, migrate
 
 
 @pytest.fixture
@@ -38,7 +38,10 @@ def _project_with_history(services: Services, events: int = 4) -> UUID:
     project_id = registered_project(application)
     healths = [Health.AT_RISK, Health.OFF_TRACK, Health.ON_TRACK]
     for index in range(events - 1):
-        application.assess_health(project_id, healths[index % 3], application.meta("tok", "c"))
+        application.execute(
+            AssessHealth(project_id=project_id, health=healths[index % 3]),
+            application.meta("tok", "c"),
+        )
     return project_id
 
 

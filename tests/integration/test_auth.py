@@ -30,8 +30,10 @@ def engine(settings: Settings) -> Iterator[Engine]:
     created.dispose()
 
 
-def test_a_created_token_authenticates_as_its_principal(engine: Engine) -> None:
-    token_id, token = create_token(engine, Role.STAFF, lab="lab-bfc", name="Alice")
+def test_a_created_token_authenticates_as_its_principal(
+    engine: Engine, application: TrackerApplication
+) -> None:
+    token_id, token = create_token(application, Role.STAFF, lab="lab-bfc", name="Alice")
     principal = authenticate(engine, token)
     assert principal is not None
     assert principal.token_id == token_id
@@ -41,8 +43,8 @@ def test_a_created_token_authenticates_as_its_principal(engine: Engine) -> None:
     assert token.startswith(f"{token_id}.")
 
 
-def test_only_the_hash_is_stored(engine: Engine) -> None:
-    token_id, token = create_token(engine, Role.VIEWER)
+def test_only_the_hash_is_stored(engine: Engine, application: TrackerApplication) -> None:
+    token_id, token = create_token(application, Role.VIEWER)
     with engine.connect() as connection:
         row = connection.execute(
             sa.select(api_tokens).where(api_tokens.c.token_id == token_id)
@@ -62,33 +64,39 @@ def test_only_the_hash_is_stored(engine: Engine) -> None:
         lambda t: "tok_0000000000000000." + t.split(".")[1],
     ],
 )
-def test_a_wrong_token_authenticates_no_one(engine: Engine, mangle: object) -> None:
-    _, token = create_token(engine, Role.ADMIN)
+def test_a_wrong_token_authenticates_no_one(
+    engine: Engine, mangle: object, application: TrackerApplication
+) -> None:
+    _, token = create_token(application, Role.ADMIN)
     assert callable(mangle)
     assert authenticate(engine, mangle(token)) is None
 
 
-def test_a_revoked_token_stops_working_at_once(engine: Engine) -> None:
-    token_id, token = create_token(engine, Role.AUDITOR)
-    assert revoke_token(engine, token_id) is True
+def test_a_revoked_token_stops_working_at_once(
+    engine: Engine, application: TrackerApplication
+) -> None:
+    token_id, token = create_token(application, Role.AUDITOR)
+    assert revoke_token(application, engine, token_id) is True
     assert authenticate(engine, token) is None
-    assert revoke_token(engine, token_id) is False
+    assert revoke_token(application, engine, token_id) is False
     (info,) = [info for info in list_tokens(engine) if info.token_id == token_id]
     assert info.revoked_at is not None
     assert info.revoked_at >= info.created_at
 
 
-def test_staff_need_a_lab_and_only_staff_have_one(engine: Engine) -> None:
+def test_staff_need_a_lab_and_only_staff_have_one(
+    engine: Engine, application: TrackerApplication
+) -> None:
     with pytest.raises(TokenRequestError):
-        create_token(engine, Role.STAFF)
+        create_token(application, Role.STAFF)
     with pytest.raises(TokenRequestError):
-        create_token(engine, Role.VIEWER, lab="lab-bfc")
+        create_token(application, Role.VIEWER, lab="lab-bfc")
     with pytest.raises(TokenRequestError):
-        create_token(engine, Role.STAFF, lab="Not A Slug")
+        create_token(application, Role.STAFF, lab="Not A Slug")
 
 
-def test_tokens_are_listed_without_secrets(engine: Engine) -> None:
-    token_id, _ = create_token(engine, Role.VIEWER, name="tableau de bord")
+def test_tokens_are_listed_without_secrets(engine: Engine, application: TrackerApplication) -> None:
+    token_id, _ = create_token(application, Role.VIEWER, name="tableau de bord")
     (info,) = [info for info in list_tokens(engine) if info.token_id == token_id]
     assert info.role is Role.VIEWER
     assert info.name == "tableau de bord"

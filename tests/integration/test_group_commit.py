@@ -8,6 +8,7 @@ from uuid import UUID
 
 from domain.values import Health
 from tests.factories import registered_lab, registered_project
+from tracker.application.commands import AssessHealth
 from tracker.application.service import CommandResult, TrackerApplication
 
 THREADS = 16
@@ -20,8 +21,9 @@ def _run_concurrently(
 
     def command(project_id: UUID) -> CommandResult:
         barrier.wait()
-        return application.assess_health(
-            project_id, Health.AT_RISK, application.meta("tok", str(project_id))
+        return application.execute(
+            AssessHealth(project_id=project_id, health=Health.AT_RISK),
+            application.meta("tok", str(project_id)),
         )
 
     with ThreadPoolExecutor(max_workers=len(project_ids)) as pool:

@@ -40,6 +40,7 @@ from tracker.api.idempotency import (
     StoredResponse,
     fingerprint,
 )
+from tracker.application.commands import AssessHealth
 from tracker.application.service import ApplicationError, TrackerApplication, WriteOptions
 from tracker.application.services import Services
 from tracker.config.settings import Settings
@@ -258,11 +259,10 @@ def test_a_reservation_left_by_a_crash_is_taken_over_after_its_lease(
         return StoredResponse(200, {"id": aggregate_id}, {})
 
     with pytest.raises((ApplicationError, ReservationLostError)):
-        api_application.assess_health(
-            project,
-            Health.AT_RISK,
+        api_application.execute(
+            AssessHealth(project_id=project, health=Health.AT_RISK),
             api_application.meta(token_id, "late", date(2025, 3, 1)),
-            options=WriteOptions(side_writes=[CompletionWrite(crashed, render)]),
+            WriteOptions(side_writes=[CompletionWrite(crashed, render)]),
         )
     assert api_application.get_project(project).version == version
 

@@ -13,7 +13,8 @@ import pytest
 import structlog
 from sqlalchemy.engine import make_url
 
-from tests.factories import APPLICATION_COMMANDS, registered_project_with_entities
+from tests.factories import COMMAND_EXAMPLES, registered_project_with_entities, run_example
+from tracker.application.commands import COMMANDS, CancelMilestone, RegisterLab
 from tracker.application.service import TrackerApplication
 from tracker.application.services import Services
 from tracker.config.logging import configure_logging
@@ -51,7 +52,11 @@ def json_log() -> Iterator[JsonLog]:
     configure_logging("console", "WARNING")
 
 
-@pytest.mark.parametrize("command", list(APPLICATION_COMMANDS))
+def test_every_command_of_the_table_has_an_example() -> None:
+    assert set(COMMAND_EXAMPLES) == set(COMMANDS)
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
 def test_every_command_logs_name_aggregate_version_actor_correlation_and_duration(
     application: TrackerApplication, json_log: JsonLog, command: str
 ) -> None:
@@ -59,7 +64,7 @@ def test_every_command_logs_name_aggregate_version_actor_correlation_and_duratio
     actor, correlation_id = f"tok_{uuid.uuid4().hex[:8]}", str(uuid.uuid4())
     meta = application.meta(actor, correlation_id)
 
-    result = APPLICATION_COMMANDS[command](application, project_id, entities, meta)
+    result = run_example(command, application, project_id, entities, meta)
 
     entry = json_log.commands()[-1]
     assert set(entry) >= COMMAND_FIELDS
@@ -77,7 +82,10 @@ def test_every_command_logs_name_aggregate_version_actor_correlation_and_duratio
 def test_a_command_log_line_is_one_json_object_with_level_logger_and_utc_time(
     application: TrackerApplication, json_log: JsonLog
 ) -> None:
-    application.register_lab(f"lab-{uuid.uuid4().hex[:8]}", "Lab", "27", application.meta("t", "c"))
+    application.execute(
+        RegisterLab(slug=f"lab-{uuid.uuid4().hex[:8]}", name="Lab", region_code="27"),
+        application.meta("t", "c"),
+    )
     (line,) = [line for line in json_log.text.splitlines() if '"command"' in line]
     entry = json.loads(line)
     assert (entry["level"], entry["logger"], entry["command"]) == (
@@ -94,8 +102,9 @@ def test_a_refused_command_logs_no_command_line(
     project_id, entities = registered_project_with_entities(application)
     before = len(json_log.commands())
     with pytest.raises(Exception, match="reason"):
-        application.cancel_milestone(
-            project_id, entities.milestone_id, application.meta("t", "c"), None
+        application.execute(
+            CancelMilestone(project_id=project_id, milestone_id=entities.milestone_id, reason=None),
+            application.meta("t", "c"),
         )
     assert len(json_log.commands()) == before
 
@@ -142,7 +151,7 @@ def test_the_database_password_is_never_logged(
         project_id, entities = registered_project_with_entities(services.application)
         meta = services.application.meta("tok", "corr")
         for command in ("achieve_milestone", "close_project"):
-            APPLICATION_COMMANDS[command](services.application, project_id, entities, meta)
+            run_example(command, services.application, project_id, entities, meta)
     finally:
         services.close()
     assert len(json_log.commands()) >= 5

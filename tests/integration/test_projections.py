@@ -39,6 +39,7 @@ from projections.runner import (
     wait_for_position,
 )
 from tests.factories import registered_lab, registered_project
+from tracker.application.commands import AssessHealth, CommitFunding, LogActivity
 from tracker.application.service import TrackerApplication
 from tracker.application.services import Services
 from tracker.schema.read_models import activity_feed, projects
@@ -62,8 +63,15 @@ def project_row(services: Services, project_id: UUID) -> dict[str, Any]:
 
 def log_activity(application: TrackerApplication, project_id: UUID, participants: int) -> int:
     meta = application.meta("tok_test", str(uuid.uuid4()), DAY)
-    return application.log_activity(
-        project_id, ActivityKind.WORKSHOP, "Atelier", DAY, participants, meta
+    return application.execute(
+        LogActivity(
+            project_id=project_id,
+            kind=ActivityKind.WORKSHOP,
+            title="Atelier",
+            held_on=DAY,
+            participants=participants,
+        ),
+        meta,
     ).position
 
 
@@ -111,7 +119,12 @@ def test_a_batch_failing_midway_commits_nothing_and_the_rerun_converges(
     before = committed_positions(services)["portfolio"]
     log_activity(application, project_id, 10)
     log_activity(application, project_id, 20)
-    application.commit_funding(project_id, "Région", 50_000, 2026, application.meta("t", "c"))
+    application.execute(
+        CommitFunding(
+            project_id=project_id, source="Région", amount_cents=50_000, fiscal_year=2026
+        ),
+        application.meta("t", "c"),
+    )
 
     class FailingOnFunding(PortfolioProjection):
         name = PortfolioProjection.name  # the library names subclasses after themselves
@@ -184,7 +197,9 @@ def test_two_projectors_never_both_apply_an_event_and_the_second_waits(
     project_id = registered_project(application)
     catch_up(services)
     log_activity(application, project_id, 7)
-    application.assess_health(project_id, Health.AT_RISK, application.meta("t", "c"))
+    application.execute(
+        AssessHealth(project_id=project_id, health=Health.AT_RISK), application.meta("t", "c")
+    )
     inside_batch, release, second_waits = threading.Event(), threading.Event(), threading.Event()
 
     class HoldingTheBatch(PortfolioProjection):

@@ -32,6 +32,25 @@ from domain.values import (
     Territory,
 )
 from tests.factories import full_replay, registered_lab
+from tracker.application.commands import (
+    AchieveMilestone,
+    AddPartner,
+    AssessHealth,
+    CancelMilestone,
+    CloseProject,
+    CommitFunding,
+    DefineIndicator,
+    EnterPhase,
+    LogActivity,
+    MeasureIndicator,
+    PlanMilestone,
+    RecordDecision,
+    RegisterProject,
+    RemovePartner,
+    ReopenProject,
+    RescheduleMilestone,
+    ReviseProject,
+)
 from tracker.application.service import TrackerApplication
 from tracker.config.settings import Settings
 
@@ -96,7 +115,9 @@ def go(run: Run, a: int, b: int) -> None:
         return assess(run, a, b)
     return run.both(
         "enter_phase",
-        lambda app, pid, m: app.enter_phase(pid, phase, GateDecision.GO, m),
+        lambda app, pid, m: app.execute(
+            EnterPhase(project_id=pid, phase=phase, decision=GateDecision.GO), m
+        ),
         lambda p, m: p.enter_phase(phase, GateDecision.GO, m),
         a,
     )
@@ -109,7 +130,10 @@ def iterate(run: Run, a: int, b: int) -> None:
     phase = list(Phase)[b % current.rank]
     return run.both(
         "enter_phase",
-        lambda app, pid, m: app.enter_phase(pid, phase, GateDecision.ITERATE, m, "retour"),
+        lambda app, pid, m: app.execute(
+            EnterPhase(project_id=pid, phase=phase, decision=GateDecision.ITERATE, reason="retour"),
+            m,
+        ),
         lambda p, m: p.enter_phase(phase, GateDecision.ITERATE, m, "retour"),
         a,
     )
@@ -119,7 +143,9 @@ def assess(run: Run, a: int, b: int) -> None:
     health = list(Health)[b % len(Health)]
     run.both(
         "assess_health",
-        lambda app, pid, m: app.assess_health(pid, health, m, f"revue {b}"),
+        lambda app, pid, m: app.execute(
+            AssessHealth(project_id=pid, health=health, reason=f"revue {b}"), m
+        ),
         lambda p, m: p.assess_health(health, m, f"revue {b}"),
         a,
     )
@@ -129,7 +155,12 @@ def plan(run: Run, a: int, b: int) -> None:
     mid, due, phase = _new_id(), run.today + timedelta(days=b % 300 - 100), list(Phase)[b % 7]
     run.both(
         "plan_milestone",
-        lambda app, pid, m: app.plan_milestone(pid, f"Jalon {b}", due, phase, m, milestone_id=mid),
+        lambda app, pid, m: app.execute(
+            PlanMilestone(
+                project_id=pid, title=f"Jalon {b}", due_on=due, phase=phase, milestone_id=mid
+            ),
+            m,
+        ),
         lambda p, m: p.plan_milestone(f"Jalon {b}", due, phase, m, milestone_id=mid),
         a,
     )
@@ -142,7 +173,10 @@ def reschedule(run: Run, a: int, b: int) -> None:
     due = run.model.milestones[mid].due_on + timedelta(days=b % 60 - 30 or 1)
     return run.both(
         "reschedule_milestone",
-        lambda app, pid, m: app.reschedule_milestone(pid, mid, due, m, "glissement"),
+        lambda app, pid, m: app.execute(
+            RescheduleMilestone(project_id=pid, milestone_id=mid, due_on=due, reason="glissement"),
+            m,
+        ),
         lambda p, m: p.reschedule_milestone(mid, due, m, "glissement"),
         a,
     )
@@ -155,7 +189,12 @@ def achieve(run: Run, a: int, b: int) -> None:
     day = run.day(b)
     return run.both(
         "achieve_milestone",
-        lambda app, pid, m: app.achieve_milestone(pid, mid, day, "compte rendu", m),
+        lambda app, pid, m: app.execute(
+            AchieveMilestone(
+                project_id=pid, milestone_id=mid, achieved_on=day, evidence="compte rendu"
+            ),
+            m,
+        ),
         lambda p, m: p.achieve_milestone(mid, day, "compte rendu", m),
         a,
     )
@@ -167,7 +206,9 @@ def cancel(run: Run, a: int, b: int) -> None:
         return plan(run, a, b)
     return run.both(
         "cancel_milestone",
-        lambda app, pid, m: app.cancel_milestone(pid, mid, m, "abandon"),
+        lambda app, pid, m: app.execute(
+            CancelMilestone(project_id=pid, milestone_id=mid, reason="abandon"), m
+        ),
         lambda p, m: p.cancel_milestone(mid, m, "abandon"),
         a,
     )
@@ -179,7 +220,9 @@ def join(run: Run, a: int, b: int) -> None:
         return leave(run, a, b)
     return run.both(
         "add_partner",
-        lambda app, pid, m: app.add_partner(pid, name, "financeur", m, partner_id=pid_),
+        lambda app, pid, m: app.execute(
+            AddPartner(project_id=pid, name=name, role="financeur", partner_id=pid_), m
+        ),
         lambda p, m: p.add_partner(name, "financeur", m, pid_),
         a,
     )
@@ -192,7 +235,7 @@ def leave(run: Run, a: int, b: int) -> None:
     partner_id = partners[b % len(partners)]
     return run.both(
         "remove_partner",
-        lambda app, pid, m: app.remove_partner(pid, partner_id, m),
+        lambda app, pid, m: app.execute(RemovePartner(project_id=pid, partner_id=partner_id), m),
         lambda p, m: p.remove_partner(partner_id, m),
         a,
     )
@@ -202,7 +245,18 @@ def define(run: Run, a: int, b: int) -> None:
     iid, baseline, target = _new_id(), b / 4, b / 2 + 1
     run.both(
         "define_indicator",
-        lambda app, pid, m: app.define_indicator(pid, "Taux", "%", baseline, target, m, None, iid),
+        lambda app, pid, m: app.execute(
+            DefineIndicator(
+                project_id=pid,
+                name="Taux",
+                unit="%",
+                baseline=baseline,
+                target=target,
+                reason=None,
+                indicator_id=iid,
+            ),
+            m,
+        ),
         lambda p, m: p.define_indicator("Taux", "%", baseline, target, m, iid),
         a,
     )
@@ -215,7 +269,9 @@ def measure(run: Run, a: int, b: int) -> None:
     iid, value, day = indicators[b % len(indicators)], a / 8 - b, run.day(b)
     return run.both(
         "measure_indicator",
-        lambda app, pid, m: app.measure_indicator(pid, iid, value, day, m),
+        lambda app, pid, m: app.execute(
+            MeasureIndicator(project_id=pid, indicator_id=iid, value=value, measured_on=day), m
+        ),
         lambda p, m: p.measure_indicator(iid, value, day, m),
         a,
     )
@@ -226,7 +282,19 @@ def log(run: Run, a: int, b: int) -> None:
     mode = [None, *ActivityMode][a % 4]
     run.both(
         "log_activity",
-        lambda app, pid, m: app.log_activity(pid, kind, "Séance", day, b, m, None, aid, mode=mode),
+        lambda app, pid, m: app.execute(
+            LogActivity(
+                project_id=pid,
+                kind=kind,
+                title="Séance",
+                held_on=day,
+                participants=b,
+                reason=None,
+                activity_id=aid,
+                mode=mode,
+            ),
+            m,
+        ),
         lambda p, m: p.log_activity(kind, "Séance", day, b, m, aid, mode=mode),
         a,
     )
@@ -236,7 +304,17 @@ def decide(run: Run, a: int, b: int) -> None:
     did = _new_id()
     run.both(
         "record_decision",
-        lambda app, pid, m: app.record_decision(pid, "Choix", f"option {b}", "coût", m, None, did),
+        lambda app, pid, m: app.execute(
+            RecordDecision(
+                project_id=pid,
+                title="Choix",
+                decision=f"option {b}",
+                rationale="coût",
+                reason=None,
+                decision_id=did,
+            ),
+            m,
+        ),
         lambda p, m: p.record_decision("Choix", f"option {b}", "coût", m, did),
         a,
     )
@@ -246,7 +324,17 @@ def fund(run: Run, a: int, b: int) -> None:
     fid, cents, year = _new_id(), a * 1000 + b, 2000 + b % 101
     run.both(
         "commit_funding",
-        lambda app, pid, m: app.commit_funding(pid, "Région", cents, year, m, None, fid),
+        lambda app, pid, m: app.execute(
+            CommitFunding(
+                project_id=pid,
+                source="Région",
+                amount_cents=cents,
+                fiscal_year=year,
+                reason=None,
+                funding_id=fid,
+            ),
+            m,
+        ),
         lambda p, m: p.commit_funding("Région", cents, year, m, fid),
         a,
     )
@@ -257,8 +345,8 @@ def revise(run: Run, a: int, b: int) -> None:
     territories = [Territory("commune", f"{21000 + b % 900:05d}", 2024)]
     run.both(
         "revise_project",
-        lambda app, pid, m: app.revise_project(
-            pid, m, title=title, themes=themes, territories=territories
+        lambda app, pid, m: app.execute(
+            ReviseProject(project_id=pid, title=title, themes=themes, territories=territories), m
         ),
         lambda p, m: p.revise_details(m, title=title, themes=themes, territories=territories),
         a,
@@ -269,7 +357,9 @@ def close(run: Run, a: int, b: int) -> None:
     outcome = list(Outcome)[b % 4]
     run.both(
         "close_project",
-        lambda app, pid, m: app.close_project(pid, outcome, m, "fin"),
+        lambda app, pid, m: app.execute(
+            CloseProject(project_id=pid, outcome=outcome, reason="fin"), m
+        ),
         lambda p, m: p.close(outcome, m, "fin"),
         a,
     )
@@ -278,7 +368,7 @@ def close(run: Run, a: int, b: int) -> None:
 def reopen(run: Run, a: int, _: int) -> None:
     run.both(
         "reopen_project",
-        lambda app, pid, m: app.reopen_project(pid, m, "relance"),
+        lambda app, pid, m: app.execute(ReopenProject(project_id=pid, reason="relance"), m),
         lambda p, m: p.reopen(m, "relance"),
         a,
     )
@@ -310,7 +400,7 @@ def start(application: TrackerApplication, lab: str) -> Run:
         "project_id": project_id,
     }
     meta = application.meta("tok_register", str(uuid.uuid4()))
-    application.register_project(meta=meta, **arguments)
+    application.execute(RegisterProject(**arguments), meta)  # type: ignore[arg-type]
     return Run(application, Project.register(meta=meta, **arguments), today)
 
 

@@ -19,6 +19,7 @@ from eventsourcing.persistence import StoredEvent
 from domain.project import Project
 from domain.values import ActivityKind, ActivityMode, Health
 from tests.factories import full_replay, registered_project
+from tracker.application.commands import AssessHealth, LogActivity
 from tracker.application.service import TrackerApplication
 
 ACTIVITY_LOGGED_TOPIC = "domain.project:Project.ActivityLogged"
@@ -84,26 +85,30 @@ def test_commands_carry_on_after_a_v1_event(application: TrackerApplication) -> 
     project_id = registered_project(application)
     store_v1_activity(application, project_id, ActivityKind.TRAINING.value)
     meta = application.meta("tok", "corr")
-    application.log_activity(
-        project_id,
-        ActivityKind.WORKSHOP,
-        "Atelier",
-        date(2025, 4, 1),
-        9,
+    application.execute(
+        LogActivity(
+            project_id=project_id,
+            kind=ActivityKind.WORKSHOP,
+            title="Atelier",
+            held_on=date(2025, 4, 1),
+            participants=9,
+            mode=ActivityMode.HYBRID,
+        ),
         meta,
-        mode=ActivityMode.HYBRID,
     )
     assert [a.mode for a in application.get_project(project_id).activities] == [None, "hybrid"]
 
 
 def test_new_activity_events_are_stored_as_version_2(application: TrackerApplication) -> None:
     project_id = registered_project(application)
-    application.log_activity(
-        project_id,
-        ActivityKind.WEBINAR,
-        "Webinaire",
-        date(2025, 4, 1),
-        30,
+    application.execute(
+        LogActivity(
+            project_id=project_id,
+            kind=ActivityKind.WEBINAR,
+            title="Webinaire",
+            held_on=date(2025, 4, 1),
+            participants=30,
+        ),
         application.meta("t", "c"),
     )
     stored = application.recorder.select_events(project_id)[-1]
@@ -149,7 +154,10 @@ def test_a_v1_snapshot_is_upcast_and_equals_full_replay(
     store_v1_activity(application, project_id, ActivityKind.WEBINAR.value)
     store_v1_activity(application, project_id, ActivityKind.RESIDENCY.value)
     snapshot_version = store_v1_snapshot(application, project_id)
-    application.assess_health(project_id, Health.AT_RISK, application.meta("t", "c"), "retard")
+    application.execute(
+        AssessHealth(project_id=project_id, health=Health.AT_RISK, reason="retard"),
+        application.meta("t", "c"),
+    )
 
     assert application.snapshots is not None
     (snapshot,) = application.snapshots.get(project_id)

@@ -14,7 +14,7 @@ from tests.reliability.harness import SOAK, Deployment
 
 def fresh_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'tracker.store.engines'}"
+        yield f"sqlite:///{tmp_path / 'tracker.db'}"
         return
     server_url = request.getfixturevalue("postgres_server_url")
     url = create_postgres_database(server_url, prefix="tracker_rel")

@@ -29,9 +29,9 @@ import httpx
 import pytest
 
 from tracker.application.access import Role, create_token
+from tracker.application.services import Services
 from tracker.config.settings import Settings
 from tracker.store import migrate
-from tracker.store.engines import create_db_engine
 
 TRACKER = str(Path(sys.executable).parent / "tracker")
 SOAK = os.environ.get("TRACKER_SOAK") == "1"
@@ -117,11 +117,13 @@ class Deployment:
         return self.settings.is_sqlite
 
     def token(self, role: Role | str, lab: str | None = None) -> str:
-        engine = create_db_engine(self.settings)
+        services = Services.open(self.settings)
         try:
-            return create_token(engine, Role(role), lab=lab, name=f"reliability {role}")[1]
+            return create_token(
+                services.application, Role(role), lab=lab, name=f"reliability {role}"
+            )[1]
         finally:
-            engine.dispose()
+            services.close()
 
     def _spawn(self, name: str, args: Sequence[str], env: dict[str, str] | None) -> Process:
         self._count += 1

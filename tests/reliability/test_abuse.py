@@ -62,7 +62,7 @@ class Target:
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     workdir = tmp_path_factory.mktemp("abuse")
-    deployment = Deployment(f"sqlite:///{workdir / 'tracker.store.engines'}", workdir)
+    deployment = Deployment(f"sqlite:///{workdir / 'tracker.db'}", workdir)
     try:
         server = deployment.serve()
         url = server.url or ""

@@ -34,6 +34,7 @@ from tracker.application.access import (
     list_tokens,
     revoke_token,
 )
+from tracker.application.commands import RegisterLab
 from tracker.application.service import TrackerApplication
 from tracker.application.services import Services
 from tracker.asgi import create_app
@@ -144,19 +145,24 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         application = services.application
         lab, other = unique_slug(), unique_slug("other")
         for slug in (lab, other):
-            application.register_lab(slug, "Lab", "27", application.meta("tok_arrange", "arr"))
+            application.execute(
+                RegisterLab(slug=slug, name="Lab", region_code="27"),
+                application.meta("tok_arrange", "arr"),
+            )
         engine = services.engine
         raw: dict[str, str] = {
-            "admin": create_token(engine, Role.ADMIN)[1],
-            "staff_own_lab": create_token(engine, Role.STAFF, lab)[1],
-            "staff_other_lab": create_token(engine, Role.STAFF, other)[1],
-            "viewer": create_token(engine, Role.VIEWER)[1],
-            "auditor": create_token(engine, Role.AUDITOR)[1],
-            "revoked": create_token(engine, Role.STAFF, lab)[1],
+            "admin": create_token(application, Role.ADMIN)[1],
+            "staff_own_lab": create_token(application, Role.STAFF, lab)[1],
+            "staff_other_lab": create_token(application, Role.STAFF, other)[1],
+            "viewer": create_token(application, Role.VIEWER)[1],
+            "auditor": create_token(application, Role.AUDITOR)[1],
+            "revoked": create_token(application, Role.STAFF, lab)[1],
             # Expired a microsecond after its creation: long before the first request.
-            "expired": create_token(engine, Role.AUDITOR, expires_in=timedelta(microseconds=1))[1],
+            "expired": create_token(
+                application, Role.AUDITOR, expires_in=timedelta(microseconds=1)
+            )[1],
         }
-        assert revoke_token(engine, raw["revoked"].split(".")[0])
+        assert revoke_token(application, engine, raw["revoked"].split(".")[0])
         headers = {name: {"Authorization": f"Bearer {token}"} for name, token in raw.items()}
         headers["anonymous"] = {}
         headers["malformed"] = {"Authorization": f"Bearer {raw['auditor']}x"}
@@ -324,15 +330,15 @@ def test_a_malformed_authorization_header_gets_401_on_rest_and_graphql(
 def test_an_expired_token_is_listed_as_expired_and_a_lifetime_must_be_positive(
     world: World,
 ) -> None:
-    engine = world.services.engine
-    token_id, _ = create_token(engine, Role.VIEWER, expires_in=timedelta(microseconds=1))
-    alive_id, alive = create_token(engine, Role.VIEWER, expires_in=timedelta(days=1))
+    engine, application = world.services.engine, world.services.application
+    token_id, _ = create_token(application, Role.VIEWER, expires_in=timedelta(microseconds=1))
+    alive_id, alive = create_token(application, Role.VIEWER, expires_in=timedelta(days=1))
     states = {info.token_id: info.state() for info in list_tokens(engine)}
     assert (states[token_id], states[alive_id]) == ("expired", "active")
     ok = world.client.get("/api/v1/labs", headers={"Authorization": f"Bearer {alive}"})
     assert ok.status_code == 200
     with pytest.raises(TokenRequestError):
-        create_token(engine, Role.VIEWER, expires_in=timedelta(0))
+        create_token(application, Role.VIEWER, expires_in=timedelta(0))
 
 
 # -- tokens never leak ----------------------------------------------------------------------

@@ -20,6 +20,7 @@ from hypothesis_graphql import Mode, nodes, queries
 from tests.api.test_rest_access import arrange
 from tests.reliability.harness import bound
 from tracker.application.access import Role, create_token
+from tracker.application.commands import RegisterLab
 from tracker.asgi import create_app
 from tracker.config.settings import Settings
 from tracker.graphql.schema import PUBLIC_CODES, build_schema
@@ -47,9 +48,12 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     with TestClient(create_app(settings_, run_projector=True)) as client:
         services = client.app.state.services  # type: ignore[attr-defined]
         application = services.application
-        application.register_lab("lab-gql", "Lab", "27", application.meta("tok_a", "arrange"))
+        application.execute(
+            RegisterLab(slug="lab-gql", name="Lab", region_code="27"),
+            application.meta("tok_a", "arrange"),
+        )
         project = str(arrange(application, "lab-gql").project)
-        token = create_token(services.engine, Role.AUDITOR)[1]
+        token = create_token(services.application, Role.AUDITOR)[1]
         found = Target(client, {"Authorization": f"Bearer {token}"}, project)
         yield found
         print(f"graphql fuzzing: {dict(found.seen)}")

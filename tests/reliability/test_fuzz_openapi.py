@@ -76,7 +76,7 @@ def _cases() -> list[tuple[str, str, GenerationMode]]:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzWorld]:
     workdir = tmp_path_factory.mktemp("fuzz")
-    deployment = Deployment(f"sqlite:///{workdir / 'tracker.store.engines'}", workdir)
+    deployment = Deployment(f"sqlite:///{workdir / 'tracker.db'}", workdir)
     try:
         server = deployment.serve()
         url = server.url or ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter
@@ -13,6 +12,7 @@ from domain.values import ActivityKind
 from tracker.api.commands import CommandAnswer, CommandBody, IsoDate, Title, execute
 from tracker.api.deps import WritableProject, WriteContextDep
 from tracker.api.projects import WRITE_ERRORS, project_url
+from tracker.application import commands
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/activities", tags=["activities"])
 
@@ -37,22 +37,17 @@ def log_activity(
     project_id: WritableProject, body: LogActivity, context: WriteContextDep
 ) -> JSONResponse:
     """Log a workshop, training, webinar…; the answer's `activity_id` names it."""
-    activity_id = str(uuid.uuid4())
     return execute(
         context,
         body,
-        lambda meta, options: context.application.log_activity(
-            project_id,
-            body.kind,
-            body.title,
-            body.held_on,
-            body.participants,
-            meta,
-            body.reason,
-            activity_id,
-            options,
+        commands.LogActivity(
+            project_id=project_id,
+            kind=body.kind,
+            title=body.title,
+            held_on=body.held_on,
+            participants=body.participants,
+            reason=body.reason,
         ),
         status_code=201,
         location=project_url(project_id),
-        created={"activity_id": activity_id},
     )

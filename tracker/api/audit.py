@@ -17,7 +17,7 @@ from fastapi.responses import StreamingResponse
 
 from tracker.api.deps import AppDep, AuditorPrincipal, ProjectIdPath, RequestIdDep
 from tracker.api.problems import ProblemError, problem_responses
-from tracker.application.admin import record_admin_action
+from tracker.application.commands import RecordAuditVerified
 from tracker.audit.export import canonical_json, export_records
 from tracker.audit.history import (
     MAX_PAGE,
@@ -121,13 +121,13 @@ def verify_log(
 ) -> dict[str, Any]:
     """Recompute every hash and checkpoint of the log; the findings (recorded as AuditVerified)."""
     report = verify(application)
-    record_admin_action(
-        application,
-        "audit_verified",
+    application.execute(
+        RecordAuditVerified(
+            events=report.events,
+            last_position=report.last_position,
+            findings=len(report.findings),
+        ),
         application.meta(principal.token_id, request_id or str(uuid.uuid4())),
-        events=report.events,
-        last_position=report.last_position,
-        findings=len(report.findings),
     )
     return report.as_dict() | {"summary": report.summary()}
 

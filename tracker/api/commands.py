@@ -14,9 +14,8 @@ from typing import Annotated, Any
 
 import structlog
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
 
-from domain.meta import Meta
 from tracker.api.deps import WriteContext
 from tracker.api.idempotency import (
     CompletionWrite,
@@ -30,7 +29,8 @@ from tracker.api.idempotency import (
     IdempotencyKeyReusedError as _Reused,
 )
 from tracker.api.problems import ProblemError
-from tracker.application.service import CommandResult, WriteOptions
+from tracker.application.commands import CREATED_FIELDS, Command
+from tracker.application.service import WriteOptions
 
 log = structlog.get_logger("tracker.api")
 
@@ -87,21 +87,20 @@ class CommandBody(BaseModel):
     reason: Reason = Field(default=None, description="Why: recorded on the event.")
 
 
-class CommandAnswer(BaseModel):
-    """A write's answer: the aggregate, its new version, and its last event's position."""
-
+class _Answer(BaseModel):
     id: str
     version: int
     position: int = Field(description="Send as X-Min-Position to GraphQL to read this write.")
-    milestone_id: str | None = None
-    partner_id: str | None = None
-    indicator_id: str | None = None
-    activity_id: str | None = None
-    decision_id: str | None = None
-    funding_id: str | None = None
 
 
-Command = Callable[[Meta, WriteOptions], CommandResult]
+CommandAnswer = create_model(
+    "CommandAnswer",
+    __base__=_Answer,
+    __doc__="A write's answer: the aggregate, its new version, and its last event's position;"
+    " a command that creates an entity names it (`milestone_id`, `partner_id`…).",
+    # One optional field per `created` name of the command table.
+    **dict.fromkeys(CREATED_FIELDS, (str | None, None)),  # type: ignore[call-overload]
+)
 
 
 def _render(
@@ -131,20 +130,23 @@ def execute(
     *,
     status_code: int = 200,
     location: str | None = None,
-    created: dict[str, str] | None = None,
 ) -> JSONResponse:
     """Run `command` once (or replay its first answer) and answer the contract's way.
 
-    `created` names ids the route generated up front (`{"milestone_id": ...}`), so that the
-    answer, replays included, can be built from the events' transaction alone.
+    The id of an entity the command creates is chosen up front (`Command.created_id`), so
+    that the answer, replays included, can be built from the events' transaction alone.
     """
-    render = _render(status_code, location, created or {})
+    created_id = command.created_id()
+    created = {command.created: created_id} if command.created and created_id else {}
+    render = _render(status_code, location, created)
     application = context.application
     meta = application.meta(
         context.principal.token_id, context.request_id, body.occurred_on if body else None
     )
     if context.idempotency_key is None:
-        result = command(meta, WriteOptions(expected_version=context.expected_version))
+        result = application.execute(
+            command, meta, WriteOptions(expected_version=context.expected_version)
+        )
         return _respond(render(str(result.id), result.version, result.position))
 
     request_fingerprint = fingerprint(
@@ -168,7 +170,7 @@ def execute(
         side_writes=[CompletionWrite(outcome, render)],
     )
     try:
-        result = command(meta, options)
+        result = application.execute(command, meta, options)
     except BaseException:
         try:
             context.idempotency.release(context.engine, outcome)

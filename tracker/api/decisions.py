@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from tracker.api.commands import CommandAnswer, CommandBody, Text, Title, execute
 from tracker.api.deps import WritableProject, WriteContextDep
 from tracker.api.projects import WRITE_ERRORS, project_url
+from tracker.application import commands
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/decisions", tags=["decisions"])
 
@@ -33,21 +32,16 @@ def record_decision(
     project_id: WritableProject, body: RecordDecision, context: WriteContextDep
 ) -> JSONResponse:
     """Record a decision with its rationale; the answer's `decision_id` names it."""
-    decision_id = str(uuid.uuid4())
     return execute(
         context,
         body,
-        lambda meta, options: context.application.record_decision(
-            project_id,
-            body.title,
-            body.decision,
-            body.rationale,
-            meta,
-            body.reason,
-            decision_id,
-            options,
+        commands.RecordDecision(
+            project_id=project_id,
+            title=body.title,
+            decision=body.decision,
+            rationale=body.rationale,
+            reason=body.reason,
         ),
         status_code=201,
         location=project_url(project_id),
-        created={"decision_id": decision_id},
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter
@@ -12,6 +11,7 @@ from pydantic import Field
 from tracker.api.commands import CommandAnswer, CommandBody, Title, execute
 from tracker.api.deps import WritableProject, WriteContextDep
 from tracker.api.projects import WRITE_ERRORS, project_url
+from tracker.application import commands
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/funding", tags=["funding"])
 
@@ -35,21 +35,16 @@ def commit_funding(
     project_id: WritableProject, body: CommitFunding, context: WriteContextDep
 ) -> JSONResponse:
     """Record funding committed; the answer's `funding_id` names it."""
-    funding_id = str(uuid.uuid4())
     return execute(
         context,
         body,
-        lambda meta, options: context.application.commit_funding(
-            project_id,
-            body.source,
-            body.amount_cents,
-            body.fiscal_year,
-            meta,
-            body.reason,
-            funding_id,
-            options,
+        commands.CommitFunding(
+            project_id=project_id,
+            source=body.source,
+            amount_cents=body.amount_cents,
+            fiscal_year=body.fiscal_year,
+            reason=body.reason,
         ),
         status_code=201,
         location=project_url(project_id),
-        created={"funding_id": funding_id},
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path
@@ -12,6 +11,7 @@ from pydantic import Field
 from tracker.api.commands import CommandAnswer, CommandBody, IsoDate, Number, Title, execute
 from tracker.api.deps import WritableProject, WriteContextDep
 from tracker.api.projects import WRITE_ERRORS, project_url
+from tracker.application import commands
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/indicators", tags=["indicators"])
 
@@ -43,24 +43,19 @@ def define_indicator(
     project_id: WritableProject, body: DefineIndicator, context: WriteContextDep
 ) -> JSONResponse:
     """Define an indicator; the answer's `indicator_id` names it."""
-    indicator_id = str(uuid.uuid4())
     return execute(
         context,
         body,
-        lambda meta, options: context.application.define_indicator(
-            project_id,
-            body.name,
-            body.unit,
-            body.baseline,
-            body.target,
-            meta,
-            body.reason,
-            indicator_id,
-            options,
+        commands.DefineIndicator(
+            project_id=project_id,
+            name=body.name,
+            unit=body.unit,
+            baseline=body.baseline,
+            target=body.target,
+            reason=body.reason,
         ),
         status_code=201,
         location=project_url(project_id),
-        created={"indicator_id": indicator_id},
     )
 
 
@@ -80,7 +75,11 @@ def measure_indicator(
     return execute(
         context,
         body,
-        lambda meta, options: context.application.measure_indicator(
-            project_id, indicator_id, body.value, body.measured_on, meta, body.reason, options
+        commands.MeasureIndicator(
+            project_id=project_id,
+            indicator_id=indicator_id,
+            value=body.value,
+            measured_on=body.measured_on,
+            reason=body.reason,
         ),
     )

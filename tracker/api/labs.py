@@ -12,6 +12,7 @@ from domain.lab import Lab
 from tracker.api.commands import CommandAnswer, CommandBody, Title, execute
 from tracker.api.deps import AdminPrincipal, AppDep, CurrentPrincipal, WriteContextDep
 from tracker.api.problems import ProblemError, problem_responses
+from tracker.application import commands
 
 router = APIRouter(prefix="/api/v1/labs", tags=["labs"])
 
@@ -62,8 +63,8 @@ def register_lab(
     return execute(
         context,
         body,
-        lambda meta, options: context.application.register_lab(
-            body.slug, body.name, body.region_code, meta, options
+        commands.RegisterLab(
+            slug=body.slug, name=body.name, region_code=body.region_code, reason=body.reason
         ),
         status_code=201,
         location=f"/api/v1/labs/{body.slug}",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Annotated
 
@@ -14,6 +13,7 @@ from domain.values import Phase
 from tracker.api.commands import CommandAnswer, CommandBody, IsoDate, Text, Title, execute
 from tracker.api.deps import WritableProject, WriteContextDep
 from tracker.api.projects import WRITE_ERRORS, project_url
+from tracker.application import commands
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/milestones", tags=["milestones"])
 
@@ -69,23 +69,18 @@ def plan_milestone(
     project_id: WritableProject, body: PlanMilestone, context: WriteContextDep
 ) -> JSONResponse:
     """Plan a milestone; the answer's `milestone_id` names it."""
-    milestone_id = str(uuid.uuid4())
     return execute(
         context,
         body,
-        lambda meta, options: context.application.plan_milestone(
-            project_id,
-            body.title,
-            body.due_on,
-            body.phase,
-            meta,
-            body.reason,
-            milestone_id=milestone_id,
-            options=options,
+        commands.PlanMilestone(
+            project_id=project_id,
+            title=body.title,
+            due_on=body.due_on,
+            phase=body.phase,
+            reason=body.reason,
         ),
         status_code=201,
         location=project_url(project_id),
-        created={"milestone_id": milestone_id},
     )
 
 
@@ -105,8 +100,8 @@ def reschedule_milestone(
     return execute(
         context,
         body,
-        lambda meta, options: context.application.reschedule_milestone(
-            project_id, milestone_id, body.due_on, meta, body.reason, options
+        commands.RescheduleMilestone(
+            project_id=project_id, milestone_id=milestone_id, due_on=body.due_on, reason=body.reason
         ),
     )
 
@@ -127,8 +122,12 @@ def achieve_milestone(
     return execute(
         context,
         body,
-        lambda meta, options: context.application.achieve_milestone(
-            project_id, milestone_id, body.achieved_on, body.evidence, meta, body.reason, options
+        commands.AchieveMilestone(
+            project_id=project_id,
+            milestone_id=milestone_id,
+            achieved_on=body.achieved_on,
+            evidence=body.evidence,
+            reason=body.reason,
         ),
     )
 
@@ -149,7 +148,7 @@ def cancel_milestone(
     return execute(
         context,
         body,
-        lambda meta, options: context.application.cancel_milestone(
-            project_id, milestone_id, meta, body.reason, options
+        commands.CancelMilestone(
+            project_id=project_id, milestone_id=milestone_id, reason=body.reason
         ),
     )

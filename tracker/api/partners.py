@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path
@@ -11,6 +10,7 @@ from fastapi.responses import JSONResponse
 from tracker.api.commands import CommandAnswer, CommandBody, Title, execute
 from tracker.api.deps import WritableProject, WriteContextDep
 from tracker.api.projects import WRITE_ERRORS, project_url
+from tracker.application import commands
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/partners", tags=["partners"])
 
@@ -37,16 +37,14 @@ def add_partner(
     project_id: WritableProject, body: AddPartner, context: WriteContextDep
 ) -> JSONResponse:
     """Record an organisation joining the project; the answer's `partner_id` names it."""
-    partner_id = str(uuid.uuid4())
     return execute(
         context,
         body,
-        lambda meta, options: context.application.add_partner(
-            project_id, body.name, body.role, meta, body.reason, partner_id, options
+        commands.AddPartner(
+            project_id=project_id, name=body.name, role=body.role, reason=body.reason
         ),
         status_code=201,
         location=project_url(project_id),
-        created={"partner_id": partner_id},
     )
 
 
@@ -66,7 +64,7 @@ def remove_partner(
     return execute(
         context,
         body,
-        lambda meta, options: context.application.remove_partner(
-            project_id, partner_id, meta, body.reason if body else None, options
+        commands.RemovePartner(
+            project_id=project_id, partner_id=partner_id, reason=body.reason if body else None
         ),
     )

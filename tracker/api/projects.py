@@ -31,6 +31,7 @@ from tracker.api.deps import (
     require_own_lab,
 )
 from tracker.api.problems import problem_responses
+from tracker.application import commands
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 
@@ -130,16 +131,15 @@ def register_project(
     return execute(
         context,
         body,
-        lambda meta, options: context.application.register_project(
+        commands.RegisterProject(
+            project_id=project_id,
             lab=body.lab,
             title=body.title,
             summary=body.summary,
             themes=body.themes,
             territories=[t.to_domain() for t in body.territories],
             started_on=body.started_on,
-            meta=meta,
-            project_id=project_id,
-            options=options,
+            reason=body.reason,
         ),
         status_code=201,
         location=project_url(project_id),
@@ -173,9 +173,8 @@ def revise_project(
     return execute(
         context,
         body,
-        lambda meta, options: context.application.revise_project(
-            project_id,
-            meta,
+        commands.ReviseProject(
+            project_id=project_id,
             title=body.title,
             summary=body.summary,
             themes=body.themes,
@@ -183,7 +182,6 @@ def revise_project(
             if body.territories is not None
             else None,
             reason=body.reason,
-            options=options,
         ),
     )
 
@@ -201,8 +199,8 @@ def enter_phase(
     return execute(
         context,
         body,
-        lambda meta, options: context.application.enter_phase(
-            project_id, body.phase, body.decision, meta, body.reason, options
+        commands.EnterPhase(
+            project_id=project_id, phase=body.phase, decision=body.decision, reason=body.reason
         ),
     )
 
@@ -220,9 +218,7 @@ def assess_health(
     return execute(
         context,
         body,
-        lambda meta, options: context.application.assess_health(
-            project_id, body.health, meta, body.reason, options
-        ),
+        commands.AssessHealth(project_id=project_id, health=body.health, reason=body.reason),
     )
 
 
@@ -239,9 +235,7 @@ def close_project(
     return execute(
         context,
         body,
-        lambda meta, options: context.application.close_project(
-            project_id, body.outcome, meta, body.reason, options
-        ),
+        commands.CloseProject(project_id=project_id, outcome=body.outcome, reason=body.reason),
     )
 
 
@@ -258,7 +252,5 @@ def reopen_project(
     return execute(
         context,
         body,
-        lambda meta, options: context.application.reopen_project(
-            project_id, meta, body.reason, options
-        ),
+        commands.ReopenProject(project_id=project_id, reason=body.reason),
     )

@@ -18,6 +18,7 @@ import re
 import secrets
 import threading
 import time
+import uuid
 import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,7 +28,24 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from domain.lab import SLUG_PATTERN
-from tracker.schema.access import api_tokens
+from domain.meta import Meta
+from tracker.application.commands import RecordTokenCreated, RecordTokenRevoked
+from tracker.application.rows import RowWrite
+from tracker.application.service import TrackerApplication
+from tracker.schema.access import API_TOKENS_TABLE, api_tokens
+
+# Who an administrative command is recorded as when the operator does not say.
+CLI_ACTOR = "cli"
+
+# S608: the table name is a constant of the schema, never input.
+_INSERT_TOKEN = (
+    f"INSERT INTO {API_TOKENS_TABLE} (token_id, token_hash, role, lab, name, created_at,"  # noqa: S608
+    " expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+)
+_REVOKE_TOKEN = (
+    f"UPDATE {API_TOKENS_TABLE} SET revoked_at = %s"  # noqa: S608
+    " WHERE token_id = %s AND revoked_at IS NULL"
+)
 
 TOKEN_PATTERN = re.compile(r"(tok_[0-9a-f]{16})\.([A-Za-z0-9_-]{43})")
 NAME_MAX_LENGTH = 200
@@ -92,16 +110,19 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 
 def create_token(
-    engine: Engine,
+    application: TrackerApplication,
     role: Role,
     lab: str | None = None,
     name: str = "",
     expires_in: timedelta | None = None,
+    meta: Meta | None = None,
 ) -> tuple[str, str]:
-    """Store a new token's hash and return `(token_id, token)`; the token is shown only once.
+    """Issue a token and return `(token_id, token)`; the token is shown only once.
 
-    With `expires_in`, the token stops working that long after its creation (as if revoked
-    then); without it, it works until revoked.
+    Its row is written with the admin log's `TokenCreated` event, in one transaction
+    (`meta` defaults to the command line's actor). With `expires_in`, the token stops
+    working that long after its creation (as if revoked then); without it, it works until
+    revoked.
     """
     role = Role(role)
     if expires_in is not None and expires_in <= timedelta(0):
@@ -118,20 +139,19 @@ def create_token(
     token_id = f"tok_{secrets.token_hex(8)}"
     raw_token = f"{token_id}.{secrets.token_urlsafe(32)}"
     created_at = datetime.now(UTC)
-    with engine.begin() as connection:
-        connection.execute(
-            api_tokens.insert().values(
-                token_id=token_id,
-                token_hash=_hash(raw_token),
-                role=role.value,
-                lab=lab,
-                name=name,
-                created_at=created_at,
-                revoked_at=None,
-                expires_at=created_at + expires_in if expires_in is not None else None,
-            )
-        )
+    expires_at = created_at + expires_in if expires_in is not None else None
+    row = RowWrite(
+        _INSERT_TOKEN, (token_id, _hash(raw_token), role.value, lab, name, created_at, expires_at)
+    )
+    application.execute(
+        RecordTokenCreated(token_id=token_id, role=role.value, lab=lab, writes=[row]),
+        meta or _cli_meta(application),
+    )
     return token_id, raw_token
+
+
+def _cli_meta(application: TrackerApplication) -> Meta:
+    return application.meta(CLI_ACTOR, f"cli-{uuid.uuid4()}")
 
 
 def authenticate(engine: Engine, raw_token: str) -> Principal | None:
@@ -244,14 +264,22 @@ def list_tokens(engine: Engine) -> list[TokenInfo]:
     ]
 
 
-def revoke_token(engine: Engine, token_id: str) -> bool:
-    """Revoke a token at once; False when no live token has this id."""
-    with engine.begin() as connection:
-        result = connection.execute(
-            api_tokens.update()
-            .where(api_tokens.c.token_id == token_id, api_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=datetime.now(UTC))
-        )
+def revoke_token(
+    application: TrackerApplication, engine: Engine, token_id: str, meta: Meta | None = None
+) -> bool:
+    """Revoke a token at once, recording `TokenRevoked`; False when no live token has this id."""
+    with engine.connect() as connection:
+        live = connection.execute(
+            sa.select(api_tokens.c.token_id).where(
+                api_tokens.c.token_id == token_id, api_tokens.c.revoked_at.is_(None)
+            )
+        ).first()
+    if live is None:
+        return False
+    row = RowWrite(_REVOKE_TOKEN, (datetime.now(UTC), token_id))
+    application.execute(
+        RecordTokenRevoked(token_id=token_id, writes=[row]), meta or _cli_meta(application)
+    )
     for cache in list(_caches):
         cache.forget(token_id)
-    return result.rowcount == 1
+    return True

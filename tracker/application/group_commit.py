@@ -24,7 +24,7 @@ from eventsourcing.sqlite import SQLiteCursor
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
-from tracker.store.recorders import SideWrite
+from tracker.store.interface import SideWrite
 
 SaveFunction = Callable[..., list[Recording[UUID]]]
 

@@ -2,28 +2,25 @@
 
 Events name people by pseudonymous ids only. `forget_person` erases the name and e-mail of
 one person and records `PersonForgotten` (the id only) in the admin log, in one transaction:
-the erasure is a side write of the admin event's save. The log is untouched, so every hash
-chain still verifies.
+the erasure is a side write of the admin event (tracker/application/rows.py). The log is
+untouched, so every hash chain still verifies.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from eventsourcing.sqlite import SQLiteCursor
-from psycopg import Cursor
-from psycopg.rows import DictRow
 from sqlalchemy import Engine
 
 from domain.errors import DomainError, InvalidValueError, NotFoundError
 from domain.meta import Meta
-from tracker.application.admin import record_admin_action
+from tracker.application.commands import RecordPersonForgotten
+from tracker.application.rows import RowWrite
 from tracker.application.service import CommandResult, TrackerApplication
-from tracker.schema.audit import people
+from tracker.schema.audit import PEOPLE_TABLE, people
 
 NAME_MAX_LENGTH = 200
 
@@ -76,27 +73,11 @@ def get_person(engine: Engine, person_id: str) -> Person:
     return Person(row.person_id, row.display_name, row.email, row.created_at, row.forgotten_at)
 
 
-@dataclass(frozen=True)
-class _Erase:
-    """Erase one person's name and e-mail in the admin event's own transaction."""
-
-    person_id: str
-    at: datetime
-
-    def write_sqlite(self, cursor: SQLiteCursor, positions: Sequence[int]) -> None:
-        cursor.execute(
-            "UPDATE tracker_people SET display_name = NULL, email = NULL, forgotten_at = ?"
-            " WHERE person_id = ?",
-            # SQLAlchemy's SQLite DateTime format, so the row reads back as a datetime.
-            (self.at.strftime("%Y-%m-%d %H:%M:%S.%f"), self.person_id),
-        )
-
-    def write_postgres(self, cursor: Cursor[DictRow], positions: Sequence[int]) -> None:
-        cursor.execute(
-            "UPDATE tracker_people SET display_name = NULL, email = NULL, forgotten_at = %s"
-            " WHERE person_id = %s",
-            (self.at, self.person_id),
-        )
+# S608: the table name is a constant of the schema, never input.
+_ERASE = (
+    f"UPDATE {PEOPLE_TABLE} SET display_name = NULL, email = NULL, forgotten_at = %s"  # noqa: S608
+    " WHERE person_id = %s"
+)
 
 
 def forget_person(
@@ -110,11 +91,7 @@ def forget_person(
     person = get_person(engine, person_id)
     if person.forgotten_at is not None:
         raise PersonAlreadyForgottenError(f"person {person_id} was forgotten already")
-    return record_admin_action(
-        application,
-        "person_forgotten",
-        meta,
-        side_writes=[_Erase(person_id, datetime.now(UTC))],
-        person_id=person_id,
-        reason=reason,
+    erase = RowWrite(_ERASE, (datetime.now(UTC), person_id))
+    return application.execute(
+        RecordPersonForgotten(person_id=person_id, reason=reason, writes=[erase]), meta
     )

@@ -3,9 +3,9 @@
 Every figure a dashboard shows after `tracker seed` comes from real events: the seeder plans
 each project's history (phases, gates, milestones, partners, activities…) with one seeded
 `random.Random`, merges the histories of all projects into one chronological stream, and
-applies each step as the command a lab's staff would have sent (the aggregate method the
-application's command of that name calls, with its business date `occurred_on` backdated),
-saving them through `TrackerApplication.save` in batches. Ids and correlation ids come from
+sends each step as the command a lab's staff would have sent (with its business date
+`occurred_on` backdated) through the application's command path, `execute_many`, a few
+hundred commands per transaction. Ids and correlation ids come from
 the same random generator, so one `--seed` gives the same event log, event for event.
 
 Business dates never pass `WINDOW_END` (a fixed date, so the log does not depend on the day
@@ -28,9 +28,6 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from domain.lab import Lab
-from domain.meta import Meta
-from domain.project import Project
 from domain.values import (
     ActivityKind,
     ActivityMode,
@@ -40,6 +37,7 @@ from domain.values import (
     Phase,
     Territory,
 )
+from tracker.application.commands import COMMANDS, Command
 from tracker.application.service import TrackerApplication
 
 SEED_ACTOR = "seed"
@@ -518,9 +516,17 @@ class Step:
     on: date
     project: int  # index of the project (-1 for labs), to merge histories stably
     seq: int
-    command: str
+    command: str  # a name of the command table (tracker.application.commands.COMMANDS)
     correlation_id: str
     kwargs: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        if self.command not in COMMANDS:
+            raise ValueError(f"the seed plans an unknown command {self.command!r}")
+
+    def as_command(self) -> Command:
+        """The command this step sends, from the application's one command table."""
+        return COMMANDS[self.command](**self.kwargs)
 
 
 @dataclass
@@ -958,16 +964,19 @@ def seed_portfolio(
         first = next(s for s in steps if s.command == "register_project")
         if first.kwargs["project_id"] in application.repository:
             raise SeedError(f"--seed {seed} was loaded into this store already: use another --seed")
-    total = len(lab_steps) + len(steps)
-    commands: Counter[str] = Counter()
-    writer = _BatchWriter(application)
-    for done, step in enumerate([*lab_steps, *steps], start=1):
-        writer.apply(step)
-        commands[step.command] += 1
-        if done % SAVE_EVERY == 0 or done == total:
-            writer.flush()
-            if on_step is not None:
-                on_step(done, total)
+    every = [*lab_steps, *steps]
+    total = len(every)
+    commands = Counter(step.command for step in every)
+    for start in range(0, total, SAVE_EVERY):
+        batch = every[start : start + SAVE_EVERY]
+        application.execute_many(
+            [
+                (step.as_command(), application.meta(SEED_ACTOR, step.correlation_id, step.on))
+                for step in batch
+            ]
+        )
+        if on_step is not None:
+            on_step(start + len(batch), total)
     activities = [s for s in steps if s.command == "log_activity"]
     closed = Counter(s.kwargs["outcome"].value for s in steps if s.command == "close_project")
     return SeedSummary(
@@ -996,76 +1005,3 @@ def pick_sample_project(steps: list[Step]) -> UUID | None:
             if project_id in open_projects:
                 open_projects[project_id] = step.command == "reopen_project"
     return next((pid for pid, is_open in open_projects.items() if is_open), None)
-
-
-class _BatchWriter:
-    """Applies steps to aggregates held in memory and saves them together in batches.
-
-    Each step calls the domain method the application's command of the same name calls,
-    with the same checks, so the events are the ones the commands would write; saving a
-    few hundred commands' events in one `save()` (one transaction, hash chains included)
-    instead of one each is what makes 200 projects load in seconds (STACK-NOTES: batched
-    saves are 8-15x faster per event). Within a batch, events are stored grouped by
-    project, in order for each project.
-    """
-
-    def __init__(self, application: TrackerApplication) -> None:
-        self.application = application
-        self.projects: dict[UUID, Project] = {}
-        self.dirty: dict[UUID, Lab | Project] = {}
-        # Projects created since the last save. Their next event waits for that save:
-        # the store's hash chain looks a stream's previous hash up in the database, and
-        # warns (chaining correctly all the same) when version 1 is in the same save.
-        self.created: set[UUID] = set()
-
-    def apply(self, step: Step) -> None:
-        meta = self.application.meta(SEED_ACTOR, step.correlation_id, step.on)
-        args = dict(step.kwargs)
-        if step.command == "register_lab":
-            lab = Lab.register(meta=meta, **args)
-            self.dirty[lab.id] = lab
-            return
-        project_id: UUID = args.pop("project_id")
-        if step.command == "register_project":
-            project = Project.register(meta=meta, project_id=project_id, **args)
-            self.projects[project_id] = project
-            self.created.add(project_id)
-        else:
-            if project_id in self.created:
-                self.flush()
-            project = self.projects[project_id]
-            _COMMANDS[step.command](project, meta, args)
-        self.dirty[project_id] = project
-
-    def flush(self) -> None:
-        if self.dirty:
-            self.application.save(*self.dirty.values())
-            self.dirty.clear()
-            self.created.clear()
-
-
-def _call(method: str) -> Callable[[Project, Meta, dict[str, Any]], Any]:
-    """A step runner calling `Project.<method>` with the step's arguments and meta."""
-
-    def run(project: Project, meta: Meta, args: dict[str, Any]) -> Any:
-        return getattr(project, method)(meta=meta, **args)
-
-    return run
-
-
-_COMMANDS: dict[str, Callable[[Project, Meta, dict[str, Any]], Any]] = {
-    "enter_phase": _call("enter_phase"),
-    "assess_health": _call("assess_health"),
-    "plan_milestone": _call("plan_milestone"),
-    "reschedule_milestone": _call("reschedule_milestone"),
-    "achieve_milestone": _call("achieve_milestone"),
-    "cancel_milestone": _call("cancel_milestone"),
-    "add_partner": _call("add_partner"),
-    "define_indicator": _call("define_indicator"),
-    "measure_indicator": _call("measure_indicator"),
-    "log_activity": _call("log_activity"),
-    "record_decision": _call("record_decision"),
-    "commit_funding": _call("commit_funding"),
-    "close_project": _call("close"),
-    "reopen_project": _call("reopen"),
-}

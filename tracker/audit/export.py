@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +36,7 @@ from tracker.store.chain import (
     HashRow,
     canonical_id,
 )
-from tracker.store.recorders import ImportedEvent
+from tracker.store.interface import ImportedEvent, audit_recorder
 
 FORMAT = "tracker-export-v1"
 PAGE = 1000
@@ -83,20 +83,18 @@ def export_records(
     limit: int | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The events after `after` up to position `stop` (`limit` at most), as export records."""
-    recorder: Any = application.recorder
+    recorder = audit_recorder(application.recorder)
     start, after_row, left = after + 1, after, limit
     rows: dict[int, HashRow] = {}
     while left is None or left > 0:
         size = PAGE if left is None else min(PAGE, left)
-        page: Sequence[Notification] = recorder.select_notifications(
-            start=start, limit=size, stop=stop
-        )
+        page = recorder.select_notifications(start=start, limit=size, stop=stop)
         if not page:
             return
         if left is not None:
             left -= len(page)
         while after_row < page[-1].id:
-            fetched: list[HashRow] = recorder.select_hash_rows(after_row, PAGE)
+            fetched = recorder.select_hash_rows(after_row, PAGE)
             if not fetched:
                 break
             rows.update((r.position, r) for r in fetched)
@@ -150,8 +148,8 @@ def export_log(
     application: TrackerApplication, out: IO[bytes], on_progress: Progress | None = None
 ) -> dict[str, Any]:
     """Write the whole log to `out` as NDJSON and return its manifest."""
-    recorder: Any = application.recorder
-    checkpoints: list[Checkpoint] = recorder.select_checkpoints()
+    recorder = audit_recorder(application.recorder)
+    checkpoints = recorder.select_checkpoints()
     stop = recorder.max_notification_id() or 0
     digest = _Digest(out)
     for record in export_records(application, stop, on_progress):
@@ -267,9 +265,8 @@ def import_log(
             # Still inside the import's transaction: a disagreement rolls everything back.
             _check_against_manifest(manifest, done, chain, checkpoints)
 
-    recorder: Any = application.recorder
     # The recorder consumes `batches()` first, then inserts `checkpoints`, filled meanwhile.
-    count: int = recorder.import_log(batches(), checkpoints)
+    count = audit_recorder(application.recorder).import_log(batches(), checkpoints)
     if on_progress is not None:
         on_progress(count, count)
     return ImportResult(count, chain.last_position, chain.running, file_sha256(path))

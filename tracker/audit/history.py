@@ -23,7 +23,7 @@ from domain.admin import ADMIN_LOG_ID
 from domain.errors import InvalidValueError, ProjectNotFoundError
 from domain.project import Project
 from tracker.application.service import TrackerApplication
-from tracker.store.recorders import PositionedEvent
+from tracker.store.interface import PositionedEvent, audit_recorder
 
 MAX_PAGE = 1000
 PROJECT_REGISTERED_TOPIC = "domain.project:Project.ProjectRegistered"
@@ -134,10 +134,9 @@ def _select(
     limit: int = MAX_PAGE,
     upto: int | None = None,
 ) -> list[PositionedEvent]:
-    found: list[PositionedEvent] = application.recorder.select_stream(  # type: ignore[attr-defined]
+    return audit_recorder(application.recorder).select_stream(
         stream_id, gt=after, lte=upto, limit=limit
     )
-    return found
 
 
 def stream_history(

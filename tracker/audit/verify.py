@@ -35,6 +35,7 @@ from tracker.store.chain import (
     event_hash,
     running_hash,
 )
+from tracker.store.interface import audit_recorder
 
 PAGE = 1000
 
@@ -110,9 +111,10 @@ def _events(application: TrackerApplication, stop: int) -> Iterator[Notification
 
 
 def _hash_rows(application: TrackerApplication, stop: int) -> Iterator[HashRow]:
+    recorder = audit_recorder(application.recorder)
     after = 0
     while True:
-        page: list[HashRow] = application.recorder.select_hash_rows(after, PAGE)  # type: ignore[attr-defined]
+        page = recorder.select_hash_rows(after, PAGE)
         for row in page:
             if row.position > stop:
                 return
@@ -303,8 +305,8 @@ class _Verifier:
 def verify(application: TrackerApplication, on_progress: Progress | None = None) -> VerifyReport:
     """Recompute every hash and checkpoint of the log; report each sign of tampering."""
     # Checkpoints first: any checkpoint read now lies at or before the last position read next.
-    checkpoints: list[Checkpoint] = application.recorder.select_checkpoints()  # type: ignore[attr-defined]
-    recorder: Any = application.recorder
+    recorder = audit_recorder(application.recorder)
+    checkpoints = recorder.select_checkpoints()
     stop = max(recorder.max_notification_id() or 0, recorder.max_hash_position())
     verifier = _Verifier(checkpoints)
     rows = _hash_rows(application, stop)

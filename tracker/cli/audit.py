@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from domain.errors import InvalidValueError
+from tracker.application.commands import RecordAuditVerified, RecordEventsImported
 from tracker.application.people import (
     PersonAlreadyForgottenError,
     PersonNotFoundError,
@@ -34,7 +35,7 @@ from tracker.audit.export import (
 )
 from tracker.audit.verify import check_projections, verify
 from tracker.cli.support import fail, load_settings, record_admin
-from tracker.store.recorders import StoreNotEmptyError
+from tracker.store.interface import StoreNotEmptyError
 
 audit = typer.Typer(help="Verify the event log's hash chains.", no_args_is_help=True)
 
@@ -102,11 +103,12 @@ def verify_command(
         typer.echo(report.summary())
         record_admin(
             services,
-            "audit_verified",
+            RecordAuditVerified(
+                events=report.events,
+                last_position=report.last_position,
+                findings=len(report.findings),
+            ),
             actor,
-            events=report.events,
-            last_position=report.last_position,
-            findings=len(report.findings),
         )
     if not report.intact:
         raise typer.Exit(1)
@@ -166,12 +168,13 @@ def import_command(
             raise fail(str(error)) from None
         record_admin(
             services,
-            "events_imported",
+            RecordEventsImported(
+                count=result.count,
+                last_position=result.last_position,
+                running_hash=result.running_hash,
+                file_sha256=result.file_sha256,
+            ),
             actor,
-            count=result.count,
-            last_position=result.last_position,
-            running_hash=result.running_hash,
-            file_sha256=result.file_sha256,
         )
     typer.echo(
         f"imported {result.count} events up to position {result.last_position}, "

@@ -68,7 +68,7 @@ def create_demo_tokens(services: Services) -> tuple[DemoToken, ...]:
     tokens = []
     for role, lab in wanted:
         name = f"demo {role.value}" + (f" {lab}" if lab else "")
-        token_id, token = create_token(services.engine, role, lab=lab, name=name)
+        token_id, token = create_token(services.application, role, lab=lab, name=name)
         tokens.append(DemoToken(role, lab, token_id, token))
     return tuple(tokens)
 

@@ -24,6 +24,7 @@ from rich.progress import (
 from rich.table import Table
 
 from projections.runner import PROJECTIONS, Projector, projection_named, rebuild_all, status
+from tracker.application.commands import RecordProjectionsRebuilt
 from tracker.application.services import Services
 from tracker.cli.support import fail, load_settings, record_admin
 
@@ -112,11 +113,12 @@ def rebuild_command(
             results = rebuild_all(services, chosen, check=check, on_progress=advance)
         record_admin(
             services,
-            "projections_rebuilt",
-            projections=[result.name for result in results],
-            position=max((result.position for result in results), default=0),
-            checked=check,
-            differences=sum(len(result.differences) for result in results),
+            RecordProjectionsRebuilt(
+                projections=[result.name for result in results],
+                position=max((result.position for result in results), default=0),
+                checked=check,
+                differences=sum(len(result.differences) for result in results),
+            ),
         )
     finally:
         services.close()

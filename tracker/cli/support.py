@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import typer
 
-from tracker.application.admin import record_admin_action
+from domain.meta import Meta
+from tracker.application.access import CLI_ACTOR
+from tracker.application.commands import AdminCommand
 from tracker.application.services import Services
 from tracker.config.logging import configure_logging
 from tracker.config.settings import Settings, get_settings
-
-# Who an administrative command is recorded as, when the operator does not say.
-CLI_ACTOR = "cli"
 
 
 def load_settings() -> Settings:
@@ -29,12 +27,14 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def record_admin(services: Services, action: str, actor: str = CLI_ACTOR, **fields: Any) -> None:
-    """Record an administrative action in the admin log, under a fresh correlation id."""
+def cli_meta(services: Services, actor: str = CLI_ACTOR) -> Meta:
+    """A command's metadata from the command line: the actor, a fresh correlation id, today."""
+    return services.application.meta(actor, f"cli-{uuid.uuid4()}")
 
-    application = services.application
-    meta = application.meta(actor, f"cli-{uuid.uuid4()}")
+
+def record_admin(services: Services, command: AdminCommand, actor: str = CLI_ACTOR) -> None:
+    """Record an administrative action in the admin log, under a fresh correlation id."""
     try:
-        record_admin_action(application, action, meta, **fields)
+        services.application.execute(command, cli_meta(services, actor))
     except Exception as error:
         raise fail(f"done, but not recorded in the admin log: {type(error).__name__}") from None

@@ -19,7 +19,7 @@ from tracker.application.access import (
     revoke_token,
 )
 from tracker.application.services import Services
-from tracker.cli.support import fail, load_settings, record_admin
+from tracker.cli.support import fail, load_settings
 from tracker.store.engines import create_db_engine
 
 tokens = typer.Typer(help="Bearer tokens for the API.", no_args_is_help=True)
@@ -39,20 +39,12 @@ def create(
     lifetime = timedelta(days=expires_in_days) if expires_in_days is not None else None
     services = Services.open(load_settings())
     try:
+        # The row and the admin log's TokenCreated commit together, or neither does.
         token_id, token = create_token(
-            services.engine, role, lab=lab, name=name, expires_in=lifetime
+            services.application, role, lab=lab, name=name, expires_in=lifetime
         )
-        # Auditors read who was given which role when: a token that cannot be recorded
-        # in the admin log is revoked again rather than left unaccounted for.
-        try:
-            record_admin(services, "token_created", token_id=token_id, role=role.value, lab=lab)
-        except typer.Exit:
-            revoke_token(services.engine, token_id)
-            raise
     except TokenRequestError as error:
         raise fail(str(error)) from None
-    except typer.Exit:
-        raise
     except Exception as error:
         raise fail(f"cannot store the token: {type(error).__name__}") from None
     finally:
@@ -95,11 +87,7 @@ def revoke(token_id: Annotated[str, typer.Argument(help="The token's id (tok_…
     """Revoke a token: it stops working at once."""
     services = Services.open(load_settings())
     try:
-        revoked = revoke_token(services.engine, token_id)
-        if revoked:
-            record_admin(services, "token_revoked", token_id=token_id)
-    except typer.Exit:
-        raise
+        revoked = revoke_token(services.application, services.engine, token_id)
     except Exception as error:
         raise fail(f"cannot revoke the token: {type(error).__name__}") from None
     finally:

@@ -16,7 +16,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRACKER_", extra="ignore")
 
     database_url: str = Field(
-        default="sqlite:///./var/tracker.store.engines",
+        default="sqlite:///./var/tracker.db",
         description="SQLite file (sqlite:///path) or PostgreSQL (postgresql+psycopg://...).",
     )
     env: Literal["development", "production"] = "development"

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from tracker.schema.metadata import metadata
 
 # A token's secret is never stored: only the SHA-256 of the whole bearer token (64 hex digits).
+API_TOKENS_TABLE = "api_tokens"
 api_tokens = sa.Table(
-    "api_tokens",
+    API_TOKENS_TABLE,
     metadata,
     sa.Column("token_id", sa.String(64), primary_key=True),
     sa.Column("token_hash", sa.String(64), nullable=False),

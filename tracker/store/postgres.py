@@ -1,0 +1,266 @@
+"""tracker's event store on PostgreSQL: the library's recorder and factory, on tracker's tables.
+
+`TrackerPostgresApplicationRecorder` is the library's PostgreSQL application recorder on
+`tracker_events` that also chains each saved event's hash and runs the save's side writes
+in the events' transaction, rolls everything back when any of that fails, and implements
+the audit reads (`AuditRecorder`). `TrackerPostgresFactory` builds it (named by
+`tracker.store.environment`), the snapshot recorder, and refuses the recorders that have no
+table here. `notification_channel` names the channel the recorder notifies after a save.
+"""
+
+# S608: every table name in this module's SQL is a constant, never input.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, NoReturn
+from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    InterfaceError,
+    OperationalError,
+    Recorder,
+    StoredEvent,
+)
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresFactory,
+    PostgresTrackingRecorder,
+)
+from eventsourcing.utils import retry
+from psycopg import Cursor
+from psycopg.rows import DictRow
+
+from tracker.schema.audit import EVENT_HASHES_TABLE
+from tracker.schema.event_store import EVENTS_TABLE
+from tracker.store.chain import Checkpoint, HashRow
+from tracker.store.chaining import (
+    INSERT_CHECKPOINT,
+    INSERT_HASH_ROW,
+    MAX_HASH_POSITION,
+    SELECT_CHECKPOINTS,
+    SELECT_HASH_ROWS,
+    checkpoint_params,
+    hash_params,
+    hash_row,
+    refuse_non_empty,
+    side_writes,
+    write_chain,
+)
+from tracker.store.interface import (
+    AuditRecorder,
+    ImportedEvent,
+    PositionedEvent,
+    UnsupportedRecorderError,
+)
+
+INSERT_ATTEMPTS = 4
+SNAPSHOTS = "snapshots"
+
+
+class PostgresChainCursor:
+    """A psycopg cursor as a `tracker.store.chaining.ChainCursor` (same placeholders)."""
+
+    def __init__(self, cursor: Cursor[DictRow]) -> None:
+        self.cursor = cursor
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+        self.cursor.execute(statement, params)
+
+    def executemany(self, statement: str, params: Sequence[Sequence[Any]]) -> None:
+        if params:
+            self.cursor.executemany(statement, params)
+
+    def fetchone(self) -> Any:
+        return self.cursor.fetchone()
+
+
+class TrackerPostgresApplicationRecorder(AuditRecorder, PostgresApplicationRecorder):
+    """The library's PostgreSQL recorder, chaining hashes and running side writes.
+
+    Every save also writes each event's hash row (and a checkpoint when one is due) in the
+    events' own transaction, after the insert: the library has locked the events table in
+    EXCLUSIVE mode by then (docs/design-notes.md §6), so reading the previous hashes is
+    serialised with other writers.
+    """
+
+    def __init__(self, datastore: Any, *, events_table_name: str = EVENTS_TABLE) -> None:
+        if datastore.enable_db_functions:
+            # The database-function insert path bypasses the hook that writes the hashes.
+            msg = "tracker's event store needs POSTGRES_ENABLE_DB_FUNCTIONS off"
+            raise ValueError(msg)
+        super().__init__(datastore, events_table_name=events_table_name)
+
+    # Fewer attempts than the library's 10: each may wait the connect timeout, and a
+    # writer should hear "503, retry" within seconds of an outage, not after a minute.
+    @retry((InterfaceError, OperationalError), max_attempts=INSERT_ATTEMPTS, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The library's insert, except that a failure after the INSERT rolls everything back.
+
+        The library keeps such an exception aside until the pipeline has exited, and so lets
+        `conn.transaction()` COMMIT the events without their hashes and side writes. Here
+        the transaction is rolled back (psycopg's `Rollback`) before the error is re-raised.
+        """
+        error: Exception | None = None
+        notification_ids: Sequence[int] | None = None
+        with self.datastore.get_connection() as conn:
+            try:
+                with conn.pipeline() as pipeline, conn.transaction():
+                    with conn.cursor() as curs:
+                        self._insert_events(curs, stored_events, **kwargs)
+                    if stored_events:
+                        with conn.cursor() as curs:
+                            try:
+                                self._insert_stored_events(curs, stored_events, **kwargs)
+                                pipeline.sync()
+                                notification_ids = self._fetch_ids_after_insert_events(
+                                    curs, stored_events, **kwargs
+                                )
+                            except Exception as e:
+                                error = e
+                                raise psycopg.Rollback from None
+            except psycopg.Rollback:
+                # On a broken connection (terminated backend) the ROLLBACK itself fails and
+                # psycopg lets `Rollback` out: the server rolled back already; raise the cause
+                # (an OperationalError: retried above, or a 503 at the edge), never a 500.
+                if error is None:
+                    raise
+            if error is not None:
+                raise error
+        return notification_ids
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        write_chain(PostgresChainCursor(curs), stored_events, list(positions or ()))
+        for side_write in side_writes(kwargs):
+            side_write.write_postgres(curs, list(positions or ()))
+        return positions
+
+    # -- AuditRecorder: the audit reads and the import --------------------------------------
+
+    def select_stream(
+        self, originator_id: UUID, gt: int | None = None, lte: int | None = None, limit: int = 100
+    ) -> list[PositionedEvent]:
+        statement = (
+            "SELECT e.notification_id AS position, e.originator_version, e.topic, e.state,"
+            f" h.hash FROM {self.events_table_name} e LEFT JOIN {EVENT_HASHES_TABLE} h"
+            " ON h.position = e.notification_id WHERE e.originator_id = %s"
+            " AND e.originator_version > %s AND e.originator_version <= %s"
+            " ORDER BY e.originator_version LIMIT %s"
+        )
+        params = (originator_id, gt or 0, lte if lte is not None else 2**62, limit)
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params)
+            return [
+                PositionedEvent(
+                    row["position"],
+                    StoredEvent(
+                        originator_id, row["originator_version"], row["topic"], bytes(row["state"])
+                    ),
+                    row["hash"],
+                )
+                for row in curs.fetchall()
+            ]
+
+    def select_hash_rows(self, after: int, limit: int) -> list[HashRow]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(SELECT_HASH_ROWS, (after, limit))
+            return [hash_row(row) for row in curs.fetchall()]
+
+    def select_checkpoints(self) -> list[Checkpoint]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(SELECT_CHECKPOINTS)
+            return [Checkpoint(row["position"], row["running_hash"]) for row in curs.fetchall()]
+
+    def max_hash_position(self) -> int:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(MAX_HASH_POSITION)
+            found = curs.fetchone()
+            return int(found["position"] or 0) if found else 0
+
+    def import_log(
+        self, batches: Iterable[Sequence[ImportedEvent]], checkpoints: Sequence[Checkpoint]
+    ) -> int:
+        insert = (
+            f"INSERT INTO {self.events_table_name} (originator_id, originator_version, topic,"
+            " state, notification_id) VALUES (%s, %s, %s, %s, %s)"
+        )
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            self._lock_table(curs)
+            db = PostgresChainCursor(curs)
+            refuse_non_empty(db, self.events_table_name)
+            count, last = 0, 0
+            for batch in batches:
+                curs.executemany(
+                    insert,
+                    [
+                        (
+                            UUID(e.row.originator_id),
+                            e.row.originator_version,
+                            e.topic,
+                            e.state,
+                            e.row.position,
+                        )
+                        for e in batch
+                    ],
+                )
+                db.executemany(INSERT_HASH_ROW, [hash_params(e.row) for e in batch])
+                count += len(batch)
+                last = max([last, *(e.row.position for e in batch)])
+            db.executemany(INSERT_CHECKPOINT, checkpoint_params(checkpoints))
+            if last:
+                # New events continue after the imported positions.
+                curs.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{self.events_table_name}',"
+                    " 'notification_id'), %s)",
+                    (last,),
+                )
+            return count
+
+
+class TrackerPostgresFactory(PostgresFactory):
+    """PostgreSQL infrastructure on tracker's tables (Alembic creates them: design-notes §4).
+
+    The library names the tables after the application (`tracker_*`, docs/design-notes.md
+    §5); of its recorders, tracker's event store has the application recorder (on
+    `tracker_events`) and the snapshot recorder (on `tracker_snapshots`), and refuses the
+    others rather than let them fail on tables that do not exist.
+    """
+
+    application_recorder_class = TrackerPostgresApplicationRecorder
+
+    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        # The library's application asks for one aggregate recorder, its snapshot store.
+        if purpose != SNAPSHOTS:
+            raise UnsupportedRecorderError.aggregate(purpose)
+        return super().aggregate_recorder(purpose)
+
+    def tracking_recorder(
+        self, tracking_recorder_class: type[PostgresTrackingRecorder] | None = None
+    ) -> NoReturn:
+        raise UnsupportedRecorderError.tracking()
+
+    def process_recorder(self) -> NoReturn:
+        raise UnsupportedRecorderError.process()
+
+
+def notification_channel(recorder: Recorder) -> str:
+    """The channel that PostgreSQL's application recorder NOTIFYs after each save.
+
+    A TypeError if `recorder` is not a PostgreSQL application recorder (SQLite's has no
+    notifications: docs/design-notes.md §1).
+    """
+    if not isinstance(recorder, PostgresApplicationRecorder):
+        msg = (
+            f"{type(recorder).__module__}.{type(recorder).__qualname__} is not a PostgreSQL"
+            " application recorder: only PostgreSQL notifies its listeners of new events"
+        )
+        raise TypeError(msg)
+    return recorder.channel_name
