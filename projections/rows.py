@@ -1,6 +1,6 @@
 """A batch's rows in memory: loaded once, changed by the handlers, written back in bulk.
 
-Projection speed is per-event overhead, not the database (STACK-NOTES "Measured"): a
+Projection speed is per-event overhead, not the database (docs/design-notes.md §0): a
 handler that runs two to four statements per event is held to about a thousand events a
 second whatever the database. So the handlers of a batch work on Python dicts instead:
 

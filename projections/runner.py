@@ -4,13 +4,13 @@ Why not the library's `ProjectionRunner` (its `Projection`, `TrackingRecorder` a
 notification selection are used as they are):
 
 - it commits one transaction per event, about 5x slower than a batch of hundreds on both
-  databases (STACK-NOTES "Measured"); a catch-up of the whole log should take seconds;
+  databases (docs/design-notes.md §0); a catch-up of the whole log should take seconds;
 - its subscription needs `subscribe()`, which neither SQLite recorder implements
-  (STACK-NOTES 1);
+  (docs/design-notes.md §1);
 - its runner builds its own copy of the application and a view on its own engine
-  (STACK-NOTES 2), where tracker wants the read models on the one SQLAlchemy engine;
+  (docs/design-notes.md §2), where tracker wants the read models on the one SQLAlchemy engine;
 - its PostgreSQL tracking insert let two runners both commit the same position
-  (STACK-NOTES 3).
+  (docs/design-notes.md §3).
 
 So a `ProjectionWorker` reads notifications with the recorder's `select_notifications`,
 decodes them with the application's mapper, and applies a batch in one SQLAlchemy

@@ -3,7 +3,7 @@
 This is the library's `TrackingRecorder` (what its `Projection` expects as `view`), kept on
 tracker's own SQLAlchemy engine and Alembic-owned tables rather than the library's
 per-projection infrastructure factory, which would open one more engine (and on SQLite one
-more write lock) per projection (STACK-NOTES 2).
+more write lock) per projection (docs/design-notes.md §2).
 
 A view is bound to one open transaction at a time (`bind`): `process_event` changes rows
 in `view.rows` (the batch's rows in memory, `projections.rows`) and calls

@@ -1,4 +1,4 @@
-"""The phase rules of CONTRACT §4, for every (current, target, decision) of 7 × 7 × 2."""
+"""The phase rules of docs/domain.md, for every (current, target, decision) of 7 × 7 × 2."""
 
 from __future__ import annotations
 

@@ -455,7 +455,13 @@ class ReopenProject(ProjectCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class AdminCommand(Command):
-    """An administrative action, appended to the store's one AdminLog stream."""
+    """An administrative action, appended to the store's one AdminLog stream.
+
+    `writes` are the rows that go with it in the same transaction (a token's row, an
+    erased name).
+    """
+
+    writes: Sequence[SideWrite] = ()
 
     @property
     def aggregate_id(self) -> UUID:
@@ -474,6 +480,9 @@ class AdminCommand(Command):
     def record(self, log: AdminLog, meta: Meta) -> None:
         """Trigger the admin event on `log`."""
 
+    def side_writes(self) -> Sequence[SideWrite]:
+        return self.writes
+
 
 @dataclass(frozen=True, kw_only=True)
 class RecordTokenCreated(AdminCommand):
@@ -482,13 +491,9 @@ class RecordTokenCreated(AdminCommand):
     token_id: str
     role: str
     lab: str | None = None
-    writes: Sequence[SideWrite] = ()
 
     def record(self, log: AdminLog, meta: Meta) -> None:
         log.token_created(meta, self.token_id, self.role, self.lab, self.reason)
-
-    def side_writes(self) -> Sequence[SideWrite]:
-        return self.writes
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -496,13 +501,9 @@ class RecordTokenRevoked(AdminCommand):
     """Record that a bearer token was revoked."""
 
     token_id: str
-    writes: Sequence[SideWrite] = ()
 
     def record(self, log: AdminLog, meta: Meta) -> None:
         log.token_revoked(meta, self.token_id, self.reason)
-
-    def side_writes(self) -> Sequence[SideWrite]:
-        return self.writes
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -552,13 +553,9 @@ class RecordPersonForgotten(AdminCommand):
     """Record that a person's name was erased (the event names the pseudonymous id only)."""
 
     person_id: str
-    writes: Sequence[SideWrite] = ()
 
     def record(self, log: AdminLog, meta: Meta) -> None:
         log.person_forgotten(meta, self.person_id, self.reason)
-
-    def side_writes(self) -> Sequence[SideWrite]:
-        return self.writes
 
 
 def _leaves(base: type[Command]) -> list[type[Command]]:

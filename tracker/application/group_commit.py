@@ -1,6 +1,6 @@
 """Group commit: concurrent commands on different aggregates share one store transaction.
 
-A commit's cost is dominated by the database's commit (STACK-NOTES: one `save` of 20
+A commit's cost is dominated by the database's commit (docs/design-notes.md §0: one `save` of 20
 aggregates is 8-15x faster per event than 20 saves). Threads that finish deciding a command
 while another thread is committing queue their aggregates; when that commit ends, the
 first queued thread becomes the leader and saves everything queued in one `save(...)`.

@@ -2,7 +2,7 @@
 
 `POST /graphql` answers queries. In development, a browser's `GET /graphql` gets GraphiQL,
 served with its scripts from this server (`/graphql/assets/...`): Strawberry's own page
-loads them from a public CDN (STACK-NOTES 10), which a deployment without internet would
+loads them from a public CDN (docs/design-notes.md §10), which a deployment without internet would
 show blank. The files come from the `graphene-django-graphiql-static` wheel, which bundles
 GraphiQL, React and their CSS as plain files (it needs no Django to be read as data).
 """

@@ -1,4 +1,4 @@
-"""Auditors' GraphQL fields: `projectHistory` and `projectAsOf` (CONTRACT §3).
+"""Auditors' GraphQL fields: `projectHistory` and `projectAsOf` (docs/api.md, GraphQL).
 
 Unlike the dashboards' fields these read the event store, not the projections: history is
 not in the read models, and time travel replays the log (tracker/audit/history.py). They

@@ -1,4 +1,4 @@
-"""The dashboards' schema (CONTRACT §3): queries over the read models, limits, error codes."""
+"""The dashboards' schema (docs/api.md): queries over the read models, limits, error codes."""
 
 from __future__ import annotations
 
@@ -137,7 +137,7 @@ class CachedParser(ParserCache):
 
 
 class MaskInternalErrors(MaskErrors):
-    """Hide internal errors' reasons (STACK-NOTES 12: keep the clients' own mistakes)."""
+    """Hide internal errors' reasons (docs/design-notes.md §12: keep the clients' own mistakes)."""
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=should_mask_error, error_message="Unexpected error.")

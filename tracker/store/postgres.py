@@ -36,20 +36,8 @@ from psycopg.rows import DictRow
 
 from tracker.schema.audit import EVENT_HASHES_TABLE
 from tracker.schema.event_store import EVENTS_TABLE
+from tracker.store import chaining
 from tracker.store.chain import Checkpoint, HashRow
-from tracker.store.chaining import (
-    INSERT_CHECKPOINT,
-    INSERT_HASH_ROW,
-    MAX_HASH_POSITION,
-    SELECT_CHECKPOINTS,
-    SELECT_HASH_ROWS,
-    checkpoint_params,
-    hash_params,
-    hash_row,
-    refuse_non_empty,
-    side_writes,
-    write_chain,
-)
 from tracker.store.interface import (
     AuditRecorder,
     ImportedEvent,
@@ -138,8 +126,8 @@ class TrackerPostgresApplicationRecorder(AuditRecorder, PostgresApplicationRecor
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        write_chain(PostgresChainCursor(curs), stored_events, list(positions or ()))
-        for side_write in side_writes(kwargs):
+        chaining.write_chain(PostgresChainCursor(curs), stored_events, list(positions or ()))
+        for side_write in chaining.side_writes(kwargs):
             side_write.write_postgres(curs, list(positions or ()))
         return positions
 
@@ -171,17 +159,17 @@ class TrackerPostgresApplicationRecorder(AuditRecorder, PostgresApplicationRecor
 
     def select_hash_rows(self, after: int, limit: int) -> list[HashRow]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(SELECT_HASH_ROWS, (after, limit))
-            return [hash_row(row) for row in curs.fetchall()]
+            curs.execute(chaining.SELECT_HASH_ROWS, (after, limit))
+            return [chaining.hash_row(row) for row in curs.fetchall()]
 
     def select_checkpoints(self) -> list[Checkpoint]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(SELECT_CHECKPOINTS)
+            curs.execute(chaining.SELECT_CHECKPOINTS)
             return [Checkpoint(row["position"], row["running_hash"]) for row in curs.fetchall()]
 
     def max_hash_position(self) -> int:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(MAX_HASH_POSITION)
+            curs.execute(chaining.MAX_HASH_POSITION)
             found = curs.fetchone()
             return int(found["position"] or 0) if found else 0
 
@@ -195,7 +183,7 @@ class TrackerPostgresApplicationRecorder(AuditRecorder, PostgresApplicationRecor
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             self._lock_table(curs)
             db = PostgresChainCursor(curs)
-            refuse_non_empty(db, self.events_table_name)
+            chaining.refuse_non_empty(db, self.events_table_name)
             count, last = 0, 0
             for batch in batches:
                 curs.executemany(
@@ -211,10 +199,12 @@ class TrackerPostgresApplicationRecorder(AuditRecorder, PostgresApplicationRecor
                         for e in batch
                     ],
                 )
-                db.executemany(INSERT_HASH_ROW, [hash_params(e.row) for e in batch])
+                db.executemany(
+                    chaining.INSERT_HASH_ROW, [chaining.hash_params(e.row) for e in batch]
+                )
                 count += len(batch)
                 last = max([last, *(e.row.position for e in batch)])
-            db.executemany(INSERT_CHECKPOINT, checkpoint_params(checkpoints))
+            db.executemany(chaining.INSERT_CHECKPOINT, chaining.checkpoint_params(checkpoints))
             if last:
                 # New events continue after the imported positions.
                 curs.execute(

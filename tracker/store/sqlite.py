@@ -30,20 +30,8 @@ from eventsourcing.sqlite import (
 
 from tracker.schema.audit import EVENT_HASHES_TABLE
 from tracker.schema.event_store import EVENTS_TABLE, SNAPSHOTS_TABLE
+from tracker.store import chaining
 from tracker.store.chain import Checkpoint, HashRow
-from tracker.store.chaining import (
-    INSERT_CHECKPOINT,
-    INSERT_HASH_ROW,
-    MAX_HASH_POSITION,
-    SELECT_CHECKPOINTS,
-    SELECT_HASH_ROWS,
-    checkpoint_params,
-    hash_params,
-    hash_row,
-    refuse_non_empty,
-    side_writes,
-    write_chain,
-)
 from tracker.store.interface import (
     AuditRecorder,
     ImportedEvent,
@@ -87,8 +75,8 @@ class TrackerSQLiteApplicationRecorder(AuditRecorder, SQLiteApplicationRecorder)
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         positions = super()._insert_events(c, stored_events, **kwargs)
-        write_chain(SQLiteChainCursor(c), stored_events, list(positions or ()))
-        for side_write in side_writes(kwargs):
+        chaining.write_chain(SQLiteChainCursor(c), stored_events, list(positions or ()))
+        for side_write in chaining.side_writes(kwargs):
             side_write.write_sqlite(c, list(positions or ()))
         return positions
 
@@ -120,17 +108,17 @@ class TrackerSQLiteApplicationRecorder(AuditRecorder, SQLiteApplicationRecorder)
 
     def select_hash_rows(self, after: int, limit: int) -> list[HashRow]:
         with self.datastore.transaction(commit=False) as c:
-            c.execute(SELECT_HASH_ROWS.replace("%s", "?"), (after, limit))
-            return [hash_row(row) for row in c.fetchall()]
+            c.execute(chaining.SELECT_HASH_ROWS.replace("%s", "?"), (after, limit))
+            return [chaining.hash_row(row) for row in c.fetchall()]
 
     def select_checkpoints(self) -> list[Checkpoint]:
         with self.datastore.transaction(commit=False) as c:
-            c.execute(SELECT_CHECKPOINTS)
+            c.execute(chaining.SELECT_CHECKPOINTS)
             return [Checkpoint(row["position"], row["running_hash"]) for row in c.fetchall()]
 
     def max_hash_position(self) -> int:
         with self.datastore.transaction(commit=False) as c:
-            c.execute(MAX_HASH_POSITION)
+            c.execute(chaining.MAX_HASH_POSITION)
             return int(c.fetchone()["position"] or 0)
 
     def import_log(
@@ -155,7 +143,7 @@ class TrackerSQLiteApplicationRecorder(AuditRecorder, SQLiteApplicationRecorder)
         checkpoints: Sequence[Checkpoint],
     ) -> int:
         db = SQLiteChainCursor(c)
-        refuse_non_empty(db, self.events_table_name)
+        chaining.refuse_non_empty(db, self.events_table_name)
         count = 0
         insert = (
             f"INSERT INTO {self.events_table_name}"
@@ -175,9 +163,9 @@ class TrackerSQLiteApplicationRecorder(AuditRecorder, SQLiteApplicationRecorder)
                     for e in batch
                 ],
             )
-            db.executemany(INSERT_HASH_ROW, [hash_params(e.row) for e in batch])
+            db.executemany(chaining.INSERT_HASH_ROW, [chaining.hash_params(e.row) for e in batch])
             count += len(batch)
-        db.executemany(INSERT_CHECKPOINT, checkpoint_params(checkpoints))
+        db.executemany(chaining.INSERT_CHECKPOINT, chaining.checkpoint_params(checkpoints))
         return count
 
 
