@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pkgutil
+
+from tracker import schema
 from tracker.config.settings import Settings
 from tracker.store import migrate
 
@@ -20,3 +23,10 @@ def test_downgrade_base_then_upgrade_head_works(empty_database_url: str) -> None
     assert migrate.current_revision(settings) is None
     migrate.upgrade(settings)
     assert migrate.drift(settings) == []
+
+
+def test_every_table_module_of_the_schema_is_loaded_with_it() -> None:
+    """A table module left out of `tracker.schema` would be invisible to Alembic's drift check."""
+    modules = {info.name for info in pkgutil.iter_modules(schema.__path__)}
+    assert modules - {"metadata"} <= set(schema.__all__)
+    assert all(table.metadata is schema.metadata for table in schema.metadata.tables.values())
