@@ -1,11 +1,10 @@
 """Fast, realistic event logs for the benchmarks: tracker's seed plan, saved in batches.
 
-`tracker seed` sends one command per transaction (about 1,000 events/s): far too slow for
-the 300,000 events of 10,000 projects. `load_portfolio` runs the very same commands
-(`tracker.application.seed.plan_portfolio`, through `TrackerApplication`'s command methods and the
-domain's rules) but keeps the aggregates in memory and saves them in batches of many
-aggregates per transaction, so the log, the hash chain and the snapshots are the ones a
-seed would have written, with positions in a different (still causal per project) order.
+`load_portfolio` sends the seed's commands (`tracker.application.seed.plan_portfolio`)
+through the application's one command path, `TrackerApplication.execute_many`, a few
+thousand per transaction and project by project, so the log, the hash chain and the
+snapshots are the ones a seed would have written, with positions in a different (still
+causal per project) order.
 """
 
 from __future__ import annotations
@@ -17,75 +16,32 @@ from datetime import date
 from uuid import UUID
 
 from domain.errors import LabNotFoundError
-from domain.lab import Lab
 from domain.meta import Meta
-from domain.project import Project
 from domain.values import Health, Territory
-from tracker.application.commands import RegisterLab
+from tracker.application.commands import AssessHealth, Command, RegisterLab, RegisterProject
 from tracker.application.seed import SEED_ACTOR, Step, plan_portfolio
-from tracker.application.service import CommandResult, TrackerApplication
+from tracker.application.service import TrackerApplication
 from tracker.application.services import Services
 from tracker.config.settings import Settings
-from tracker.store.interface import SideWrite
 
-# Aggregates per save: large enough to amortise the commit, small enough to keep each
-# transaction (and the PostgreSQL table lock it holds) short.
-AGGREGATES_PER_SAVE = 200
-PENDING_EVENTS_PER_FLUSH = 5_000
+# Commands per transaction (`TrackerApplication.execute_many`): large enough to amortise the
+# commit, small enough to keep each transaction (and the PostgreSQL table lock) short.
+COMMANDS_PER_SAVE = 2_000
 SEED_PROJECTS_MAX = 10_000
 
 
-class BufferedApplication(TrackerApplication):
-    """tracker's commands, with saves held in memory and written in batches by `flush`."""
-
-    name = TrackerApplication.name  # the same tables as the real application
-
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings.model_copy(update={"group_commit": False}))
-        self._aggregates: dict[UUID, Lab | Project] = {}
-        self._dirty: dict[UUID, Lab | Project] = {}
-        self.pending_events = 0
-        self.events_written = 0
-
-    def get_project(self, project_id: UUID, version: int | None = None) -> Project:
-        held = self._aggregates.get(project_id)
-        if version is None and isinstance(held, Project):
-            return held
-        return super().get_project(project_id, version)
-
-    def get_lab(self, slug: str) -> Lab:
-        held = self._aggregates.get(Lab.id_for(slug))
-        if isinstance(held, Lab):
-            return held
-        return super().get_lab(slug)
-
-    def _save(
-        self,
-        aggregate: Lab | Project,
-        started: float,
-        command: str,
-        meta: Meta,
-        side_writes: Sequence[SideWrite],
-        created_id: str | None = None,
-    ) -> CommandResult:
-        self._aggregates[aggregate.id] = aggregate
-        self._dirty[aggregate.id] = aggregate
-        self.pending_events = sum(len(a.pending_events) for a in self._dirty.values())
-        return CommandResult(aggregate.id, aggregate.version, 0, created_id)
-
-    def hold(self, aggregate: Lab | Project) -> None:
-        """Keep an aggregate built outside the commands, to be written by `flush`."""
-        self._aggregates[aggregate.id] = aggregate
-        self._dirty[aggregate.id] = aggregate
-
-    def flush(self) -> None:
-        """Save every aggregate with pending events, `AGGREGATES_PER_SAVE` per transaction."""
-        dirty = list(self._dirty.values())
-        for start in range(0, len(dirty), AGGREGATES_PER_SAVE):
-            recordings = self.save(*dirty[start : start + AGGREGATES_PER_SAVE])
-            self.events_written += len(recordings)
-        self._dirty.clear()
-        self.pending_events = 0
+def _execute_in_batches(
+    application: TrackerApplication,
+    commands: Sequence[tuple[Command, Meta]],
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
+    written = 0
+    for start in range(0, len(commands), COMMANDS_PER_SAVE):
+        results = application.execute_many(commands[start : start + COMMANDS_PER_SAVE])
+        written += len(results)
+        if on_progress is not None:
+            on_progress(written)
+    return written
 
 
 @dataclass(frozen=True)
@@ -134,41 +90,37 @@ def load_portfolio(
 ) -> Loaded:
     """Write the seed's portfolio (`projects` per seed) through the commands, in batches.
 
-    With `commands_per_project`, only each project's first commands of `YOUNG_KINDS`.
+    Each project's commands are sent together (in its own order), so that a batch holds
+    few projects and each is read from the store at most once per batch. With
+    `commands_per_project`, only each project's first commands of `YOUNG_KINDS`.
     """
     started = time.perf_counter()
-    application = BufferedApplication(settings)
+    application = TrackerApplication(settings.model_copy(update={"group_commit": False}))
     project_ids: list[UUID] = []
+    commands: list[tuple[Command, Meta]] = []
     try:
         today = application.today()
+        known_labs = {lab.slug for lab in application.list_labs()}
         for seed in seeds:
             lab_steps, steps = plan_portfolio(min(projects, SEED_PROJECTS_MAX), seed, today)
             if commands_per_project is not None:
                 steps = _young(steps, commands_per_project)
-            for step in [*lab_steps, *steps]:
-                if step.command == "register_lab":
-                    try:
-                        application.get_lab(step.kwargs["slug"])
-                        continue  # a later seed's labs are the first seed's
-                    except LabNotFoundError:
-                        pass
+            for step in lab_steps:
+                if step.kwargs["slug"] not in known_labs:  # a later seed's labs are the first's
+                    known_labs.add(step.kwargs["slug"])
+                    commands.append((step.as_command(), _meta(application, step)))
+            for step in sorted(steps, key=lambda s: (s.project, s.seq)):
                 if step.command == "register_project":
                     project_ids.append(step.kwargs["project_id"])
-                meta = application.meta(SEED_ACTOR, step.correlation_id, step.on)
-                application.execute(step.as_command(), meta)
-                # A cheap running count: most commands add one event.
-                if len(application._dirty) >= AGGREGATES_PER_SAVE * 5 or (
-                    application.pending_events >= PENDING_EVENTS_PER_FLUSH
-                ):
-                    application.flush()
-                    if on_progress is not None:
-                        on_progress(application.events_written)
-            application.flush()
-        return Loaded(
-            len(project_ids), application.events_written, time.perf_counter() - started, project_ids
-        )
+                commands.append((step.as_command(), _meta(application, step)))
+        events = _execute_in_batches(application, commands, on_progress)
+        return Loaded(len(project_ids), events, time.perf_counter() - started, project_ids)
     finally:
         application.close()
+
+
+def _meta(application: TrackerApplication, step: Step) -> Meta:
+    return application.meta(SEED_ACTOR, step.correlation_id, step.on)
 
 
 def bench_meta(today: date) -> Meta:
@@ -185,28 +137,25 @@ def register_bench_projects(
         application.get_lab(lab)
     except LabNotFoundError:
         application.execute(RegisterLab(slug=lab, name="Banc d'essai", region_code="27"), meta)
-    ids: list[UUID] = []
-    batch: list[Project] = []
     healths = list(Health)
+    commands: list[tuple[Command, Meta]] = []
+    ids: list[UUID] = []
     for _ in range(count):
-        project = Project.register(
+        register = RegisterProject(
             lab=lab,
             title="Projet de mesure",
             summary="Un projet pour mesurer.",
             themes=["mesure"],
             territories=[Territory("department", "21", 2024)],
             started_on=meta.today,
-            meta=meta,
         )
-        for i in range(events_each):
-            project.assess_health(healths[i % len(healths)], meta)
-        ids.append(project.id)
-        batch.append(project)
-        if sum(len(p.pending_events) for p in batch) >= 2_000:
-            application.save(*batch)
-            batch = []
-    if batch:
-        application.save(*batch)
+        ids.append(register.project_id)
+        commands.append((register, meta))
+        commands.extend(
+            (AssessHealth(project_id=register.project_id, health=healths[i % len(healths)]), meta)
+            for i in range(events_each)
+        )
+    _execute_in_batches(application, commands)
     return ids
 
 
@@ -215,9 +164,10 @@ def grow_project(services: Services, project_id: UUID, events: int, per_save: in
     application = services.application
     meta = bench_meta(application.today())
     healths = list(Health)
-    project = application.get_project(project_id)
-    for i in range(events):
-        project.assess_health(healths[i % len(healths)], meta)
-        if len(project.pending_events) >= per_save:
-            application.save(project)
-    application.save(project)
+    for start in range(0, events, per_save):
+        application.execute_many(
+            [
+                (AssessHealth(project_id=project_id, health=healths[i % len(healths)]), meta)
+                for i in range(start, min(events, start + per_save))
+            ]
+        )

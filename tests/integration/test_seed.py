@@ -117,7 +117,7 @@ def test_seed_refuses_a_store_that_holds_events(fresh_services: Callable[[], Ser
     seed_portfolio(services.application, projects=2, seed=1)
     before = services.application.recorder.max_notification_id()
 
-    with pytest.raises(SeedError, match="not empty"):
+    with pytest.raises(SeedError, match="holds a portfolio already"):
         seed_portfolio(services.application, projects=2, seed=2)
     with pytest.raises(SeedError, match="another --seed"):
         seed_portfolio(services.application, projects=2, seed=1, force=True)
@@ -268,4 +268,4 @@ def test_the_seed_command_prints_a_summary_then_refuses_a_second_run(tmp_path: P
     assert second.returncode == 1
     error_lines = second.stderr.strip().splitlines()
     assert len(error_lines) == 1
-    assert error_lines[0].startswith("error: the event store is not empty")
+    assert error_lines[0].startswith("error: the event store holds a portfolio already")

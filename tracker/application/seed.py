@@ -931,9 +931,12 @@ def plan_portfolio(projects: int, seed: int, today: date) -> tuple[list[Step], l
     return lab_steps, steps
 
 
-def store_is_empty(application: TrackerApplication) -> bool:
-    """True when the event store holds no event at all."""
-    return not application.recorder.max_notification_id()
+def portfolio_is_empty(application: TrackerApplication) -> bool:
+    """True when no lab is registered (so no project either: a project belongs to a lab).
+
+    The admin log does not count: creating a token before seeding is fine.
+    """
+    return not application.list_labs()
 
 
 def seed_portfolio(
@@ -946,15 +949,16 @@ def seed_portfolio(
 ) -> SeedSummary:
     """Write the demo portfolio through the application's commands.
 
-    Refuses a store that holds events unless `force`: seeding adds to whatever is there, and
-    a second seed with the same `seed` would collide with the first one's ids. With `force`,
-    labs that exist are kept; projects whose ids exist make it stop before writing.
+    Refuses a store that holds a portfolio (a lab) unless `force`: seeding adds to whatever
+    is there, and a second seed with the same `seed` would collide with the first one's ids.
+    With `force`, labs that exist are kept; projects whose ids exist make it stop before
+    writing.
     `on_step(done, total)` is called after each command (for a progress bar).
     """
     started = time.perf_counter()
-    if not force and not store_is_empty(application):
+    if not force and not portfolio_is_empty(application):
         raise SeedError(
-            "the event store is not empty: seeding adds a second portfolio to it; "
+            "the event store holds a portfolio already: seeding adds a second one to it; "
             "use --force to seed anyway, or point TRACKER_DATABASE_URL at an empty database"
         )
     lab_steps, steps = plan_portfolio(projects, seed, application.today())

@@ -23,7 +23,7 @@ from tracker.application.seed import (
     DEFAULT_SEED,
     LABS,
     SeedSummary,
-    store_is_empty,
+    portfolio_is_empty,
 )
 from tracker.application.services import Services
 from tracker.cli.seed import run_seed
@@ -79,10 +79,10 @@ def prepare_demo(
     projects: int = DEFAULT_PROJECTS,
     seed: int = DEFAULT_SEED,
 ) -> DemoSetup:
-    """Seed and create tokens when the store is empty; otherwise leave everything as it is."""
+    """Seed and create tokens when no portfolio is stored; otherwise leave everything as it is."""
     services = Services.open(settings)
     try:
-        if not store_is_empty(services.application):
+        if not portfolio_is_empty(services.application):
             events = services.application.recorder.max_notification_id() or 0
             return DemoSetup(seeded=False, events=events)
         summary = run_seed(services, projects, seed, force=False, console=console)

@@ -54,7 +54,7 @@ def seed(
     ] = DEFAULT_SEED,
     force: Annotated[
         bool,
-        typer.Option("--force", help="Seed even if the store already holds events."),
+        typer.Option("--force", help="Seed even if a portfolio (a lab) is stored already."),
     ] = False,
 ) -> None:
     """Load a deterministic, realistic demo portfolio through the application's commands.
