@@ -271,3 +271,34 @@ def test_the_list_finds_a_campaigns_actions_across_labs(
     assert len(by_period["items"]) == 1
     read = client.get(f"/api/v1/campaigns/{campaign}", headers=viewer).json()
     assert (read["organiser"], read["starts_on"]) == ("DITP", "2020-11-02")
+
+
+def test_auditors_read_an_actions_history_and_its_state_at_a_version(
+    client: TestClient, lab: str, staff: dict[str, str], tokens: TokenFactory
+) -> None:
+    training_id = schedule(client, lab, staff)
+    url = f"/api/v1/trainings/{training_id}"
+    client.post(f"{url}/hold", json={"attendance": 15}, headers=staff).raise_for_status()
+    auditor = tokens("auditor")
+
+    history = client.get(f"{url}/events", headers=auditor).json()
+    assert [e["type"] for e in history["items"]] == ["TrainingScheduled", "TrainingHeld"]
+    assert all(e["hash"] for e in history["items"])
+    first = client.get(f"{url}/state", params={"version": 1}, headers=auditor).json()
+    assert (first["version"], first["status"]) == (1, "scheduled")
+    now = client.get(f"{url}/state", params={"as_of": "2100-01-01T00:00:00Z"}, headers=auditor)
+    assert now.json()["status"] == "held"
+
+
+def test_only_auditors_read_an_actions_history(
+    client: TestClient, lab: str, staff: dict[str, str]
+) -> None:
+    training_id = schedule(client, lab, staff)
+    assert_problem(client.get(f"/api/v1/trainings/{training_id}/events", headers=staff), 403)
+
+
+def test_a_project_is_not_a_training_action_to_auditors(
+    client: TestClient, project: uuid.UUID, tokens: TokenFactory
+) -> None:
+    response = client.get(f"/api/v1/trainings/{project}/events", headers=tokens("auditor"))
+    assert_problem(response, 404)

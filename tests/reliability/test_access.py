@@ -105,6 +105,8 @@ POLICY: dict[tuple[str, str], Policy] = {
     },
     ("POST", "/api/v1/campaigns"): Policy.ADMIN,
     ("GET", "/api/v1/campaigns/{campaign}"): Policy.ANY_TOKEN,
+    ("GET", "/api/v1/trainings/{training_id}/events"): Policy.AUDITOR,
+    ("GET", "/api/v1/trainings/{training_id}/state"): Policy.AUDITOR,
 }
 
 CALLERS = [

@@ -2,13 +2,14 @@
 
 Writes are for staff of the action's lab (as project writes); reads for any token. One
 action is read from the event store (with its ETag), the list from the `training` read
-model, in keyset pages (`next_after`).
+model, in keyset pages (`next_after`). Auditors read an action's history and its state at
+a version or an instant, as they read a project's.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Self
 from uuid import UUID
 
@@ -30,6 +31,7 @@ from projections import queries as reads
 from tracker.api.commands import CommandAnswer, CommandBody, IsoDate, Title, execute
 from tracker.api.deps import (
     AppDep,
+    AuditorPrincipal,
     CurrentPrincipal,
     ServicesDep,
     StaffPrincipal,
@@ -39,6 +41,8 @@ from tracker.api.deps import (
 from tracker.api.problems import ProblemError, problem_responses
 from tracker.application import commands
 from tracker.application.service import TrackerApplication
+from tracker.audit.history import MAX_PAGE
+from tracker.audit.training import training_as_of, training_at_version, training_history
 
 router = APIRouter(prefix="/api/v1", tags=["trainings"])
 
@@ -380,3 +384,51 @@ def cancel_training(
     return execute(
         context, body, commands.CancelTraining(training_id=training_id, reason=body.reason)
     )
+
+
+# -- auditors ---------------------------------------------------------------------------------
+
+
+@router.get(
+    "/trainings/{training_id}/events",
+    operation_id="get_training_events",
+    tags=["audit"],
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+def get_training_events(
+    _principal: AuditorPrincipal,
+    training_id: TrainingIdPath,
+    application: AppDep,
+    after: Annotated[int, Query(ge=0, le=2**62, description="Start after this version.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> dict[str, Any]:
+    """The action's recorded events in order, with metadata and hashes, paged by version."""
+    page = training_history(application, training_id, after, limit)
+    return {"items": [e.as_dict() for e in page.entries], "next_after": page.next_after}
+
+
+@router.get(
+    "/trainings/{training_id}/state",
+    operation_id="get_training_state",
+    tags=["audit"],
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+def get_training_state(
+    _principal: AuditorPrincipal,
+    training_id: TrainingIdPath,
+    application: AppDep,
+    version: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    as_of: Annotated[datetime | None, Query(description="An ISO 8601 instant.")] = None,
+) -> dict[str, Any]:
+    """The action replayed to `version`, or as it was known at the instant `as_of`."""
+    if (version is None) == (as_of is None):
+        raise ProblemError(
+            422,
+            "give exactly one of version=N or as_of=<ISO 8601 instant>",
+            code="invalid-query",
+            errors=[{"loc": ["query"], "msg": "version or as_of", "type": "invalid-query"}],
+        )
+    if version is not None:
+        return training_at_version(application, training_id, version).as_dict()
+    assert as_of is not None
+    return training_as_of(application, training_id, as_of).as_dict() | {"as_of": as_of.isoformat()}

@@ -150,9 +150,9 @@ class TrackerApplication(Application[UUID]):
         """A lab by its slug."""
         return load_lab(self.repository.get, slug)
 
-    def get_training(self, training_id: UUID) -> TrainingAction:
-        """A training action's current state, replayed from the store."""
-        return load_training(self.repository.get, training_id)
+    def get_training(self, training_id: UUID, version: int | None = None) -> TrainingAction:
+        """A training action's current state (or as of `version`), replayed from the store."""
+        return load_training(lambda tid: self.repository.get(tid, version=version), training_id)
 
     def get_campaign(self, slug: str) -> Campaign:
         """A campaign by its slug."""
