@@ -93,3 +93,58 @@ class RescheduleToSameDateError(DomainError):
 
 class PartnerAlreadyJoinedError(DomainError):
     """A current partner has this name already."""
+
+
+# -- the training programme (domain/training.py, domain/campaign.py) -------------------------
+
+
+class TrainingNotFoundError(NotFoundError):
+    """No training action has this id."""
+
+
+class CampaignNotFoundError(NotFoundError):
+    """No campaign has this slug."""
+
+
+class CampaignAlreadyRegisteredError(DomainError):
+    """A campaign with this slug is registered already."""
+
+
+class DatesOutOfOrderError(InvalidValueError):
+    """Dates that must follow each other do not (sessions, a campaign's period)."""
+
+
+class SessionRequiredError(InvalidValueError):
+    """A training action needs at least one session."""
+
+
+class PlaceRequiredError(InvalidValueError):
+    """An action held in person (or hybrid) needs a place; a remote one has none."""
+
+
+class AttendanceAboveCapacityError(ReasonRequiredError):
+    """The attendance exceeds the capacity and no reason says why."""
+
+
+class AttendanceByAudienceError(InvalidValueError):
+    """The attendance by audience names an unknown audience or adds up to more than the total."""
+
+
+class TrainingNotScheduledError(DomainError):
+    """The action is held or cancelled already: it can no longer be held, moved or cancelled."""
+
+
+class TrainingHeldError(TrainingNotScheduledError):
+    """The action was held already."""
+
+
+class TrainingCancelledError(TrainingNotScheduledError):
+    """The action was cancelled."""
+
+
+class RescheduleToSameDatesError(DomainError):
+    """A reschedule must move the sessions to other dates."""
+
+
+class ProjectOfAnotherLabError(DomainError):
+    """A training action supports projects of its own lab only."""

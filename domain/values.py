@@ -278,3 +278,74 @@ def require_not_future(day: date, today: date, what: str) -> None:
     """Refuse business dates after today."""
     if day > today:
         raise FutureDateError(f"{what} {day.isoformat()} is after today ({today.isoformat()})")
+
+
+# -- the training programme ------------------------------------------------------------------
+
+
+class TrainingFormat(StrEnum):
+    """The formats of a lab's training actions."""
+
+    TRAINING = "training"
+    MODULE = "module"
+    E_CONFERENCE = "e_conference"
+    WORKSHOP = "workshop"
+    WEBINAR = "webinar"
+    NETWORK_MEETING = "network_meeting"
+    DISCOVERY_DAY = "discovery_day"
+
+    @property
+    def label(self) -> str:
+        """The French label shown to lab staff."""
+        return TRAINING_FORMAT_LABELS[self]
+
+
+TRAINING_FORMAT_LABELS: dict[TrainingFormat, str] = {
+    TrainingFormat.TRAINING: "Formation",
+    TrainingFormat.MODULE: "Module de formation",
+    TrainingFormat.E_CONFERENCE: "E-conférence",
+    TrainingFormat.WORKSHOP: "Atelier",
+    TrainingFormat.WEBINAR: "Webinaire",
+    TrainingFormat.NETWORK_MEETING: "Rencontre de réseau",
+    TrainingFormat.DISCOVERY_DAY: "Journée découverte",
+}
+
+ACTIVITY_MODE_LABELS: dict[ActivityMode, str] = {
+    ActivityMode.IN_PERSON: "En présentiel",
+    ActivityMode.REMOTE: "À distance",
+    ActivityMode.HYBRID: "Hybride",
+}
+
+
+class Audience(StrEnum):
+    """The public agents a training action is open to, by employer."""
+
+    STATE = "state"
+    REGION = "region"
+    DEPARTMENT = "department"
+    COMMUNES_EPCI = "communes_epci"
+    HOSPITALS = "hospitals"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        """The French label shown to lab staff."""
+        return AUDIENCE_LABELS[self]
+
+
+AUDIENCE_LABELS: dict[Audience, str] = {
+    Audience.STATE: "Services de l'État",
+    Audience.REGION: "Région",
+    Audience.DEPARTMENT: "Départements",
+    Audience.COMMUNES_EPCI: "Communes et EPCI",
+    Audience.HOSPITALS: "Établissements hospitaliers",
+    Audience.OTHER: "Autres publics",
+}
+
+
+class TrainingStatus(StrEnum):
+    """A training action is scheduled, then held or cancelled."""
+
+    SCHEDULED = "scheduled"
+    HELD = "held"
+    CANCELLED = "cancelled"

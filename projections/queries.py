@@ -31,6 +31,7 @@ from tracker.application.services import Services
 from tracker.schema.read_models import (
     activities,
     activity_feed,
+    campaigns,
     funding,
     indicators,
     labs,
@@ -39,6 +40,8 @@ from tracker.schema.read_models import (
     project_territories,
     project_themes,
     projects,
+    training_attendance,
+    trainings,
 )
 
 MAX_PAGE = 100
@@ -600,3 +603,212 @@ def portfolio_as_of(
     day = temporal.instant(as_of).astimezone(services.settings.zone).date()
     with temporal.portfolio_as_of(services, as_of) as engine:
         return portfolio(engine, query, day, due_within_days)
+
+
+# -- the training programme ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainingQuery:
+    """Which training actions: by lab, format, mode, status, campaign, and a period that
+    their sessions overlap (`starts_on` ≤ last session, first session ≤ `ends_on`)."""
+
+    lab: str | None = None
+    format: str | None = None
+    mode: str | None = None
+    status: str | None = None
+    campaign: str | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+
+def training_conditions(query: TrainingQuery | None) -> list[Any]:
+    """The filter's conditions on `rm_trainings`."""
+    t = trainings
+    if query is None:
+        return []
+    conditions: list[Any] = []
+    for column, value in (
+        (t.c.lab, query.lab),
+        (t.c.format, query.format),
+        (t.c.mode, query.mode),
+        (t.c.status, query.status),
+        (t.c.campaign, query.campaign),
+    ):
+        if value:
+            conditions.append(column == value)
+    if query.starts_on is not None:
+        conditions.append(t.c.last_session_on >= query.starts_on)
+    if query.ends_on is not None:
+        conditions.append(t.c.first_session_on <= query.ends_on)
+    return conditions
+
+
+def training_page(bind: Bind, query: TrainingQuery | None, first: int, after: str | None) -> Page:
+    """Training actions by first session, then scheduling order: keyset-paged on both."""
+    check_first(first)
+    t = trainings
+    conditions = training_conditions(query)
+    statement = sa.select(t).where(*conditions)
+    if after is not None:
+        day, position = decode_cursor(after, 2)
+        try:
+            first_day = date.fromisoformat(day)
+        except (TypeError, ValueError):
+            raise BadInput(f"{after!r} is not a cursor this API gave") from None
+        if not isinstance(position, int):
+            raise BadInput(f"{after!r} is not a cursor this API gave")
+        statement = statement.where(
+            sa.tuple_(t.c.first_session_on, t.c.scheduled_position) > (first_day, position)
+        )
+    statement = statement.order_by(t.c.first_session_on, t.c.scheduled_position).limit(first + 1)
+    with connected(bind) as connection:
+        rows = list(connection.execute(statement).mappings())
+        total = connection.scalar(sa.select(sa.func.count()).select_from(t).where(*conditions))
+    return Page(rows[:first], len(rows) > first, int(total or 0))
+
+
+def training_cursor(row: RowMapping) -> str:
+    """The keyset cursor after `row` (for `training_page`'s `after`)."""
+    return encode_cursor(row["first_session_on"], row["scheduled_position"])
+
+
+def attendance_by_training(bind: Bind, ids: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
+    """The attendance by audience of each of these actions (none until held)."""
+    a = training_attendance
+    found: dict[str, list[tuple[str, int]]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    with connected(bind) as connection:
+        for row in connection.execute(
+            sa.select(a).where(a.c.training_id.in_(ids)).order_by(a.c.training_id, a.c.audience)
+        ).mappings():
+            found[row["training_id"]].append((row["audience"], int(row["attendance"])))
+    return found
+
+
+def training_page_with(
+    bind: Bind, query: TrainingQuery | None, first: int, after: str | None
+) -> tuple[Page, dict[str, list[tuple[str, int]]]]:
+    """A page of actions and their attendance by audience, on one connection."""
+    with connected(bind) as connection:
+        page = training_page(connection, query, first, after)
+        return page, attendance_by_training(connection, [r["id"] for r in page.rows])
+
+
+@dataclass(frozen=True)
+class ProgrammeGroup:
+    """The actions of one lab, format, year, month, campaign…: how many in each status,
+    and the agents trained (the attendance of those held)."""
+
+    key: str
+    scheduled: int
+    held: int
+    cancelled: int
+    agents_trained: int
+
+    @property
+    def total(self) -> int:
+        return self.scheduled + self.held + self.cancelled
+
+
+@dataclass(frozen=True)
+class Programme:
+    """The roll-ups of a training programme (`trainingProgramme` in GraphQL)."""
+
+    scheduled: int
+    held: int
+    cancelled: int
+    agents_trained: int
+    held_online: int
+    by_format: list[ProgrammeGroup]
+    by_mode: list[ProgrammeGroup]
+    by_lab: list[ProgrammeGroup]
+    by_year: list[ProgrammeGroup]
+    by_month: list[ProgrammeGroup]
+    by_campaign: list[ProgrammeGroup]
+    by_audience: list[tuple[str, int]]
+
+    @property
+    def online_share(self) -> float:
+        """The share of the held actions that were held online (remote), 0 when none was."""
+        return self.held_online / self.held if self.held else 0.0
+
+
+def _programme_groups(
+    connection: Connection, column: sa.ColumnElement[Any], conditions: list[Any]
+) -> list[ProgrammeGroup]:
+    t = trainings
+    held = t.c.status == "held"
+    rows = connection.execute(
+        sa.select(
+            column,
+            sa.func.count().filter(t.c.status == "scheduled"),
+            sa.func.count().filter(held),
+            sa.func.count().filter(t.c.status == "cancelled"),
+            sa.func.coalesce(sa.func.sum(t.c.attendance).filter(held), 0),
+        )
+        .where(*conditions)
+        .group_by(column)
+        .order_by(column)
+    )
+    return [
+        ProgrammeGroup(str(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]))
+        for r in rows
+        if r[0] is not None
+    ]
+
+
+def training_programme(bind: Bind, query: TrainingQuery | None) -> Programme:
+    """Every roll-up of the filtered training actions, one statement per grouping."""
+    t, a = trainings, training_attendance
+    conditions = training_conditions(query)
+    held = t.c.status == "held"
+    with connected(bind) as connection:
+        figures = connection.execute(
+            sa.select(
+                sa.func.count().filter(t.c.status == "scheduled"),
+                sa.func.count().filter(held),
+                sa.func.count().filter(t.c.status == "cancelled"),
+                sa.func.coalesce(sa.func.sum(t.c.attendance).filter(held), 0),
+                sa.func.count().filter(held & (t.c.mode == "remote")),
+            ).where(*conditions)
+        ).one()
+        kept = [a.c.training_id.in_(sa.select(t.c.id).where(*conditions))] if conditions else []
+        by_audience = [
+            (str(r[0]), int(r[1] or 0))
+            for r in connection.execute(
+                sa.select(a.c.audience, sa.func.sum(a.c.attendance))
+                .where(*kept)
+                .group_by(a.c.audience)
+                .order_by(a.c.audience)
+            )
+        ]
+        groups = [
+            _programme_groups(connection, column, conditions)
+            for column in (t.c.format, t.c.mode, t.c.lab, t.c.year, t.c.month, t.c.campaign)
+        ]
+    return Programme(
+        scheduled=int(figures[0]),
+        held=int(figures[1]),
+        cancelled=int(figures[2]),
+        agents_trained=int(figures[3]),
+        held_online=int(figures[4]),
+        by_format=groups[0],
+        by_mode=groups[1],
+        by_lab=groups[2],
+        by_year=groups[3],
+        by_month=groups[4],
+        by_campaign=groups[5],
+        by_audience=by_audience,
+    )
+
+
+def campaign_by_slug(bind: Bind, slug: str) -> RowMapping | None:
+    """One campaign's row, or None."""
+    with connected(bind) as connection:
+        return (
+            connection.execute(sa.select(campaigns).where(campaigns.c.slug == slug))
+            .mappings()
+            .first()
+        )

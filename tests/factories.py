@@ -14,17 +14,28 @@ from uuid import UUID
 
 from domain.meta import Meta
 from domain.project import Project
-from domain.values import ActivityKind, GateDecision, Health, Outcome, Phase, Territory
+from domain.values import (
+    ActivityKind,
+    ActivityMode,
+    GateDecision,
+    Health,
+    Outcome,
+    Phase,
+    Territory,
+    TrainingFormat,
+)
 from tracker.application.commands import (
     AchieveMilestone,
     AddPartner,
     AssessHealth,
     CancelMilestone,
+    CancelTraining,
     CloseProject,
     Command,
     CommitFunding,
     DefineIndicator,
     EnterPhase,
+    HoldTraining,
     LogActivity,
     MeasureIndicator,
     PlanMilestone,
@@ -35,12 +46,16 @@ from tracker.application.commands import (
     RecordProjectionsRebuilt,
     RecordTokenCreated,
     RecordTokenRevoked,
+    RegisterCampaign,
     RegisterLab,
     RegisterProject,
     RemovePartner,
     ReopenProject,
     RescheduleMilestone,
+    RescheduleTraining,
     ReviseProject,
+    ReviseTraining,
+    ScheduleTraining,
 )
 from tracker.application.service import CommandResult, TrackerApplication
 from tracker.audit.history import HistoryEntry, admin_history
@@ -181,6 +196,49 @@ def registered_project_with_entities(application: TrackerApplication) -> tuple[U
     return project_id, entities
 
 
+def registered_campaign(application: TrackerApplication) -> str:
+    """Register a campaign with a unique slug and return the slug."""
+    slug = unique_slug("campagne")
+    application.execute(
+        RegisterCampaign(
+            slug=slug,
+            name="Mois de l'innovation publique",
+            starts_on=date(2025, 11, 2),
+            ends_on=date(2025, 11, 30),
+            theme="la transformation publique au cœur des territoires",
+            organiser="DITP",
+        ),
+        application.meta("t", "c"),
+    )
+    return slug
+
+
+def schedule_training(lab: str, project_ids: list[str] | None = None) -> ScheduleTraining:
+    """A valid ScheduleTraining of a remote workshop of `lab`, held before TODAY."""
+    return ScheduleTraining(
+        lab=lab,
+        title="Atelier Crash Test",
+        format=TrainingFormat.WORKSHOP,
+        session_dates=[date(2025, 11, 30)],
+        mode=ActivityMode.REMOTE,
+        audiences=["communes_epci"],
+        capacity=30,
+        project_ids=project_ids or [],
+    )
+
+
+def scheduled_training(application: TrackerApplication, lab: str | None = None) -> UUID:
+    """Schedule a training action (and its lab when none is given) and return its id."""
+    result = application.execute(
+        schedule_training(lab or registered_lab(application)), application.meta("t", "c")
+    )
+    return result.id
+
+
+def project_lab(application: TrackerApplication, project_id: UUID) -> str:
+    return application.get_project(project_id).lab
+
+
 # One valid example of every command of the application's table (`COMMANDS`), on the project
 # from `registered_project_with_entities`; `reopen_project` runs on a project closed first.
 CommandExample = Callable[[TrackerApplication, UUID, Entities], Command]
@@ -229,6 +287,31 @@ COMMAND_EXAMPLES: dict[str, CommandExample] = {
         project_id=p, outcome=Outcome.SCALED, reason="essaimé"
     ),
     "reopen_project": lambda a, p, e: ReopenProject(project_id=p, reason="relance"),
+    "register_campaign": lambda a, p, e: RegisterCampaign(
+        slug=unique_slug("campagne"),
+        name="Mois de l'innovation publique",
+        starts_on=date(2025, 11, 2),
+        ends_on=date(2025, 11, 30),
+        theme="",
+        organiser="DITP",
+    ),
+    "schedule_training": lambda a, p, e: schedule_training(project_lab(a, p), [str(p)]),
+    "revise_training": lambda a, p, e: ReviseTraining(
+        training_id=scheduled_training(a, project_lab(a, p)), campaign=registered_campaign(a)
+    ),
+    "reschedule_training": lambda a, p, e: RescheduleTraining(
+        training_id=scheduled_training(a, project_lab(a, p)),
+        session_dates=[date(2025, 12, 7)],
+        reason="salle indisponible",
+    ),
+    "hold_training": lambda a, p, e: HoldTraining(
+        training_id=scheduled_training(a, project_lab(a, p)),
+        attendance=24,
+        attendance_by_audience={"communes_epci": 20},
+    ),
+    "cancel_training": lambda a, p, e: CancelTraining(
+        training_id=scheduled_training(a, project_lab(a, p)), reason="formateur absent"
+    ),
     "record_token_created": lambda a, p, e: RecordTokenCreated(
         token_id=f"tok_{uuid.uuid4().hex[:16]}", role="viewer"
     ),

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from domain.values import Outcome, Phase
 from tests.api.conftest import TokenFactory, assert_problem, project_body, register_project
-from tests.factories import unique_slug
+from tests.factories import registered_campaign, scheduled_training, unique_slug
 from tracker.application.commands import (
     AddPartner,
     CloseProject,
@@ -35,6 +35,8 @@ class Arranged:
     milestone: str = ""
     partner: str = ""
     indicator: str = ""
+    training: uuid.UUID | None = None
+    campaign: str = ""
 
 
 def _meta(application: TrackerApplication) -> Any:
@@ -66,7 +68,10 @@ def arrange(application: TrackerApplication, lab: str, closed: bool = False) -> 
     assert milestone
     assert partner
     assert indicator
-    return Arranged(project, milestone, partner, indicator)
+    training = scheduled_training(application, lab)
+    return Arranged(
+        project, milestone, partner, indicator, training, registered_campaign(application)
+    )
 
 
 @dataclass(frozen=True)
@@ -181,6 +186,32 @@ WRITE_ROUTES = [
     ),
 ]
 
+T = "/api/v1/trainings"
+TRAINING_WRITE_ROUTES = [
+    WriteRoute("revise_training", "PATCH", lambda a: f"{T}/{a.training}", {"capacity": 40}, 200),
+    WriteRoute(
+        "reschedule_training",
+        "POST",
+        lambda a: f"{T}/{a.training}/reschedule",
+        {"sessions": [{"date": "2025-12-07"}], "reason": "report"},
+        200,
+    ),
+    WriteRoute(
+        "hold_training",
+        "POST",
+        lambda a: f"{T}/{a.training}/hold",
+        {"attendance": 12, "attendance_by_audience": {"communes_epci": 10}},
+        200,
+    ),
+    WriteRoute(
+        "cancel_training",
+        "POST",
+        lambda a: f"{T}/{a.training}/cancel",
+        {"reason": "formateur absent"},
+        200,
+    ),
+]
+
 # Who calls, and the status expected of a project write (None: the route's success).
 PRINCIPALS: dict[str, int | None] = {
     "staff_own_lab": None,
@@ -241,6 +272,95 @@ def test_project_write_routes_admit_only_staff_of_the_projects_lab(
 
 
 @pytest.mark.parametrize("principal", PRINCIPALS)
+@pytest.mark.parametrize("route", TRAINING_WRITE_ROUTES, ids=lambda r: r.name)
+def test_training_write_routes_admit_only_staff_of_the_actions_lab(
+    client: TestClient,
+    api_application: TrackerApplication,
+    tokens: TokenFactory,
+    lab: str,
+    route: WriteRoute,
+    principal: str,
+) -> None:
+    arranged = arrange(api_application, lab)
+    assert arranged.training is not None
+    before = api_application.get_training(arranged.training).version
+    response = client.request(
+        route.method,
+        route.path(arranged),
+        json=route.body,
+        headers=headers_for(principal, tokens, lab, client),
+    )
+    expected = PRINCIPALS[principal]
+    after = api_application.get_training(arranged.training).version
+    if expected is None:
+        assert response.status_code == route.success, response.text
+        assert response.json()["version"] == after == before + 1
+    else:
+        assert_problem(response, expected)
+        assert after == before
+
+
+def training_body() -> dict[str, Any]:
+    return {
+        "title": "Atelier Crash Test",
+        "format": "workshop",
+        "sessions": [{"date": "2025-11-30"}],
+        "mode": "remote",
+    }
+
+
+@pytest.mark.parametrize("principal", PRINCIPALS)
+def test_scheduling_a_training_needs_staff_of_that_lab(
+    client: TestClient, tokens: TokenFactory, lab: str, principal: str
+) -> None:
+    response = client.post(
+        f"/api/v1/labs/{lab}/trainings",
+        json=training_body(),
+        headers=headers_for(principal, tokens, lab, client),
+    )
+    expected = PRINCIPALS[principal]
+    if expected is None:
+        assert response.status_code == 201, response.text
+    else:
+        assert_problem(response, expected)
+
+
+def campaign_body() -> dict[str, Any]:
+    return {
+        "slug": unique_slug("campagne"),
+        "name": "Mois de l'innovation publique",
+        "starts_on": "2025-11-02",
+        "ends_on": "2025-11-30",
+        "organiser": "DITP",
+    }
+
+
+@pytest.mark.parametrize(
+    ("principal", "expected"),
+    [
+        ("admin", 201),
+        ("staff_own_lab", 403),
+        ("viewer", 403),
+        ("auditor", 403),
+        ("anonymous", 401),
+        ("revoked", 401),
+    ],
+)
+def test_only_admins_register_campaigns(
+    client: TestClient, tokens: TokenFactory, lab: str, principal: str, expected: int
+) -> None:
+    response = client.post(
+        "/api/v1/campaigns",
+        json=campaign_body(),
+        headers=headers_for(principal, tokens, lab, client),
+    )
+    if expected == 201:
+        assert response.status_code == 201, response.text
+    else:
+        assert_problem(response, expected)
+
+
+@pytest.mark.parametrize("principal", PRINCIPALS)
 def test_registering_a_project_needs_staff_of_that_lab(
     client: TestClient, tokens: TokenFactory, lab: str, principal: str
 ) -> None:
@@ -288,6 +408,22 @@ def test_every_role_reads_labs_and_projects(
     headers = tokens(role, lab if role == "staff" else None)
     assert client.get("/api/v1/labs", headers=headers).status_code == 200
     assert client.get(f"/api/v1/projects/{project}", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("role", ["admin", "staff", "viewer", "auditor"])
+def test_every_role_reads_trainings_and_campaigns(
+    client: TestClient,
+    api_application: TrackerApplication,
+    tokens: TokenFactory,
+    lab: str,
+    role: str,
+) -> None:
+    headers = tokens(role, lab if role == "staff" else None)
+    training = scheduled_training(api_application, lab)
+    campaign = registered_campaign(api_application)
+    assert client.get(f"/api/v1/trainings/{training}", headers=headers).status_code == 200
+    assert client.get("/api/v1/trainings", headers=headers).status_code == 200
+    assert client.get(f"/api/v1/campaigns/{campaign}", headers=headers).status_code == 200
 
 
 def test_a_staff_token_cannot_register_a_project_for_another_lab(

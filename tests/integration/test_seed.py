@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -269,3 +270,61 @@ def test_the_seed_command_prints_a_summary_then_refuses_a_second_run(tmp_path: P
     error_lines = second.stderr.strip().splitlines()
     assert len(error_lines) == 1
     assert error_lines[0].startswith("error: the event store holds a portfolio already")
+
+
+# -- the training programme ------------------------------------------------------------------
+
+
+def test_two_hundred_projects_come_with_about_five_hundred_training_actions(
+    default_plan: list[Any],
+) -> None:
+    commands = Counter(s.command for s in default_plan)
+    assert 480 <= commands["schedule_training"] <= 505
+    assert commands["hold_training"] > 0.85 * commands["schedule_training"]
+    assert 0 < commands["cancel_training"] < 40
+    assert 0 < commands["reschedule_training"] < 40
+    assert commands["register_campaign"] == 1
+
+
+def test_the_november_2020_programme_is_inside_its_campaign(default_plan: list[Any]) -> None:
+    (campaign,) = [s for s in default_plan if s.command == "register_campaign"]
+    assert (campaign.kwargs["slug"], campaign.kwargs["organiser"]) == (
+        "mois-innovation-publique-2020",
+        "DITP",
+    )
+    attached = {
+        s.kwargs["title"]
+        for s in default_plan
+        if s.command == "schedule_training"
+        and s.kwargs["campaign"] == "mois-innovation-publique-2020"
+        and s.kwargs["lab"] == "etat-bfc"
+    }
+    assert {
+        "Module 2 « Design de services : du test au déploiement »",
+        "« Le Design au service des collectivités »",
+        "Réseau de l'innovation publique, épisode 2",
+        "Atelier Crash Test : la politique éducative à Besançon",
+        "De la facilitation à la facilitation graphique",
+    } <= attached
+    labs = {
+        s.kwargs["lab"]
+        for s in default_plan
+        if s.command == "schedule_training" and s.kwargs["campaign"]
+    }
+    assert len(labs) > 1
+
+
+def test_a_seeded_store_answers_agents_trained_per_lab(
+    fresh_services: Callable[[], Services],
+) -> None:
+    services = fresh_services()
+    summary = seed_portfolio(services.application, projects=FEW, seed=3)
+    _, steps = plan_portfolio(FEW, 3, services.application.today())
+
+    trainings = [
+        services.application.get_training(uuid.UUID(s.kwargs["training_id"]))
+        for s in steps
+        if s.command == "schedule_training"
+    ]
+    assert summary.trainings == len(trainings) == round(FEW * 2.5)
+    assert summary.agents_trained == sum(t.attendance or 0 for t in trainings) > 0

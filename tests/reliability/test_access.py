@@ -24,7 +24,14 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import assert_problem, project_body
 from tests.api.test_rest_access import PRINCIPALS as WRITE_MATRIX_PRINCIPALS
-from tests.api.test_rest_access import WRITE_ROUTES, Arranged, arrange
+from tests.api.test_rest_access import (
+    TRAINING_WRITE_ROUTES,
+    WRITE_ROUTES,
+    Arranged,
+    arrange,
+    campaign_body,
+    training_body,
+)
 from tests.factories import unique_slug
 from tests.reliability.harness import Deployment
 from tracker.application.access import (
@@ -88,6 +95,18 @@ POLICY: dict[tuple[str, str], Policy] = {
     },
     ("PATCH", "/api/v1/projects/{project_id}"): Policy.STAFF_OF_LAB,
     ("DELETE", "/api/v1/projects/{project_id}/partners/{partner_id}"): Policy.STAFF_OF_LAB,
+    ("POST", "/api/v1/labs/{slug}/trainings"): Policy.STAFF_OF_LAB,
+    ("GET", "/api/v1/trainings"): Policy.ANY_TOKEN,
+    ("GET", "/api/v1/trainings/{training_id}"): Policy.ANY_TOKEN,
+    ("PATCH", "/api/v1/trainings/{training_id}"): Policy.STAFF_OF_LAB,
+    **{
+        ("POST", f"/api/v1/trainings/{{training_id}}/{verb}"): Policy.STAFF_OF_LAB
+        for verb in ("reschedule", "hold", "cancel")
+    },
+    ("POST", "/api/v1/campaigns"): Policy.ADMIN,
+    ("GET", "/api/v1/campaigns/{campaign}"): Policy.ANY_TOKEN,
+    ("GET", "/api/v1/trainings/{training_id}/events"): Policy.AUDITOR,
+    ("GET", "/api/v1/trainings/{training_id}/state"): Policy.AUDITOR,
 }
 
 CALLERS = [
@@ -176,7 +195,9 @@ def _policy_cases() -> list[tuple[str, str, str]]:
         if method == "HEAD":
             continue
         for caller in CALLERS:
-            write = POLICY.get((method, path)) is Policy.STAFF_OF_LAB and "{project_id}" in path
+            write = POLICY.get((method, path)) is Policy.STAFF_OF_LAB and (
+                "{project_id}" in path or "{training_id}" in path
+            )
             if write and caller in WRITE_MATRIX_PRINCIPALS:
                 continue  # tests/api/test_rest_access.py checks this pair already
             cases.append((method, path, caller))
@@ -196,6 +217,8 @@ def _concrete(path: str, arranged: Arranged, world: World) -> str:
         .replace("{milestone_id}", arranged.milestone)
         .replace("{partner_id}", arranged.partner)
         .replace("{indicator_id}", arranged.indicator)
+        .replace("{training_id}", str(arranged.training))
+        .replace("{campaign}", arranged.campaign)
         .replace("{slug}", world.lab)
         .replace("{name}", "graphiql.min.css")
     )
@@ -218,13 +241,17 @@ def _request(
         return url, {"slug": unique_slug(), "name": "Lab", "region_code": "53"}, 201
     if (method, path) == ("POST", "/api/v1/projects"):
         return url, project_body(world.lab), 201
+    if (method, path) == ("POST", "/api/v1/labs/{slug}/trainings"):
+        return url, training_body(), 201
+    if (method, path) == ("POST", "/api/v1/campaigns"):
+        return url, campaign_body(), 201
     if (method, path) == ("POST", "/graphql"):
         return url, {"query": "{ labs { slug } }"}, 200
     if path.endswith("/state"):
         return f"{url}?version=1", None, 200
     if (method, path) == ("GET", "/docs/assets"):
         return "/docs/assets/swagger-ui.css", None, 200
-    for route in WRITE_ROUTES:
+    for route in [*WRITE_ROUTES, *TRAINING_WRITE_ROUTES]:
         if route.method == method and route.path(arranged) == url:
             return url, route.body, route.success
     assert method == "GET", f"no request for {method} {path}: describe it here"

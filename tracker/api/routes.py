@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from tracker.api import (
     activities,
     audit,
+    campaigns,
     decisions,
     funding,
     indicators,
@@ -16,6 +17,7 @@ from tracker.api import (
     milestones,
     partners,
     projects,
+    trainings,
 )
 from tracker.api.docs import install_docs
 from tracker.api.idempotency import IdempotencyStore
@@ -35,6 +37,8 @@ def routers() -> list[APIRouter]:
         activities.router,
         decisions.router,
         funding.router,
+        trainings.router,
+        campaigns.router,
         audit.router,
     ]
 

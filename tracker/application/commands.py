@@ -25,10 +25,20 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from domain.admin import ADMIN_LOG_ID, AdminLog
-from domain.errors import LabAlreadyRegisteredError, LabNotFoundError, ProjectNotFoundError
+from domain.campaign import Campaign
+from domain.errors import (
+    CampaignAlreadyRegisteredError,
+    CampaignNotFoundError,
+    LabAlreadyRegisteredError,
+    LabNotFoundError,
+    ProjectNotFoundError,
+    ProjectOfAnotherLabError,
+    TrainingNotFoundError,
+)
 from domain.lab import Lab
 from domain.meta import Meta
 from domain.project import Project
+from domain.training import TrainingAction
 from domain.values import (
     ActivityKind,
     ActivityMode,
@@ -37,6 +47,7 @@ from domain.values import (
     Outcome,
     Phase,
     Territory,
+    TrainingFormat,
 )
 from tracker.store.interface import SideWrite
 
@@ -448,6 +459,213 @@ class ReopenProject(ProjectCommand):
     def apply(self, project: Project, meta: Meta) -> str | None:
         project.reopen(meta, self.reason)
         return None
+
+
+# -- the training programme ------------------------------------------------------------------
+
+
+def load_training(load: Load, training_id: UUID) -> TrainingAction:
+    """A training action's latest state, or `TrainingNotFoundError`."""
+    try:
+        training = load(training_id)
+    except AggregateNotFoundError:
+        raise TrainingNotFoundError(f"no training action {training_id}") from None
+    if not isinstance(training, TrainingAction):
+        raise TrainingNotFoundError(f"no training action {training_id}")
+    return training
+
+
+def load_campaign(load: Load, slug: str) -> Campaign:
+    """A campaign by its slug, or `CampaignNotFoundError`."""
+    try:
+        campaign = load(Campaign.id_for(slug))
+    except AggregateNotFoundError:
+        raise CampaignNotFoundError(f"no campaign {slug!r}") from None
+    if not isinstance(campaign, Campaign):
+        raise CampaignNotFoundError(f"no campaign {slug!r}")
+    return campaign
+
+
+def check_training_links(
+    load: Load, lab: str, project_ids: Sequence[str] | None, campaign: str | None
+) -> None:
+    """The campaign a training names exists, and so does each of its projects, in its lab.
+
+    A training action supports its own lab's projects only (`ProjectOfAnotherLabError`):
+    a lab's staff cannot see, let alone vouch for, another lab's portfolio.
+    """
+    if campaign is not None:
+        load_campaign(load, campaign)
+    for project_id in project_ids or ():
+        try:
+            project = load_project(load, UUID(project_id))
+        except ValueError:
+            raise ProjectNotFoundError(f"no project {project_id}") from None
+        if project.lab != lab:
+            raise ProjectOfAnotherLabError(
+                f"project {project_id} belongs to lab {project.lab!r}, not {lab!r}"
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegisterCampaign(Command):
+    """Register a campaign that federates training actions across labs (admin)."""
+
+    slug: str
+    name: str
+    starts_on: date
+    ends_on: date
+    theme: str
+    organiser: str
+
+    @property
+    def aggregate_id(self) -> UUID:
+        return Campaign.id_for(self.slug)
+
+    def decide(self, load: Load, meta: Meta) -> Decision:
+        return Decision(
+            Campaign.register(
+                slug=self.slug,
+                name=self.name,
+                starts_on=self.starts_on,
+                ends_on=self.ends_on,
+                theme=self.theme,
+                organiser=self.organiser,
+                meta=meta,
+                reason=self.reason,
+            )
+        )
+
+    def retry_after_conflict(self, load: Load) -> bool:
+        # As for a lab: the id derives from the slug, so a conflict means the slug is taken.
+        try:
+            load_campaign(load, self.slug)
+        except CampaignNotFoundError:
+            return False
+        raise CampaignAlreadyRegisteredError(f"a campaign {self.slug!r} is registered already")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduleTraining(Command):
+    """Schedule a training action of a lab (its campaign and projects must exist)."""
+
+    created = "training_id"
+    lab: str
+    title: str
+    format: TrainingFormat
+    session_dates: list[date]
+    mode: ActivityMode
+    place: Territory | None = None
+    partners: list[str] = field(default_factory=list)
+    registration_ref: str | None = None
+    audiences: list[str] = field(default_factory=list)
+    capacity: int | None = None
+    project_ids: list[str] = field(default_factory=list)
+    campaign: str | None = None
+    training_id: str = field(default_factory=new_entity_id)
+
+    @property
+    def aggregate_id(self) -> UUID:
+        return UUID(self.training_id)
+
+    def decide(self, load: Load, meta: Meta) -> Decision:
+        load_lab(load, self.lab)
+        check_training_links(load, self.lab, self.project_ids, self.campaign)
+        training = TrainingAction.schedule(
+            lab=self.lab,
+            title=self.title,
+            format=self.format,
+            session_dates=self.session_dates,
+            mode=self.mode,
+            meta=meta,
+            place=self.place,
+            partners=self.partners,
+            registration_ref=self.registration_ref,
+            audiences=self.audiences,
+            capacity=self.capacity,
+            project_ids=self.project_ids,
+            campaign=self.campaign,
+            training_id=self.aggregate_id,
+            reason=self.reason,
+        )
+        return Decision(training, self.training_id)
+
+    def retry_after_conflict(self, load: Load) -> bool:
+        return False
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingCommand(Command):
+    """A command on an existing training action: `apply` calls the domain method."""
+
+    training_id: UUID
+
+    @property
+    def aggregate_id(self) -> UUID:
+        return self.training_id
+
+    def decide(self, load: Load, meta: Meta) -> Decision:
+        training = load_training(load, self.training_id)
+        self.apply(training, load, meta)
+        return Decision(training)
+
+    @abstractmethod
+    def apply(self, training: TrainingAction, load: Load, meta: Meta) -> None:
+        """Trigger the events on `training` (`load` reads the aggregates it names)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviseTraining(TrainingCommand):
+    """Revise a training's title, partners, audiences, capacity, projects or campaign."""
+
+    title: str | None = None
+    partners: list[str] | None = None
+    audiences: list[str] | None = None
+    capacity: int | None = None
+    project_ids: list[str] | None = None
+    campaign: str | None = None
+
+    def apply(self, training: TrainingAction, load: Load, meta: Meta) -> None:
+        check_training_links(load, training.lab, self.project_ids, self.campaign)
+        training.revise_details(
+            meta,
+            title=self.title,
+            partners=self.partners,
+            audiences=self.audiences,
+            capacity=self.capacity,
+            project_ids=self.project_ids,
+            campaign=self.campaign,
+            reason=self.reason,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RescheduleTraining(TrainingCommand):
+    """Move a scheduled training's sessions to other dates, with a reason."""
+
+    session_dates: list[date]
+
+    def apply(self, training: TrainingAction, load: Load, meta: Meta) -> None:
+        training.reschedule(self.session_dates, meta, self.reason)
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldTraining(TrainingCommand):
+    """Record that a training was held, with its attendance (a count, never names)."""
+
+    attendance: int
+    attendance_by_audience: dict[str, int] = field(default_factory=dict)
+
+    def apply(self, training: TrainingAction, load: Load, meta: Meta) -> None:
+        training.hold(self.attendance, meta, self.attendance_by_audience, self.reason)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelTraining(TrainingCommand):
+    """Cancel a scheduled training, with a reason."""
+
+    def apply(self, training: TrainingAction, load: Load, meta: Meta) -> None:
+        training.cancel(meta, self.reason)
 
 
 # -- the admin log ---------------------------------------------------------------------------

@@ -11,6 +11,11 @@ the same random generator, so one `--seed` gives the same event log, event for e
 Business dates never pass `WINDOW_END` (a fixed date, so the log does not depend on the day
 it is seeded) nor today, whichever is earlier. Planned milestones may fall due after it.
 
+The labs' training programme is planned alongside (`plan_programme`): about two and a half
+training actions per project (the labs' own ratio, "nearly 200 projects and nearly 500
+training actions"), most held with a realistic attendance, some cancelled or rescheduled,
+and the November 2020 programme of the *Mois de l'innovation publique* (docs/training.md).
+
 Territories are real INSEE COG codes: region 27 (Bourgogne-Franche-Comté), its eight
 departments and communes of them, and for the State labs elsewhere, their regions,
 departments and prefectures.
@@ -28,14 +33,17 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
+from domain.campaign import Campaign
 from domain.values import (
     ActivityKind,
     ActivityMode,
+    Audience,
     GateDecision,
     Health,
     Outcome,
     Phase,
     Territory,
+    TrainingFormat,
 )
 from tracker.application.commands import COMMANDS, Command
 from tracker.application.service import TrackerApplication
@@ -871,6 +879,350 @@ def _health_reason(rng: random.Random, health: Health) -> str:
     return rng.choice(HEALTH_REASONS[health])
 
 
+# -- the training programme ------------------------------------------------------------------
+
+TRAININGS_PER_PROJECT = 2.5
+CAMPAIGN_2020 = "mois-innovation-publique-2020"
+CAMPAIGN_2020_LAB = "etat-bfc"
+# Before any action of November 2020 is scheduled (at most 60 days ahead).
+CAMPAIGN_2020_ANNOUNCED = date(2020, 7, 1)
+LOCKDOWN = (date(2020, 3, 16), date(2020, 6, 30))
+HYBRID_SINCE = date(2021, 9, 1)
+
+
+@dataclass(frozen=True)
+class FormatProfile:
+    titles: tuple[str, ...]
+    capacity: tuple[int, int]
+    sessions: tuple[int, int]
+    weight: int
+
+
+FORMATS: dict[TrainingFormat, FormatProfile] = {
+    TrainingFormat.WORKSHOP: FormatProfile(
+        (
+            "Atelier Crash Test : {theme}",
+            "Atelier d'initiation au design de services",
+            "Atelier « Mieux écrire pour les usagers »",
+            "Atelier « Faciliter une réunion à distance »",
+        ),
+        (12, 25),
+        (1, 1),
+        30,
+    ),
+    TrainingFormat.TRAINING: FormatProfile(
+        (
+            "Parcours « Innover dans l'action publique »",
+            "Formation à l'animation d'ateliers participatifs",
+            "Formation aux méthodes agiles pour les équipes projet",
+        ),
+        (10, 20),
+        (1, 3),
+        20,
+    ),
+    TrainingFormat.MODULE: FormatProfile(
+        (
+            "Module 1 « Design de services : de l'immersion au prototype »",
+            "Module 3 « Design de services : mesurer l'impact »",
+            "Module « Évaluer une expérimentation »",
+        ),
+        (14, 24),
+        (2, 2),
+        12,
+    ),
+    TrainingFormat.WEBINAR: FormatProfile(
+        (
+            "Webinaire « L'innovation publique en 45 minutes »",
+            "Webinaire retour d'expérience : {theme}",
+        ),
+        (50, 200),
+        (1, 1),
+        12,
+    ),
+    TrainingFormat.E_CONFERENCE: FormatProfile(
+        (
+            "E-conférence « Le design des politiques publiques »",
+            "E-conférence « Les sciences comportementales dans l'action publique »",
+        ),
+        (100, 300),
+        (1, 1),
+        8,
+    ),
+    TrainingFormat.NETWORK_MEETING: FormatProfile(
+        ("Réseau de l'innovation publique, épisode {episode}",),
+        (20, 45),
+        (1, 1),
+        10,
+    ),
+    TrainingFormat.DISCOVERY_DAY: FormatProfile(
+        ("Journée découverte du laboratoire", "Journée « Vis ma vie de designer »"),
+        (20, 60),
+        (1, 1),
+        8,
+    ),
+}
+TRAINING_THEMES = (
+    "la politique éducative à Besançon",
+    "l'accueil en préfecture",
+    "les mobilités rurales",
+    "l'accès aux droits",
+    "la transition écologique des lycées",
+)
+TRAINING_PARTNERS = (
+    "CNFPT",
+    "Collège européen de Cluny",
+    "Région",
+    "DITP",
+    "Centre de gestion",
+    "ANCT",
+    "Université de Bourgogne",
+)
+TRAINING_CANCEL_REASONS = (
+    "Trop peu d'inscrits",
+    "Intervenant indisponible",
+    "Salle indisponible, pas de date de repli",
+)
+TRAINING_RESCHEDULE_REASONS = (
+    "Conflit avec une instance régionale",
+    "Intervenant indisponible à la date prévue",
+    "Inscriptions ouvertes trop tard",
+)
+LOCKDOWN_REASON = "Crise sanitaire : confinement, sessions en présentiel suspendues"
+OVERFLOW_REASON = "Liste d'attente ouverte le jour même : une seconde salle a été ajoutée"
+
+
+def _pick_format(rng: random.Random) -> TrainingFormat:
+    formats = list(FORMATS)
+    return rng.choices(formats, weights=[FORMATS[f].weight for f in formats])[0]
+
+
+def _pick_mode(rng: random.Random, first: date) -> ActivityMode:
+    if first < LOCKDOWN[0]:
+        remote = 0.15
+    elif first <= date(2021, 6, 30):
+        remote = 0.8
+    else:
+        remote = 0.4
+    if rng.random() < remote:
+        return ActivityMode.REMOTE
+    if first >= HYBRID_SINCE and rng.random() < 0.3:
+        return ActivityMode.HYBRID
+    return ActivityMode.IN_PERSON
+
+
+def _attendance(
+    rng: random.Random, capacity: int, audiences: list[str]
+) -> tuple[int, dict[str, int], str | None]:
+    if rng.random() < 0.03:
+        attendance, reason = capacity + rng.randint(1, max(1, capacity // 5)), OVERFLOW_REASON
+    else:
+        attendance, reason = max(1, round(capacity * rng.uniform(0.45, 1.0))), None
+    by_audience: dict[str, int] = {}
+    if rng.random() < 0.7:
+        weights = [rng.random() for _ in audiences]
+        total = sum(weights) or 1.0
+        by_audience = {
+            a: int(attendance * w / total) for a, w in zip(audiences, weights, strict=True)
+        }
+    return attendance, by_audience, reason
+
+
+@dataclass
+class _TrainingPlan:
+    index: int
+    rng: random.Random
+    end: date
+    steps: list[Step] = field(default_factory=list)
+
+    def add(self, on: date, command: str, **kwargs: Any) -> None:
+        self.steps.append(
+            Step(on, self.index, len(self.steps), command, str(new_uuid(self.rng)), kwargs)
+        )
+
+
+def _plan_training(plan: _TrainingPlan, lab: LabProfile, first: date, episode: int) -> None:
+    """One action's history: scheduled weeks before, then held, cancelled or rescheduled."""
+    rng, end = plan.rng, plan.end
+    format_ = _pick_format(rng)
+    profile = FORMATS[format_]
+    sessions = [first + timedelta(days=i) for i in range(rng.randint(*profile.sessions))]
+    mode = _pick_mode(rng, first)
+    if format_ in (TrainingFormat.WEBINAR, TrainingFormat.E_CONFERENCE):
+        mode = ActivityMode.REMOTE
+    place = rng.choice(lab.communes)
+    capacity = rng.randint(*profile.capacity)
+    audiences = sorted(rng.sample([a.value for a in Audience], rng.randint(1, 4)))
+    campaign = (
+        CAMPAIGN_2020
+        if date(2020, 11, 2) <= first <= date(2020, 11, 30) and rng.random() < 0.7
+        else None
+    )
+    training_id = str(new_uuid(rng))
+    scheduled_on = max(WINDOW_START, first - _days(rng, 14, 60))
+    plan.add(
+        scheduled_on,
+        "schedule_training",
+        training_id=training_id,
+        lab=lab.slug,
+        title=rng.choice(profile.titles).format(theme=rng.choice(TRAINING_THEMES), episode=episode),
+        format=format_,
+        session_dates=sessions,
+        mode=mode,
+        place=None if mode is ActivityMode.REMOTE else Territory("commune", place.code, first.year),
+        partners=rng.sample(TRAINING_PARTNERS, rng.randint(0, 2)),
+        audiences=audiences,
+        capacity=capacity,
+        campaign=campaign,
+    )
+    training = uuid.UUID(training_id)
+    in_lockdown = LOCKDOWN[0] <= first <= LOCKDOWN[1] and mode is not ActivityMode.REMOTE
+    draw = rng.random()
+    if in_lockdown or draw < 0.06:
+        # Cancelled, or moved to later dates and then held (the lockdown did both).
+        if rng.random() < 0.5:
+            reason = LOCKDOWN_REASON if in_lockdown else rng.choice(TRAINING_CANCEL_REASONS)
+            plan.add(
+                min(end, max(scheduled_on, first - _days(rng, 1, 10))),
+                "cancel_training",
+                training_id=training,
+                reason=reason,
+            )
+            return
+        shift = _days(rng, 120, 200) if in_lockdown else _days(rng, 14, 45)
+        moved = [d + shift for d in sessions]
+        on = min(end, max(scheduled_on, first - _days(rng, 1, 10)))
+        plan.add(
+            on,
+            "reschedule_training",
+            training_id=training,
+            session_dates=moved,
+            reason=LOCKDOWN_REASON if in_lockdown else rng.choice(TRAINING_RESCHEDULE_REASONS),
+        )
+        sessions = moved
+    if sessions[-1] + timedelta(days=1) > end or draw > 0.985:
+        return  # still ahead, or its attendance not yet recorded
+    attendance, by_audience, overflow = _attendance(rng, capacity, audiences)
+    plan.add(
+        min(end, sessions[-1] + _days(rng, 0, 7)),
+        "hold_training",
+        training_id=training,
+        attendance=attendance,
+        attendance_by_audience=by_audience,
+        reason=overflow,
+    )
+
+
+def _november_2020(plan: _TrainingPlan) -> None:
+    """The Mois de l'innovation publique 2020 programme in Bourgogne-Franche-Comté."""
+    all_local = ["region", "department", "communes_epci"]
+    programme: list[dict[str, Any]] = [
+        {
+            "title": "Module 2 « Design de services : du test au déploiement »",
+            "format": TrainingFormat.MODULE,
+            "session_dates": [date(2020, 11, 23), date(2020, 11, 24)],
+            "mode": ActivityMode.IN_PERSON,
+            "place": Territory("commune", "58194", 2020),
+            "partners": ["CNFPT"],
+            "audiences": all_local,
+            "capacity": 16,
+            "attendance": (14, {"communes_epci": 9, "department": 3, "region": 2}),
+        },
+        {
+            "title": "« Le Design au service des collectivités »",
+            "format": TrainingFormat.E_CONFERENCE,
+            "session_dates": [date(2020, 11, 27)],
+            "mode": ActivityMode.REMOTE,
+            "partners": ["CNFPT"],
+            "registration_ref": "L3C10001",
+            "audiences": all_local,
+            "capacity": 300,
+            "attendance": (142, {"communes_epci": 98, "department": 27, "region": 11}),
+        },
+        {
+            "title": "Réseau de l'innovation publique, épisode 2",
+            "format": TrainingFormat.NETWORK_MEETING,
+            "session_dates": [date(2020, 11, 27)],
+            "mode": ActivityMode.REMOTE,
+            "partners": ["Région", "CNFPT"],
+            "audiences": ["state", *all_local, "hospitals"],
+            "capacity": 40,
+            "attendance": (31, {"state": 9, "region": 8, "communes_epci": 10, "hospitals": 2}),
+        },
+        {
+            "title": "Atelier Crash Test : la politique éducative à Besançon",
+            "format": TrainingFormat.WORKSHOP,
+            "session_dates": [date(2020, 11, 30)],
+            "mode": ActivityMode.REMOTE,
+            "partners": [],
+            "audiences": ["communes_epci"],
+            "capacity": 15,
+            "attendance": (12, {"communes_epci": 12}),
+        },
+        {
+            "title": "De la facilitation à la facilitation graphique",
+            "format": TrainingFormat.WORKSHOP,
+            "session_dates": [date(2020, 11, 30)],
+            "mode": ActivityMode.REMOTE,
+            "partners": [],
+            "audiences": ["state", *all_local],
+            "capacity": 25,
+            "attendance": (22, {}),
+        },
+    ]
+    plan.add(
+        CAMPAIGN_2020_ANNOUNCED,
+        "register_campaign",
+        slug=CAMPAIGN_2020,
+        name="Mois de l'innovation publique 2020",
+        starts_on=date(2020, 11, 2),
+        ends_on=date(2020, 11, 30),
+        theme="la transformation publique au cœur des territoires",
+        organiser="DITP",
+    )
+    for action in programme:
+        attendance, by_audience = action.pop("attendance")
+        training_id = str(new_uuid(plan.rng))
+        plan.add(
+            date(2020, 10, 12),
+            "schedule_training",
+            training_id=training_id,
+            lab=CAMPAIGN_2020_LAB,
+            campaign=CAMPAIGN_2020,
+            **action,
+        )
+        if action["session_dates"][-1] <= plan.end:
+            plan.add(
+                action["session_dates"][-1],
+                "hold_training",
+                training_id=uuid.UUID(training_id),
+                attendance=attendance,
+                attendance_by_audience=by_audience,
+            )
+
+
+def plan_programme(count: int, rng: random.Random, end: date, first_index: int) -> list[Step]:
+    """The labs' training programme: `count` actions over the window (the November 2020
+    programme among them), each with its history; the campaign registered first."""
+    plans: list[_TrainingPlan] = []
+    november = _TrainingPlan(first_index, random.Random(rng.getrandbits(64)), end)
+    if end >= CAMPAIGN_2020_ANNOUNCED:
+        _november_2020(november)
+        plans.append(november)
+    span = (end - WINDOW_START).days
+    episodes: Counter[str] = Counter()
+    for number in range(max(0, count - 5)):
+        plan = _TrainingPlan(first_index + 1 + number, random.Random(rng.getrandbits(64)), end)
+        lab = _pick_lab(plan.rng)
+        # Dates spread over the window and a little beyond (actions already scheduled).
+        first = WINDOW_START + timedelta(days=plan.rng.randint(14, span + 45))
+        episodes[lab.slug] += 1
+        _plan_training(plan, lab, first, 2 + episodes[lab.slug])
+        if plan.steps and plan.steps[0].on <= end:  # not yet scheduled: no history at all
+            plans.append(plan)
+    # A history never goes back in time, and no command is dated after the window.
+    return [s for plan in plans for s in plan.steps if s.on <= end]
+
+
 # -- running -------------------------------------------------------------------------------
 
 
@@ -889,6 +1241,8 @@ class SeedSummary:
     last_day: date
     seconds: float
     sample_project: UUID | None = None  # an open project of the regional lab, for examples
+    trainings: int = 0  # training actions scheduled
+    agents_trained: int = 0  # the attendance of those held
 
     def line(self) -> str:
         """One line for the terminal."""
@@ -896,7 +1250,8 @@ class SeedSummary:
         return (
             f"seeded {self.labs} labs, {self.projects:,} projects and {self.events:,} events "
             f"({self.activities:,} activities, {self.participants:,} participants, "
-            f"{closed} closed) from {self.first_day} to {self.last_day} "
+            f"{closed} closed; {self.trainings:,} training actions, "
+            f"{self.agents_trained:,} agents trained) from {self.first_day} to {self.last_day} "
             f"in {self.seconds:.1f} s"
         )
 
@@ -924,8 +1279,15 @@ def plan_portfolio(projects: int, seed: int, today: date) -> tuple[list[Step], l
         _plan_project(index, random.Random(master.getrandbits(64)), end)
         for index in range(projects)
     ]
+    # Drawn after the projects: the programme never reshuffles their plans.
+    programme = plan_programme(
+        round(projects * TRAININGS_PER_PROJECT),
+        random.Random(master.getrandbits(64)),
+        end,
+        projects,
+    )
     steps = sorted(
-        (step for plan in plans for step in plan.steps),
+        [*(step for plan in plans for step in plan.steps), *programme],
         key=lambda s: (s.on, s.project, s.seq),
     )
     return lab_steps, steps
@@ -965,6 +1327,13 @@ def seed_portfolio(
     existing_labs = {lab.slug for lab in application.list_labs()} if force else set()
     lab_steps = [s for s in lab_steps if s.kwargs["slug"] not in existing_labs]
     if force:
+        steps = [
+            s
+            for s in steps
+            if s.command != "register_campaign"
+            or Campaign.id_for(s.kwargs["slug"]) not in application.repository
+        ]
+    if force:
         first = next(s for s in steps if s.command == "register_project")
         if first.kwargs["project_id"] in application.repository:
             raise SeedError(f"--seed {seed} was loaded into this store already: use another --seed")
@@ -995,6 +1364,8 @@ def seed_portfolio(
         last_day=max(s.on for s in steps),
         seconds=time.perf_counter() - started,
         sample_project=pick_sample_project(steps),
+        trainings=commands["schedule_training"],
+        agents_trained=sum(s.kwargs["attendance"] for s in steps if s.command == "hold_training"),
     )
 
 

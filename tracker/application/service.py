@@ -23,10 +23,20 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from domain.admin import AdminLog
+from domain.campaign import Campaign
 from domain.lab import Lab
 from domain.meta import Meta
 from domain.project import Project
-from tracker.application.commands import Command, Decision, Load, load_lab, load_project
+from domain.training import TrainingAction
+from tracker.application.commands import (
+    Command,
+    Decision,
+    Load,
+    load_campaign,
+    load_lab,
+    load_project,
+    load_training,
+)
 from tracker.application.group_commit import GroupCommitter
 from tracker.config.settings import Settings
 from tracker.schema.event_store import APPLICATION_NAME
@@ -89,6 +99,7 @@ class TrackerApplication(Application[UUID]):
         self.__dict__["snapshotting_intervals"] = {
             Project: settings.snapshot_interval,
             AdminLog: settings.snapshot_interval,
+            TrainingAction: settings.snapshot_interval,
         }
         env = event_store_env(settings)
         if settings.aggregate_cache_size:
@@ -138,6 +149,14 @@ class TrackerApplication(Application[UUID]):
     def get_lab(self, slug: str) -> Lab:
         """A lab by its slug."""
         return load_lab(self.repository.get, slug)
+
+    def get_training(self, training_id: UUID, version: int | None = None) -> TrainingAction:
+        """A training action's current state (or as of `version`), replayed from the store."""
+        return load_training(lambda tid: self.repository.get(tid, version=version), training_id)
+
+    def get_campaign(self, slug: str) -> Campaign:
+        """A campaign by its slug."""
+        return load_campaign(self.repository.get, slug)
 
     def list_labs(self) -> list[Lab]:
         """Every registered lab, in registration order."""

@@ -30,6 +30,14 @@ from projections import queries as reads
 from tracker.config.settings import Settings
 from tracker.graphql.audit import AuditQuery
 from tracker.graphql.context import Context
+from tracker.graphql.training import (
+    Campaign,
+    Training,
+    TrainingFilter,
+    TrainingProgramme,
+    programme,
+    training_connection,
+)
 from tracker.graphql.types import (
     BIG_INT,
     BigInt,
@@ -415,6 +423,38 @@ class Query(AuditQuery):
     async def labs(self, info: GraphInfo) -> list[Lab]:
         rows = await info.context.run(reads.all_labs, info.context.engine)
         return [Lab.from_row(r) for r in rows]
+
+    # -- the training programme (CONTRACT §5) ----------------------------------------------
+
+    @field(
+        permission_classes=[CanRead],
+        description="Training actions by first session date (Relay).",
+    )
+    async def trainings(
+        self,
+        info: GraphInfo,
+        filter: TrainingFilter | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Connection[Training]:
+        return await training_connection(
+            info.context, filter.query() if filter else None, first, after
+        )
+
+    @field(
+        permission_classes=[CanRead],
+        description="Roll-ups of the filtered training actions: by status, lab, format, mode,"
+        " year, month, campaign and audience; agents trained; the share held online.",
+    )
+    async def training_programme(
+        self, info: GraphInfo, filter: TrainingFilter | None = None
+    ) -> TrainingProgramme:
+        return await programme(info.context, filter.query() if filter else None)
+
+    @field(permission_classes=[CanRead], description="One campaign by its slug, or null.")
+    async def campaign(self, info: GraphInfo, slug: str) -> Campaign | None:
+        row = await info.context.run(reads.campaign_by_slug, info.context.engine, slug)
+        return Campaign.from_row(row) if row else None
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:

@@ -7,8 +7,8 @@ so that a rebuild reproduces the live tables row for row. "Overdue" depends on t
 is therefore never stored: queries compute it from `due_on` and `status`.
 
 The tables are grouped by the projection that owns them (`PORTFOLIO_TABLES`,
-`ACTIVITY_TABLES`): a projection writes its own tables only, so each can be rebuilt
-alone and a lagging one never blocks the other.
+`ACTIVITY_TABLES`, `TRAINING_TABLES`): a projection writes its own tables only, so each can
+be rebuilt alone and a lagging one never blocks the others.
 """
 
 from __future__ import annotations
@@ -222,3 +222,61 @@ PORTFOLIO_TABLES: tuple[sa.Table, ...] = (
     indicators,
 )
 ACTIVITY_TABLES: tuple[sa.Table, ...] = (activity_feed, feed_names)
+
+# -- the "training" projection (the labs' training programme and campaigns) ----------------
+
+campaigns = sa.Table(
+    "rm_campaigns",
+    metadata,
+    sa.Column("slug", LAB, primary_key=True),
+    sa.Column("name", TITLE, nullable=False),
+    sa.Column("starts_on", sa.Date, nullable=False),
+    sa.Column("ends_on", sa.Date, nullable=False),
+    sa.Column("theme", sa.String(500), nullable=False),
+    sa.Column("organiser", TITLE, nullable=False),
+    sa.Column("registered_on", sa.Date, nullable=False),
+    sa.Column("registered_position", sa.BigInteger, nullable=False),
+)
+
+trainings = sa.Table(
+    "rm_trainings",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("lab", LAB, nullable=False, index=True),
+    sa.Column("title", TITLE, nullable=False),
+    sa.Column("format", sa.String(32), nullable=False, index=True),
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    # An action counts in the year and month of its first session (docs/training.md).
+    sa.Column("first_session_on", sa.Date, nullable=False, index=True),
+    sa.Column("last_session_on", sa.Date, nullable=False),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("month", sa.String(7), nullable=False),
+    sa.Column("sessions", sa.JSON, nullable=False),
+    sa.Column("place_code", sa.String(9)),
+    sa.Column("place_cog_year", sa.Integer),
+    sa.Column("partners", sa.JSON, nullable=False),
+    sa.Column("registration_ref", sa.String(100)),
+    sa.Column("audiences", sa.JSON, nullable=False),
+    sa.Column("capacity", sa.Integer),
+    sa.Column("project_ids", sa.JSON, nullable=False),
+    sa.Column("campaign", LAB, index=True),
+    # The agents who attended (None until held); by audience in rm_training_attendance.
+    sa.Column("attendance", sa.Integer),
+    sa.Column("reschedules", sa.Integer, nullable=False),
+    sa.Column("scheduled_on", sa.Date, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    # With first_session_on, the keyset for paging: unique and stable.
+    sa.Column("scheduled_position", sa.BigInteger, nullable=False, unique=True),
+    sa.Column("updated_at", TIMESTAMP, nullable=False),
+)
+
+training_attendance = sa.Table(
+    "rm_training_attendance",
+    metadata,
+    sa.Column("training_id", ID, primary_key=True),
+    sa.Column("audience", sa.String(16), primary_key=True),
+    sa.Column("attendance", sa.Integer, nullable=False),
+)
+
+TRAINING_TABLES: tuple[sa.Table, ...] = (campaigns, trainings, training_attendance)

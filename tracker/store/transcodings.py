@@ -9,6 +9,7 @@ from typing import Any
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from domain.project import Activity, Decision, Funding, Indicator, Milestone, Partner
+from domain.training import Reschedule
 from domain.values import Territory
 
 
@@ -48,6 +49,7 @@ DATACLASS_NAMES: dict[type[Any], str] = {
     Activity: "activity",
     Decision: "decision",
     Funding: "funding",
+    Reschedule: "training_reschedule",
 }
 
 

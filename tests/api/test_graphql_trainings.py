@@ -1,0 +1,132 @@
+"""GraphQL's training programme: `trainings`, `trainingProgramme` and `campaign(slug)`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import TokenFactory
+from tests.api.test_rest_trainings import catch_up, register_campaign, schedule
+from tracker.application.services import Services
+
+PROGRAMME = """
+query($lab: String!) {
+  trainingProgramme(filter: {lab: $lab}) {
+    scheduled held cancelled agentsTrained onlineShare
+    byYear { key held agentsTrained }
+    byFormat { key label total }
+    byAudience { audience label agents }
+  }
+}
+"""
+
+CAMPAIGN = """
+query($slug: String!) {
+  campaign(slug: $slug) {
+    name organiser startsOn
+    trainings(first: 10) { totalCount edges { node { lab title formatLabel sessions } } }
+    programme { held agentsTrained }
+  }
+}
+"""
+
+
+def graphql(
+    client: TestClient, headers: dict[str, str], query: str, **variables: Any
+) -> dict[str, Any]:
+    response = client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+    body = response.json()
+    assert response.status_code == 200, body
+    assert "errors" not in body, body
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def test_the_programme_counts_agents_trained_per_year_and_audience(
+    client: TestClient, lab: str, staff: dict[str, str], app_services: Services
+) -> None:
+    held = schedule(client, lab, staff)
+    client.post(
+        f"/api/v1/trainings/{held}/hold",
+        json={"attendance": 18, "attendance_by_audience": {"communes_epci": 12}},
+        headers=staff,
+    ).raise_for_status()
+    online = schedule(
+        client, lab, staff, mode="remote", place=None, sessions=[{"date": "2021-03-04"}]
+    )
+    client.post(
+        f"/api/v1/trainings/{online}/hold", json={"attendance": 20}, headers=staff
+    ).raise_for_status()
+    cancelled = schedule(client, lab, staff)
+    client.post(
+        f"/api/v1/trainings/{cancelled}/cancel", json={"reason": "annulé"}, headers=staff
+    ).raise_for_status()
+    catch_up(app_services)
+
+    programme = graphql(client, staff, PROGRAMME, lab=lab)["trainingProgramme"]
+
+    assert (programme["held"], programme["cancelled"], programme["agentsTrained"]) == (2, 1, 38)
+    assert programme["onlineShare"] == 0.5
+    assert programme["byYear"] == [
+        {"key": "2020", "held": 1, "agentsTrained": 18},
+        {"key": "2021", "held": 1, "agentsTrained": 20},
+    ]
+    assert {"key": "module", "label": "Module de formation", "total": 3} in programme["byFormat"]
+    assert programme["byAudience"] == [
+        {"audience": "COMMUNES_EPCI", "label": "Communes et EPCI", "agents": 12}
+    ]
+
+
+def test_a_campaign_lists_its_actions_across_labs(
+    client: TestClient,
+    lab: str,
+    staff: dict[str, str],
+    tokens: TokenFactory,
+    app_services: Services,
+) -> None:
+    campaign = register_campaign(client, tokens)
+    schedule(client, lab, staff, campaign=campaign)
+    other = "lab-graphql-" + campaign[-6:]
+    client.post(
+        "/api/v1/labs",
+        json={"slug": other, "name": "Autre lab", "region_code": "84"},
+        headers=tokens("admin"),
+    ).raise_for_status()
+    schedule(client, other, tokens("staff", other), campaign=campaign, title="Webinaire")
+    catch_up(app_services)
+
+    found = graphql(client, tokens("viewer"), CAMPAIGN, slug=campaign)["campaign"]
+
+    assert (found["organiser"], found["startsOn"]) == ("DITP", "2020-11-02")
+    assert found["trainings"]["totalCount"] == 2
+    assert {e["node"]["lab"] for e in found["trainings"]["edges"]} == {lab, other}
+    assert found["programme"] == {"held": 0, "agentsTrained": 0}
+
+
+def test_an_unknown_campaign_is_null(client: TestClient, staff: dict[str, str]) -> None:
+    assert graphql(client, staff, CAMPAIGN, slug="aucune")["campaign"] is None
+
+
+def test_trainings_filter_by_format_and_period(
+    client: TestClient, lab: str, staff: dict[str, str], app_services: Services
+) -> None:
+    schedule(client, lab, staff)
+    schedule(client, lab, staff, format="workshop", sessions=[{"date": "2020-11-30"}])
+    catch_up(app_services)
+    query = """
+    query($lab: String!) {
+      trainings(filter: {lab: $lab, format: WORKSHOP, from: "2020-11-25", to: "2020-12-31"}) {
+        totalCount edges { node { format status sessions } }
+      }
+    }
+    """
+    page = graphql(client, staff, query, lab=lab)["trainings"]
+    assert page["totalCount"] == 1
+    assert page["edges"][0]["node"] == {
+        "format": "WORKSHOP",
+        "status": "SCHEDULED",
+        "sessions": ["2020-11-30"],
+    }
