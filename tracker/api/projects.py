@@ -42,6 +42,15 @@ Themes = Annotated[
 ]
 
 
+# A code's format per level, in plain words (docs/errors.md); the French is in the catalogue.
+EXPECTED_CODES = {
+    TerritoryLevel.COMMUNE: "five characters, like 58194 (2A004 in Corsica)",
+    TerritoryLevel.DEPARTMENT: "two or three characters, like 58, 2A or 971",
+    TerritoryLevel.REGION: "two digits, like 27",
+    TerritoryLevel.EPCI: "nine digits starting with 2, like 200067213",
+}
+
+
 class TerritoryBody(BaseModel):
     """A place on the INSEE COG: level, code (format checked per level) and COG year."""
 
@@ -56,7 +65,10 @@ class TerritoryBody(BaseModel):
     @model_validator(mode="after")
     def _code_matches_level(self) -> Self:
         if not COG_CODE_PATTERNS[self.level].fullmatch(self.code):
-            raise ValueError(f"{self.code!r} is not a {self.level.value} COG code")
+            expected = EXPECTED_CODES[self.level]
+            raise ValueError(
+                f"{self.code!r} is not a {self.level.value} COG code; expected {expected}"
+            )
         return self
 
     def to_domain(self) -> Territory:
