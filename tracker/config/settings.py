@@ -68,6 +68,11 @@ class Settings(BaseSettings):
         default=100, ge=1, description="Events per batch once a projector has caught up."
     )
     readiness_max_lag_events: int = Field(default=1000, ge=0)
+    cors_origins: str = Field(
+        default="",
+        description="Browser origins allowed to call the API and GraphQL, comma-separated "
+        "(https://dashboard.example.fr); empty: no cross-origin calls.",
+    )
 
     @property
     def is_production(self) -> bool:
@@ -82,6 +87,11 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """`cors_origins` as a list (blank entries dropped)."""
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
     def is_sqlite(self) -> bool:
