@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated, Any, Self
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import RowMapping
 
 from domain.values import (
     COG_CODE_PATTERNS,
@@ -17,21 +19,25 @@ from domain.values import (
     Health,
     Outcome,
     Phase,
+    Status,
     Territory,
     TerritoryLevel,
 )
+from projections import queries as reads
 from tracker.api.commands import CommandAnswer, CommandBody, IsoDate, Title, execute
 from tracker.api.deps import (
     AppDep,
     CurrentPrincipal,
     ProjectIdPath,
+    ServicesDep,
     StaffPrincipal,
     WritableProject,
     WriteContextDep,
     require_own_lab,
 )
-from tracker.api.problems import problem_responses
+from tracker.api.problems import ProblemError, problem_responses
 from tracker.application import commands
+from tracker.application.access import Role
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 
@@ -265,4 +271,139 @@ def reopen_project(
         context,
         body,
         commands.ReopenProject(project_id=project_id, reason=body.reason),
+    )
+
+
+# -- finding projects -----------------------------------------------------------------
+
+
+class TerritoryView(BaseModel):
+    """A territory of a project, as registered."""
+
+    level: str = Field(examples=["commune"])
+    code: str = Field(examples=["58194"])
+    cog_year: int = Field(examples=[2024])
+
+
+class ProjectSummary(BaseModel):
+    """A project as the portfolio read model has it (a few events behind at most)."""
+
+    id: str
+    lab: str = Field(examples=["lab-bfc"])
+    title: str = Field(examples=["Villages du futur"])
+    summary: str
+    phase: Phase
+    phase_since: date
+    health: Health
+    status: Status
+    outcome: Outcome | None
+    themes: list[str] = Field(examples=[["ruralité"]])
+    territories: list[TerritoryView]
+    started_on: date
+    registered_on: date
+    closed_on: date | None
+    next_milestone_due_on: date | None
+    last_activity_on: date | None
+    version: int
+
+
+class ProjectPage(BaseModel):
+    """One page of projects in registration order; `next_after` is the next page's `after`."""
+
+    items: list[ProjectSummary]
+    total: int = Field(description="How many projects the filters keep, on every page.")
+    next_after: str | None = Field(description="Send as `after` for the next page; null: last.")
+
+
+def project_summary(row: RowMapping) -> ProjectSummary:
+    return ProjectSummary(
+        id=row.id,
+        lab=row.lab,
+        title=row.title,
+        summary=row.summary,
+        phase=Phase(row.phase),
+        phase_since=row.phase_since,
+        health=Health(row.health),
+        status=Status(row.status),
+        outcome=Outcome(row.outcome) if row.outcome else None,
+        themes=list(row.themes),
+        territories=[TerritoryView(**territory) for territory in row.territories],
+        started_on=row.started_on,
+        registered_on=row.registered_on,
+        closed_on=row.closed_on,
+        next_milestone_due_on=row.next_milestone_due_on,
+        last_activity_on=row.last_activity_on,
+        version=row.version,
+    )
+
+
+Filter = Annotated[str | None, Query(min_length=1, max_length=200)]
+
+
+@router.get(
+    "",
+    operation_id="list_projects",
+    response_model=ProjectPage,
+    responses=problem_responses(401, 422, 503),
+)
+def list_projects(
+    principal: CurrentPrincipal,
+    services: ServicesDep,
+    lab: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="A lab's slug; staff default to their own lab, `*` asks for every lab.",
+        ),
+    ] = None,
+    phase: Phase | None = None,
+    health: Health | None = None,
+    status: Status | None = None,
+    theme: Filter = None,
+    territory: Annotated[
+        str | None,
+        Query(
+            max_length=9, description="A COG code; a department's code also matches its communes."
+        ),
+    ] = None,
+    text: Annotated[str | None, Query(max_length=200, description="Words in the title.")] = None,
+    after: Annotated[
+        str | None, Query(max_length=512, description="`next_after` of a page.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=reads.MAX_PAGE)] = 20,
+) -> ProjectPage:
+    """Find projects: filters as on the dashboards, keyset pages in registration order."""
+    if lab is None and principal.role is Role.STAFF:
+        lab = principal.lab
+    query = reads.ProjectQuery(
+        lab=None if lab == "*" else lab,
+        phase=phase.value if phase else None,
+        health=health.value if health else None,
+        status=status.value if status else None,
+        theme=theme,
+        territory=territory,
+        text=text,
+    )
+    try:
+        page = reads.project_page(services.read_engine, query, limit, after)
+    except reads.BadInput:
+        raise ProblemError(
+            422,
+            "after is not a cursor this API gave: send the next_after of a page",
+            code="invalid-query",
+            errors=[
+                {
+                    "loc": ["query", "after"],
+                    "msg": "after: not a cursor this API gave",
+                    "type": "cursor",
+                }
+            ],
+        ) from None
+    next_after = (
+        reads.encode_cursor(page.rows[-1].registered_position)
+        if page.has_next and page.rows
+        else None
+    )
+    return ProjectPage(
+        items=[project_summary(row) for row in page.rows], total=page.total, next_after=next_after
     )
