@@ -93,7 +93,9 @@ def test_any_role_lists_a_lab_and_reads_the_projects_fields(
     first = answer.json()["items"][0]
     assert first["title"] == "Villages du futur"
     assert first["phase"] == "framing"
-    assert first["territories"] == [{"level": "commune", "code": "58194", "cog_year": 2024}]
+    assert first["territories"] == [
+        {"level": "commune", "code": "58194", "cog_year": 2024, "name": "Nevers"}
+    ]
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from domain.values import (
     TerritoryLevel,
 )
 from projections import queries as reads
+from projections.cog import territory_name
 from tracker.api.commands import CommandAnswer, CommandBody, IsoDate, Title, execute
 from tracker.api.deps import (
     AppDep,
@@ -175,7 +176,8 @@ def get_project(
     """The project's current state, replayed from the event store, with its ETag."""
     project = application.get_project(project_id)
     response.headers["ETag"] = f'"{project.version}"'
-    return project.as_dict()
+    state = project.as_dict()
+    return state | {"territories": with_names(state["territories"])}
 
 
 @router.patch(
@@ -278,11 +280,23 @@ def reopen_project(
 
 
 class TerritoryView(BaseModel):
-    """A territory of a project, as registered."""
+    """A territory of a project, as registered, with its name in the COG of its year."""
 
     level: str = Field(examples=["commune"])
     code: str = Field(examples=["58194"])
     cog_year: int = Field(examples=[2024])
+    name: str | None = Field(
+        examples=["Nevers"], description="Null outside the shipped COG extract."
+    )
+
+
+def with_names(territories: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Territories with their names for their COG year (docs/territories.md)."""
+    return [
+        territory
+        | {"name": territory_name(territory["level"], territory["code"], territory["cog_year"])}
+        for territory in territories
+    ]
 
 
 class ProjectSummary(BaseModel):
@@ -327,7 +341,7 @@ def project_summary(row: RowMapping) -> ProjectSummary:
         status=Status(row.status),
         outcome=Outcome(row.outcome) if row.outcome else None,
         themes=list(row.themes),
-        territories=[TerritoryView(**territory) for territory in row.territories],
+        territories=[TerritoryView(**territory) for territory in with_names(row.territories)],
         started_on=row.started_on,
         registered_on=row.registered_on,
         closed_on=row.closed_on,
