@@ -42,7 +42,7 @@ from tracker.application.access import Role
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 
-WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 503)
+WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 503)
 Summary = Annotated[str, Field(max_length=5000, strict=True)]
 Themes = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=100, strict=True)]], Field(max_length=20)
