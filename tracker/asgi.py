@@ -16,6 +16,7 @@ from tracker.api.routes import install_api
 from tracker.application.services import Services
 from tracker.config.settings import Settings, get_settings
 from tracker.graphql import install_graphql
+from tracker.i18n import FRENCH, catalogue
 
 log = structlog.get_logger("tracker.asgi")
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, *, run_projector: bool = True) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = Services.open(settings)
         app.state.services = services
+        catalogue(FRENCH)  # read the .po now, not on the first problem (~0.1 s)
         projector = start_background_projector(services) if run_projector else None
         app.state.projector = projector  # GraphQL's X-Min-Position waits on it
         log.info("started", env=settings.env, projector=run_projector)
