@@ -111,7 +111,12 @@ def encode_cursor(*values: Any) -> str:
     return base64.urlsafe_b64encode(plain.encode()).decode()
 
 
+MAX_CURSOR_LENGTH = 512  # every cursor this API gives is far shorter
+
+
 def decode_cursor(cursor: str, size: int) -> list[Any]:
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise BadInput("this is not a cursor this API gave")
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError):
@@ -119,6 +124,39 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
     if not isinstance(values, list) or len(values) != size:
         raise BadInput(f"{cursor!r} is not a cursor this API gave")
     return values
+
+
+# Positions are BIGINT columns: a cursor holding a larger number (2**70) names no row, and
+# SQLite would refuse to bind it ("Python int too large"): refuse it as the client's mistake.
+MAX_POSITION = 2**63 - 1
+MAX_ID_LENGTH = 64
+
+
+def cursor_position(cursor: str) -> int:
+    """The one position a project or feed cursor holds, checked for type and range."""
+    (position,) = decode_cursor(cursor, 1)
+    if isinstance(position, bool) or not isinstance(position, int):
+        raise BadInput(f"{cursor!r} is not a cursor this API gave")
+    if not 0 <= position <= MAX_POSITION:
+        raise BadInput(f"{cursor!r} is not a cursor this API gave")
+    return position
+
+
+def cursor_milestone_key(cursor: str) -> tuple[date, str, str]:
+    """The (due date, project id, milestone id) a milestone cursor holds, checked for type."""
+    due, project_id, milestone_id = decode_cursor(cursor, 3)
+    if not (
+        isinstance(due, str)
+        and isinstance(project_id, str)
+        and isinstance(milestone_id, str)
+        and len(project_id) <= MAX_ID_LENGTH
+        and len(milestone_id) <= MAX_ID_LENGTH
+    ):
+        raise BadInput(f"{cursor!r} is not a cursor this API gave")
+    try:
+        return date.fromisoformat(due), project_id, milestone_id
+    except ValueError:
+        raise BadInput(f"{cursor!r} is not a cursor this API gave") from None
 
 
 def check_first(first: int) -> int:
@@ -185,9 +223,7 @@ def project_page(bind: Bind, query: ProjectQuery | None, first: int, after: str 
     conditions = project_conditions(query)
     statement = sa.select(projects).where(*conditions)
     if after is not None:
-        (position,) = decode_cursor(after, 1)
-        if not isinstance(position, int):
-            raise BadInput(f"{after!r} is not a cursor this API gave")
+        position = cursor_position(after)
         statement = statement.where(projects.c.registered_position > position)
     statement = statement.order_by(projects.c.registered_position).limit(first + 1)
     with connected(bind) as connection:
@@ -389,11 +425,7 @@ def milestone_page(
     conditions = milestone_conditions(query, today)
     statement = sa.select(m).where(*conditions)
     if after is not None:
-        due, project_id, milestone_id = decode_cursor(after, 3)
-        try:
-            due_on = date.fromisoformat(due)
-        except (TypeError, ValueError):
-            raise BadInput(f"{after!r} is not a cursor this API gave") from None
+        due_on, project_id, milestone_id = cursor_milestone_key(after)
         statement = statement.where(
             sa.tuple_(m.c.due_on, m.c.project_id, m.c.milestone_id)
             > sa.tuple_(sa.literal(due_on), sa.literal(project_id), sa.literal(milestone_id))
@@ -425,10 +457,7 @@ def feed_page(
         conditions.append(f.c.recorded_at >= since)
     statement = sa.select(f).where(*conditions)
     if after is not None:
-        (position,) = decode_cursor(after, 1)
-        if not isinstance(position, int):
-            raise BadInput(f"{after!r} is not a cursor this API gave")
-        statement = statement.where(f.c.position < position)
+        statement = statement.where(f.c.position < cursor_position(after))
     statement = statement.order_by(f.c.position.desc()).limit(first + 1)
     with connected(bind) as connection:
         rows = list(connection.execute(statement).mappings())

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from projections.runner import start_background_projector
 from tracker.api.metrics import install_metrics
@@ -15,8 +16,28 @@ from tracker.api.routes import install_api
 from tracker.application.services import Services
 from tracker.config.settings import Settings, get_settings
 from tracker.graphql import install_graphql
+from tracker.i18n import FRENCH, catalogue
 
 log = structlog.get_logger("tracker.asgi")
+
+# What a browser dashboard on an allowed origin may send and read (TRACKER_CORS_ORIGINS).
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Accept-Language",
+    "If-Match",
+    "Idempotency-Key",
+    "X-Request-ID",
+    "X-Min-Position",
+]
+CORS_RESPONSE_HEADERS = [
+    "ETag",
+    "Location",
+    "Content-Language",
+    "Retry-After",
+    "Idempotency-Replayed",
+    "X-Request-ID",
+]
 
 
 def create_app(settings: Settings | None = None, *, run_projector: bool = True) -> FastAPI:
@@ -27,6 +48,7 @@ def create_app(settings: Settings | None = None, *, run_projector: bool = True) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = Services.open(settings)
         app.state.services = services
+        catalogue(FRENCH)  # read the .po now, not on the first problem (~0.1 s)
         projector = start_background_projector(services) if run_projector else None
         app.state.projector = projector  # GraphQL's X-Min-Position waits on it
         log.info("started", env=settings.env, projector=run_projector)
@@ -51,5 +73,15 @@ def create_app(settings: Settings | None = None, *, run_projector: bool = True) 
     app.include_router(ops_router)
     install_api(app, settings)
     install_graphql(app, settings)
+    if settings.cors_origin_list:
+        # Outside the request context: a preflight is answered here, before any route.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_RESPONSE_HEADERS,
+            max_age=600,
+        )
     install_metrics(app)  # after the API's middleware: outermost, it sees every final status
     return app

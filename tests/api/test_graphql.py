@@ -45,7 +45,7 @@ from tracker.config.settings import Settings
 
 PROJECT_FIELDS = """
   id labSlug title summary phase phaseLabel phaseSince health status outcome themes
-  territories { level code cogYear } startedOn registeredOn closedOn
+  territories { level code cogYear name } startedOn registeredOn closedOn
   milestonesPlanned milestonesOpen milestonesAchieved milestonesCancelled milestonesOverdue
   activityCount participantCount partnerCount decisionCount fundingCents lastActivityOn
   version updatedAt
@@ -230,7 +230,9 @@ def test_a_project_shows_every_field_from_the_projections(dashboard: Dashboard) 
         "ACTIVE",
     )
     assert project["lab"]["slug"] == lab
-    assert project["territories"] == [{"level": "commune", "code": "21231", "cogYear": 2024}]
+    assert project["territories"] == [
+        {"level": "commune", "code": "21231", "cogYear": 2024, "name": "Dijon"}
+    ]
     assert project["nextMilestone"]["id"] == late
     assert (project["milestonesPlanned"], project["milestonesOverdue"]) == (2, 1)
     overdue = project["milestones"][0]

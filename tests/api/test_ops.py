@@ -188,3 +188,13 @@ def test_metrics_count_requests_commands_events_and_projection_lag(fresh_url: st
     assert value("tracker_projection_position", projection="portfolio") == 0
     assert value("tracker_projection_lag_events", projection="portfolio") == 4
     assert not any("no/such/page" in str(key) for key in values)
+
+
+def test_readyz_logs_no_alembic_lines(database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO")
+    with running_client(database_url) as client:
+        catch_up(client)
+        caplog.clear()
+        assert client.get("/readyz").status_code in {200, 503}
+        assert client.get("/readyz").status_code in {200, 503}
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("alembic")] == []

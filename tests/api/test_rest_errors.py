@@ -22,11 +22,13 @@ def test_an_unknown_route_is_a_404_problem(client: TestClient) -> None:
     assert problem["instance"] == "/api/v1/nothing-here"
 
 
-def test_a_wrong_method_is_a_405_problem_with_allow(client: TestClient) -> None:
+def test_a_wrong_method_is_a_405_problem_allowing_every_method_of_the_path(
+    client: TestClient,
+) -> None:
     response = client.put("/api/v1/labs")
     assert_problem(response, 405)
-    # Starlette names the methods of the first route matching the path.
-    assert "POST" in response.headers["Allow"]
+    # RFC 9110: every method of the path, not only those of the first route matching it.
+    assert response.headers["Allow"] == "GET, POST"
 
 
 def test_malformed_json_is_400(

@@ -27,7 +27,9 @@ def test_staff_register_a_project_in_their_lab(
     assert state.status_code == 200
     assert state.headers["ETag"] == '"1"'
     assert state.json()["title"] == "Une médiathèque repensée"
-    assert state.json()["territories"] == [{"level": "commune", "code": "21231", "cog_year": 2024}]
+    assert state.json()["territories"] == [
+        {"level": "commune", "code": "21231", "cog_year": 2024, "name": "Dijon"}
+    ]
     assert state.json()["phase"] == "framing"
 
 

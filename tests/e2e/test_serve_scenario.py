@@ -92,12 +92,8 @@ def test_a_lab_walks_a_project_through_its_life_over_http(
 ) -> None:
     url, log_path = server
     admin_token = _tracker(database_env, "token", "create", "--role", "admin")
-    staff_token = _tracker(
-        database_env, "token", "create", "--role", "staff", "--lab", "lab-e2e", "--name", "E2E"
-    )
     viewer_token = _tracker(database_env, "token", "create", "--role", "viewer")
     admin = {"Authorization": f"Bearer {admin_token}"}
-    staff = {"Authorization": f"Bearer {staff_token}"}
     viewer = {"Authorization": f"Bearer {viewer_token}"}
 
     with httpx.Client(base_url=url, timeout=10) as http:
@@ -110,6 +106,11 @@ def test_a_lab_walks_a_project_through_its_life_over_http(
         assert [entry["slug"] for entry in http.get("/api/v1/labs", headers=viewer).json()] == [
             "lab-e2e"
         ]
+        # A staff token names a lab that exists: created once the lab is registered.
+        staff_token = _tracker(
+            database_env, "token", "create", "--role", "staff", "--lab", "lab-e2e", "--name", "E2E"
+        )
+        staff = {"Authorization": f"Bearer {staff_token}"}
 
         body = {
             "lab": "lab-e2e",

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from tests.factories import admin_entries, run_tracker
+from tests.factories import admin_entries, registered_lab, run_tracker
 from tracker.application.access import (
     Role,
     TokenRequestError,
@@ -110,6 +110,7 @@ def _admin_log_types_for(application: TrackerApplication, token_id: str) -> list
 def test_the_cli_prints_the_token_alone_on_stdout_and_it_works(
     settings: Settings, engine: Engine, application: TrackerApplication
 ) -> None:
+    lab = registered_lab(application)  # a staff token's lab must exist
     created = run_tracker(
         settings.database_url,
         "token",
@@ -117,7 +118,7 @@ def test_the_cli_prints_the_token_alone_on_stdout_and_it_works(
         "--role",
         "staff",
         "--lab",
-        "lab-x",
+        lab,
         "--name",
         "Bob",
     )
@@ -126,7 +127,7 @@ def test_the_cli_prints_the_token_alone_on_stdout_and_it_works(
     assert created.stdout == token + "\n"
     principal = authenticate(engine, token)
     assert principal is not None
-    assert principal.lab == "lab-x"
+    assert principal.lab == lab
     assert token not in created.stderr
     listed = run_tracker(settings.database_url, "token", "list")
     assert listed.returncode == 0

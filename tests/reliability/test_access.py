@@ -81,6 +81,7 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("POST", "/graphql"): Policy.ANY_TOKEN,  # history fields: auditor (matrix below)
     ("GET", "/api/v1/labs"): Policy.ANY_TOKEN,
     ("GET", "/api/v1/labs/{slug}"): Policy.ANY_TOKEN,
+    ("GET", "/api/v1/projects"): Policy.ANY_TOKEN,
     ("GET", "/api/v1/projects/{project_id}"): Policy.ANY_TOKEN,
     ("POST", "/api/v1/labs"): Policy.ADMIN,
     ("POST", "/api/v1/projects"): Policy.STAFF_OF_LAB,

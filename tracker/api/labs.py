@@ -54,7 +54,7 @@ def lab_view(lab: Lab) -> LabView:
     operation_id="register_lab",
     status_code=201,
     response_model=CommandAnswer,
-    responses=problem_responses(400, 401, 403, 409, 413, 422, 503),
+    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 503),
 )
 def register_lab(
     body: RegisterLab, _admin: AdminPrincipal, context: WriteContextDep

@@ -73,6 +73,7 @@ class RequestContextMiddleware:
                     code="internal-error",
                     request_id=request_id,
                     instance=scope.get("path"),
+                    accept_language=_header(scope, b"accept-language"),
                 )
                 await response(scope, receive, send_with_request_id)
             finally:
@@ -152,5 +153,6 @@ class BodySizeLimitMiddleware:
             request_id=state.get("request_id"),
             instance=scope.get("path"),
             headers={"Connection": "close"},
+            accept_language=_header(scope, b"accept-language"),
         )
         await response(scope, receive, send)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from alembic.migration import MigrationContext
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -22,6 +21,7 @@ from sqlalchemy import text
 from projections.runner import status
 from tracker.application.services import Services
 from tracker.config.settings import Settings
+from tracker.store import migrate
 from tracker.store.migrate import head_revision
 
 PROBLEM_JSON = "application/problem+json"
@@ -61,7 +61,7 @@ def readiness(services: Services) -> tuple[list[str], dict[str, Any]]:
     try:
         with services.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-            current = MigrationContext.configure(connection).get_current_revision()
+            current = migrate.database_revision(connection)
     except Exception as error:
         checks["database"] = f"unreachable: {type(error).__name__}"
         return [f"the database is unreachable ({type(error).__name__})"], checks

@@ -6,9 +6,12 @@ layer raises `StaleVersionError`..., and this module maps each family to one sta
 
 from __future__ import annotations
 
+import difflib
 import re
+import types
+import typing
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Union
 
 import psycopg
 import sqlalchemy.exc
@@ -20,9 +23,11 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
+from starlette.routing import Match
 
 from domain.errors import DomainError, InvalidValueError, NotFoundError
 from tracker.application.service import ConflictRetriesExhaustedError, StaleVersionError
+from tracker.i18n import negotiate, translate
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:tracker:problem:"
@@ -108,32 +113,153 @@ def problem_response(
     errors: list[dict[str, Any]] | None = None,
     request_id: str | None = None,
     instance: str | None = None,
+    accept_language: str | None = None,
 ) -> JSONResponse:
-    """A problem+json response (also used by the ASGI middleware, without a request)."""
+    """A problem+json response (also used by the ASGI middleware, without a request).
+
+    `detail`, the title and each field error's `msg` are English message ids, answered in
+    the language `Accept-Language` asks for (French by default: docs/errors.md).
+    """
     if request is not None:
         instance = instance or request.url.path
         request_id = request_id or getattr(request.state, "request_id", None)
+        accept_language = request.headers.get("accept-language")
+    language = negotiate(accept_language)
     body: dict[str, Any] = {
         "type": TYPE_PREFIX + (code or _slug(HTTPStatus(status).phrase)),
-        "title": HTTPStatus(status).phrase,
+        "title": translate(HTTPStatus(status).phrase, language),
         "status": status,
-        "detail": redact_tokens(detail),
+        "detail": redact_tokens(translate(detail, language)),
     }
     if instance is not None:
         body["instance"] = redact_tokens(instance)
     if request_id is not None:
         body["request_id"] = request_id
     if errors is not None:
-        body["errors"] = errors
-    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+        body["errors"] = [error | {"msg": translate(error["msg"], language)} for error in errors]
+    answer_headers = {
+        **(headers or {}),
+        "Content-Language": language,
+        "Vary": "Accept-Language",
+    }
+    return JSONResponse(body, status_code=status, headers=answer_headers, media_type=PROBLEM_JSON)
 
 
-def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+# What a field expects, in plain words, when its format (a pattern) is not met: keyed by
+# the field's name (docs/errors.md lists them).
+EXPECTED_FORMATS = {
+    "code": "a COG code: a commune code has five characters, like 58194 (2A004 in Corsica);"
+    " a department code two or three, like 58 or 971; a region code two digits, like 27;"
+    " an EPCI code nine digits, like 200067213",
+    "slug": "lowercase letters, digits and inner hyphens, 1 to 64 characters, like lab-bfc",
+    "region_code": "an INSEE region code: two digits, like 27",
+}
+
+_SIMPLE_EXPECTATIONS = {
+    "string_type": "expected text",
+    "int_type": "expected a whole number",
+    "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "float_type": "expected a number",
+    "float_parsing": "expected a number",
+    "finite_number": "expected a finite number",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "list_type": "expected a list",
+    "dict_type": "expected a JSON object",
+    "model_type": "expected a JSON object",
+    "model_attributes_type": "expected a JSON object",
+    "date_type": "expected an ISO 8601 date, YYYY-MM-DD",
+    "date_parsing": "expected an ISO 8601 date, YYYY-MM-DD",
+    "date_from_datetime_parsing": "expected an ISO 8601 date, YYYY-MM-DD",
+    "date_from_datetime_inexact": "expected an ISO 8601 date, YYYY-MM-DD",
+    "uuid_type": "expected a UUID",
+    "uuid_parsing": "expected a UUID",
+}
+
+_BOUNDS = {
+    "string_too_short": ("expected at least {} characters", "min_length"),
+    "string_too_long": ("expected at most {} characters", "max_length"),
+    "too_short": ("expected at least {} items", "min_length"),
+    "too_long": ("expected at most {} items", "max_length"),
+    "greater_than_equal": ("expected a number of at least {}", "ge"),
+    "greater_than": ("expected a number greater than {}", "gt"),
+    "less_than_equal": ("expected a number of at most {}", "le"),
+    "less_than": ("expected a number less than {}", "lt"),
+}
+
+
+def _field_name(loc: list[str | int]) -> str:
+    # ["body", "territories", 0, "code"] -> territories[0].code
+    parts = loc[1:] if loc and loc[0] in {"body", "query", "path", "header"} else loc
+    name = ""
+    for part in parts:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or str(loc[0] if loc else "body")
+
+
+def _model_at(model: Any, path: list[str | int]) -> Any:
+    """The pydantic model found at `path` inside `model` (lists and optionals unwrapped)."""
+    for part in path:
+        if isinstance(part, int):
+            continue
+        fields = getattr(model, "model_fields", None)
+        if fields is None or part not in fields:
+            return None
+        model = fields[part].annotation
+        while typing.get_origin(model) in {list, Union, types.UnionType, typing.Annotated}:
+            arguments = [a for a in typing.get_args(model) if a is not type(None)]
+            model = arguments[0] if arguments else None
+    return model
+
+
+def _known_fields(request: Request, loc: list[str | int]) -> list[str]:
+    body_field = getattr(request.scope.get("route"), "body_field", None)
+    if body_field is None or not loc or loc[0] != "body":
+        return []
+    model = _model_at(body_field.field_info.annotation, loc[1:-1])
+    fields = getattr(model, "model_fields", None)
+    return list(fields) if fields else []
+
+
+def _field_message(request: Request, error: Any) -> str:
+    """One field error in plain words, naming the field (an English message id)."""
+    loc = list(error["loc"])
+    field = _field_name(loc)
+    kind = str(error["type"])
+    context: dict[str, Any] = error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        close = difflib.get_close_matches(str(loc[-1]), _known_fields(request, loc), n=1)
+        if close:
+            return f"{field}: unknown field; did you mean {close[0]}?"
+        return f"{field}: unknown field"
+    if kind == "missing":
+        return f"{field}: this field is required"
+    if kind == "string_pattern_mismatch":
+        expected = EXPECTED_FORMATS.get(str(loc[-1]))
+        if expected is not None:
+            return f"{field}: expected {expected}"
+        return f"{field}: this text does not have the expected format"
+    if kind == "value_error":
+        return f"{field}: {context.get('error', error['msg'])}"
+    if kind in _SIMPLE_EXPECTATIONS:
+        return f"{field}: {_SIMPLE_EXPECTATIONS[kind]}"
+    if kind in {"enum", "literal_error"}:
+        return f"{field}: expected one of {context.get('expected', '')}"
+    if kind in {"string_too_short", "too_short"} and context.get("min_length") == 1:
+        return f"{field}: this must not be empty"
+    if kind in _BOUNDS:
+        template, key = _BOUNDS[kind]
+        return f"{field}: " + template.format(context.get(key, "?"))
+    return f"{field}: this value is invalid ({kind})"
+
+
+def _field_errors(request: Request, exc: RequestValidationError) -> list[dict[str, Any]]:
     # The offending input is left out on purpose: it may be large, or a secret.
     return [
         {
             "loc": [str(part) if not isinstance(part, int) else part for part in error["loc"]],
-            "msg": str(error["msg"]),
+            "msg": _field_message(request, error),
             "type": str(error["type"]),
         }
         for error in exc.errors()
@@ -147,9 +273,24 @@ async def _problem_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _is_json(content_type: str | None) -> bool:
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = _field_errors(exc)
+    content_type = request.headers.get("content-type")
+    has_body = getattr(request.scope.get("route"), "body_field", None) is not None
+    if has_body and content_type is not None and not _is_json(content_type):
+        return problem_response(
+            request,
+            415,
+            "the body must be JSON: send Content-Type: application/json",
+            code="unsupported-media-type",
+            headers={"Accept-Post": "application/json"},
+        )
+    errors = _field_errors(request, exc)
     if any(error["type"] == "json_invalid" for error in errors):
         return problem_response(
             request, 400, "the request body is not valid JSON", code="malformed-json"
@@ -159,14 +300,35 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this path (RFC 9110: `Allow` lists them all)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in HTTP_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no route {request.url.path}"
-    elif exc.status_code == 405:
-        detail = f"{request.method} is not allowed on {request.url.path}"
-    return problem_response(request, exc.status_code, detail, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allowed = _allowed_methods(request) or headers.get("allow", "").split(", ")
+        headers = {key: value for key, value in headers.items() if key.lower() != "allow"}
+        headers["Allow"] = ", ".join(allowed)
+        detail = (
+            f"{request.method} is not allowed on {request.url.path}; allowed: {headers['Allow']}"
+        )
+    return problem_response(request, exc.status_code, detail, headers=headers)
 
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
@@ -234,6 +396,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` documenting the problems a route can answer."""
     descriptions = {
         400: "Malformed request (JSON, If-Match or Idempotency-Key).",
+        415: "The body is not JSON (Content-Type must be application/json).",
         401: "No token, or an unknown, revoked or expired one.",
         403: "The token's role or lab may not do this.",
         404: "Unknown project, milestone, partner, indicator or lab.",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated, Any, Self
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import RowMapping
 
 from domain.values import (
     COG_CODE_PATTERNS,
@@ -17,29 +19,43 @@ from domain.values import (
     Health,
     Outcome,
     Phase,
+    Status,
     Territory,
     TerritoryLevel,
 )
+from projections import queries as reads
+from projections.cog import territory_name
 from tracker.api.commands import CommandAnswer, CommandBody, IsoDate, Title, execute
 from tracker.api.deps import (
     AppDep,
     CurrentPrincipal,
     ProjectIdPath,
+    ServicesDep,
     StaffPrincipal,
     WritableProject,
     WriteContextDep,
     require_own_lab,
 )
-from tracker.api.problems import problem_responses
+from tracker.api.problems import ProblemError, problem_responses
 from tracker.application import commands
+from tracker.application.access import Role
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 
-WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 503)
+WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 503)
 Summary = Annotated[str, Field(max_length=5000, strict=True)]
 Themes = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=100, strict=True)]], Field(max_length=20)
 ]
+
+
+# A code's format per level, in plain words (docs/errors.md); the French is in the catalogue.
+EXPECTED_CODES = {
+    TerritoryLevel.COMMUNE: "five characters, like 58194 (2A004 in Corsica)",
+    TerritoryLevel.DEPARTMENT: "two or three characters, like 58, 2A or 971",
+    TerritoryLevel.REGION: "two digits, like 27",
+    TerritoryLevel.EPCI: "nine digits starting with 2, like 200067213",
+}
 
 
 class TerritoryBody(BaseModel):
@@ -56,7 +72,10 @@ class TerritoryBody(BaseModel):
     @model_validator(mode="after")
     def _code_matches_level(self) -> Self:
         if not COG_CODE_PATTERNS[self.level].fullmatch(self.code):
-            raise ValueError(f"{self.code!r} is not a {self.level.value} COG code")
+            expected = EXPECTED_CODES[self.level]
+            raise ValueError(
+                f"{self.code!r} is not a {self.level.value} COG code; expected {expected}"
+            )
         return self
 
     def to_domain(self) -> Territory:
@@ -157,7 +176,8 @@ def get_project(
     """The project's current state, replayed from the event store, with its ETag."""
     project = application.get_project(project_id)
     response.headers["ETag"] = f'"{project.version}"'
-    return project.as_dict()
+    state = project.as_dict()
+    return state | {"territories": with_names(state["territories"])}
 
 
 @router.patch(
@@ -253,4 +273,151 @@ def reopen_project(
         context,
         body,
         commands.ReopenProject(project_id=project_id, reason=body.reason),
+    )
+
+
+# -- finding projects -----------------------------------------------------------------
+
+
+class TerritoryView(BaseModel):
+    """A territory of a project, as registered, with its name in the COG of its year."""
+
+    level: str = Field(examples=["commune"])
+    code: str = Field(examples=["58194"])
+    cog_year: int = Field(examples=[2024])
+    name: str | None = Field(
+        examples=["Nevers"], description="Null outside the shipped COG extract."
+    )
+
+
+def with_names(territories: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Territories with their names for their COG year (docs/territories.md)."""
+    return [
+        territory
+        | {"name": territory_name(territory["level"], territory["code"], territory["cog_year"])}
+        for territory in territories
+    ]
+
+
+class ProjectSummary(BaseModel):
+    """A project as the portfolio read model has it (a few events behind at most)."""
+
+    id: str
+    lab: str = Field(examples=["lab-bfc"])
+    title: str = Field(examples=["Villages du futur"])
+    summary: str
+    phase: Phase
+    phase_since: date
+    health: Health
+    status: Status
+    outcome: Outcome | None
+    themes: list[str] = Field(examples=[["ruralité"]])
+    territories: list[TerritoryView]
+    started_on: date
+    registered_on: date
+    closed_on: date | None
+    next_milestone_due_on: date | None
+    last_activity_on: date | None
+    version: int
+
+
+class ProjectPage(BaseModel):
+    """One page of projects in registration order; `next_after` is the next page's `after`."""
+
+    items: list[ProjectSummary]
+    total: int = Field(description="How many projects the filters keep, on every page.")
+    next_after: str | None = Field(description="Send as `after` for the next page; null: last.")
+
+
+def project_summary(row: RowMapping) -> ProjectSummary:
+    return ProjectSummary(
+        id=row.id,
+        lab=row.lab,
+        title=row.title,
+        summary=row.summary,
+        phase=Phase(row.phase),
+        phase_since=row.phase_since,
+        health=Health(row.health),
+        status=Status(row.status),
+        outcome=Outcome(row.outcome) if row.outcome else None,
+        themes=list(row.themes),
+        territories=[TerritoryView(**territory) for territory in with_names(row.territories)],
+        started_on=row.started_on,
+        registered_on=row.registered_on,
+        closed_on=row.closed_on,
+        next_milestone_due_on=row.next_milestone_due_on,
+        last_activity_on=row.last_activity_on,
+        version=row.version,
+    )
+
+
+Filter = Annotated[str | None, Query(min_length=1, max_length=200)]
+
+
+@router.get(
+    "",
+    operation_id="list_projects",
+    response_model=ProjectPage,
+    responses=problem_responses(401, 422, 503),
+)
+def list_projects(
+    principal: CurrentPrincipal,
+    services: ServicesDep,
+    lab: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="A lab's slug; staff default to their own lab, `*` asks for every lab.",
+        ),
+    ] = None,
+    phase: Phase | None = None,
+    health: Health | None = None,
+    status: Status | None = None,
+    theme: Filter = None,
+    territory: Annotated[
+        str | None,
+        Query(
+            max_length=9, description="A COG code; a department's code also matches its communes."
+        ),
+    ] = None,
+    text: Annotated[str | None, Query(max_length=200, description="Words in the title.")] = None,
+    after: Annotated[
+        str | None, Query(max_length=512, description="`next_after` of a page.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=reads.MAX_PAGE)] = 20,
+) -> ProjectPage:
+    """Find projects: filters as on the dashboards, keyset pages in registration order."""
+    if lab is None and principal.role is Role.STAFF:
+        lab = principal.lab
+    query = reads.ProjectQuery(
+        lab=None if lab == "*" else lab,
+        phase=phase.value if phase else None,
+        health=health.value if health else None,
+        status=status.value if status else None,
+        theme=theme,
+        territory=territory,
+        text=text,
+    )
+    try:
+        page = reads.project_page(services.read_engine, query, limit, after)
+    except reads.BadInput:
+        raise ProblemError(
+            422,
+            "after is not a cursor this API gave: send the next_after of a page",
+            code="invalid-query",
+            errors=[
+                {
+                    "loc": ["query", "after"],
+                    "msg": "after: not a cursor this API gave",
+                    "type": "cursor",
+                }
+            ],
+        ) from None
+    next_after = (
+        reads.encode_cursor(page.rows[-1].registered_position)
+        if page.has_next and page.rows
+        else None
+    )
+    return ProjectPage(
+        items=[project_summary(row) for row in page.rows], total=page.total, next_after=next_after
     )

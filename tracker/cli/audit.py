@@ -34,7 +34,7 @@ from tracker.audit.export import (
     manifest_path,
 )
 from tracker.audit.verify import check_projections, verify
-from tracker.cli.support import fail, load_settings, record_admin
+from tracker.cli.support import fail, load_settings, record_admin, require_existing_database
 from tracker.store.interface import StoreNotEmptyError
 
 audit = typer.Typer(help="Verify the event log's hash chains.", no_args_is_help=True)
@@ -47,8 +47,11 @@ stderr = Console(stderr=True)
 
 
 @contextmanager
-def _services() -> Iterator[Services]:
+def _services(*, existing: bool = False) -> Iterator[Services]:
+    """The services; with `existing`, refuse to create a SQLite database that is missing."""
     settings = load_settings()
+    if existing:
+        require_existing_database(settings)
     try:
         services = Services.open(settings)
     except Exception as error:
@@ -82,7 +85,7 @@ def verify_command(
     ] = True,
 ) -> None:
     """Recompute every hash and checkpoint, check the projections; print each finding."""
-    with _services() as services:
+    with _services(existing=True) as services:
         with _progress("positions") as progress:
             task = progress.add_task("verifying", total=None)
 
@@ -122,7 +125,7 @@ def export_command(
     ] = None,
 ) -> None:
     """Export the whole log as NDJSON with a SHA-256 manifest (to stdout without --out)."""
-    with _services() as services, _progress("positions") as progress:
+    with _services(existing=True) as services, _progress("positions") as progress:
         task = progress.add_task("exporting", total=None)
 
         def advance(done: int, total: int) -> None:
@@ -134,8 +137,12 @@ def export_command(
                 manifest = export_log(services.application, sys.stdout.buffer, advance)
                 sys.stdout.buffer.flush()
             else:
-                with out.open("wb") as stream:
-                    manifest = export_log(services.application, stream, advance)
+                try:
+                    with out.open("wb") as stream:
+                        manifest = export_log(services.application, stream, advance)
+                except BaseException:
+                    out.unlink(missing_ok=True)  # no half-written or empty export left behind
+                    raise
                 manifest_path(out).write_bytes(canonical_json(manifest) + b"\n")
         except OSError as error:
             raise fail(f"cannot write the export: {error}") from None

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import logging
 import sys
+from importlib.metadata import version
 from typing import Annotated
 
 import typer
 import uvicorn
-from eventsourcing.persistence import OperationalError, ProgrammingError
-from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError
 
 from tracker.asgi import create_app
 from tracker.cli import audit, projections, seed, tokens
 from tracker.cli.demo import run_demo
-from tracker.cli.support import load_settings
+from tracker.cli.failures import describe_failure
+from tracker.cli.support import load_settings, require_free_port
 from tracker.store import migrate as migrations
 
 cli = typer.Typer(
@@ -53,6 +52,7 @@ def serve(
 ) -> None:
     """Migrate, run the projector in-process, and serve the API."""
     settings = load_settings()
+    require_free_port(host, port)
     if not no_migrate:
         migrations.upgrade(settings)
     if demo:
@@ -74,28 +74,26 @@ def serve(
     )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"tracker {version('tracker')}")
+        raise typer.Exit()
+
+
+@cli.callback()
+def _options(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Event-sourced project tracking for public innovation labs."""
+
+
 for _module in (tokens, projections, audit, seed):
     _module.register(cli)
-
-
-def describe_failure(error: BaseException) -> str:
-    """One line saying what went wrong and, for the expected failures, what to do."""
-
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    missing_table = any(
-        marker in str(error) for marker in ("no such table", "does not exist", "UndefinedTable")
-    )
-    if isinstance(error, (ProgrammingError, OperationalError, DBAPIError)) and missing_table:
-        return f"the database has no tracker tables ({text}): run `tracker migrate` first"
-    if isinstance(error, (OperationalError, DBAPIError)):
-        return f"cannot reach the database at TRACKER_DATABASE_URL ({text})"
-    if isinstance(error, ValidationError):
-        fields = ", ".join(
-            f"TRACKER_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
-            for e in error.errors()
-        )
-        return f"invalid setting {fields}"
-    return f"{text} ({type(error).__name__})"
 
 
 def main() -> None:

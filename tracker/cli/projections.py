@@ -26,7 +26,7 @@ from rich.table import Table
 from projections.runner import PROJECTIONS, Projector, projection_named, rebuild_all, status
 from tracker.application.commands import RecordProjectionsRebuilt
 from tracker.application.services import Services
-from tracker.cli.support import fail, load_settings, record_admin
+from tracker.cli.support import fail, load_settings, record_admin, require_existing_database
 
 projections_cli = typer.Typer(
     name="projections", help="Inspect and rebuild the read models.", no_args_is_help=True
@@ -58,6 +58,7 @@ def status_command() -> None:
     """Print each projection's position, the log's head, and the lag in events and seconds."""
 
     settings = load_settings()
+    require_existing_database(settings)
     services = Services.open(settings)
     try:
         statuses = status(services)

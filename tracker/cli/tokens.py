@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from domain.errors import LabNotFoundError
 from tracker.application.access import (
     Role,
     TokenRequestError,
@@ -19,7 +20,8 @@ from tracker.application.access import (
     revoke_token,
 )
 from tracker.application.services import Services
-from tracker.cli.support import fail, load_settings
+from tracker.cli.failures import describe_failure
+from tracker.cli.support import fail, load_settings, require_existing_database
 from tracker.store.engines import create_db_engine
 
 tokens = typer.Typer(help="Bearer tokens for the API.", no_args_is_help=True)
@@ -39,14 +41,21 @@ def create(
     lifetime = timedelta(days=expires_in_days) if expires_in_days is not None else None
     services = Services.open(load_settings())
     try:
+        if lab is not None and role is Role.STAFF:
+            services.application.get_lab(lab)  # a staff token for a lab that does not exist
         # The row and the admin log's TokenCreated commit together, or neither does.
         token_id, token = create_token(
             services.application, role, lab=lab, name=name, expires_in=lifetime
         )
     except TokenRequestError as error:
         raise fail(str(error)) from None
+    except LabNotFoundError:
+        raise fail(
+            f"no lab {lab!r}: register it first (POST /api/v1/labs), or pick one of"
+            " GET /api/v1/labs"
+        ) from None
     except Exception as error:
-        raise fail(f"cannot store the token: {type(error).__name__}") from None
+        raise fail(f"cannot store the token: {describe_failure(error)}") from None
     finally:
         services.close()
     typer.echo(f"created {token_id} ({role.value}{f', lab {lab}' if lab else ''})", err=True)
@@ -57,11 +66,12 @@ def create(
 def list_() -> None:
     """List every token (never the secrets): id, role, lab, created, state, name, expiry."""
     settings = load_settings()
+    require_existing_database(settings)
     engine = create_db_engine(settings)
     try:
         infos = list_tokens(engine)
     except Exception as error:
-        raise fail(f"cannot read the tokens: {type(error).__name__}") from None
+        raise fail(f"cannot read the tokens: {describe_failure(error)}") from None
     finally:
         engine.dispose()
     for info in infos:
@@ -89,7 +99,7 @@ def revoke(token_id: Annotated[str, typer.Argument(help="The token's id (tok_…
     try:
         revoked = revoke_token(services.application, services.engine, token_id)
     except Exception as error:
-        raise fail(f"cannot revoke the token: {type(error).__name__}") from None
+        raise fail(f"cannot revoke the token: {describe_failure(error)}") from None
     finally:
         services.close()
     if not revoked:

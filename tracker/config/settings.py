@@ -6,8 +6,12 @@ from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The database URLs tracker runs on (TRACKER_DATABASE_URL).
+SUPPORTED_SCHEMES = ("sqlite:///PATH", "postgresql+psycopg://USER@HOST:PORT/DATABASE")
+_SUPPORTED_DRIVERS = ("sqlite", "postgresql", "postgresql+psycopg")
 
 
 class Settings(BaseSettings):
@@ -68,6 +72,21 @@ class Settings(BaseSettings):
         default=100, ge=1, description="Events per batch once a projector has caught up."
     )
     readiness_max_lag_events: int = Field(default=1000, ge=0)
+    cors_origins: str = Field(
+        default="",
+        description="Browser origins allowed to call the API and GraphQL, comma-separated "
+        "(https://dashboard.example.fr); empty: no cross-origin calls.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, url: str) -> str:
+        scheme = url.partition("://")[0]
+        if scheme not in _SUPPORTED_DRIVERS:
+            raise ValueError(
+                f"unsupported database URL scheme {scheme!r}: use {' or '.join(SUPPORTED_SCHEMES)}"
+            )
+        return url
 
     @property
     def is_production(self) -> bool:
@@ -82,6 +101,11 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """`cors_origins` as a list (blank entries dropped)."""
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
     def is_sqlite(self) -> bool:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
+import structlog
 from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
@@ -22,7 +23,7 @@ from strawberry.extensions import (
 )
 from strawberry.permission import BasePermission
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 from strawberry.types.nodes import SelectedField, Selection
 
 from domain.values import Health, MilestoneStatus, Phase, Status
@@ -154,6 +155,49 @@ class MaskInternalErrors(MaskErrors):
         masked = super().anonymise_error(error)
         masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
         return masked
+
+
+log = structlog.get_logger("tracker.graphql")
+
+
+def is_client_error(error: GraphQLError) -> bool:
+    """The client's mistake (a syntax or validation error, a bad variable, a refused token,
+    a bad cursor, `first: 1000`), as opposed to a fault of the server."""
+    original = error.original_error
+    if original is None:
+        return True  # syntax, validation: graphql-core's own verdict on the document
+    if isinstance(original, GraphQLError):
+        return (original.extensions or {}).get("code") in PUBLIC_CODES
+    # A variable that does not coerce (an Int out of range, a bad BigInt) fails outside any
+    # resolver, with the scalar's ValueError or TypeError.
+    return error.path is None and isinstance(original, ValueError | TypeError)
+
+
+def _code(error: GraphQLError) -> str:
+    for carrier in (error, error.original_error):
+        code = (getattr(carrier, "extensions", None) or {}).get("code")
+        if code:
+            return str(code)
+    return "BAD_USER_INPUT"
+
+
+class TrackerSchema(strawberry.Schema):
+    """Strawberry's schema, logging the clients' mistakes at INFO without a traceback and
+    the server's faults at ERROR with one (Strawberry logs every error at ERROR)."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            path = list(error.path) if error.path else None
+            if is_client_error(error):
+                log.info(
+                    "graphql_client_error", message=error.message, code=_code(error), path=path
+                )
+            else:
+                log.error(
+                    "graphql_error", message=error.message, path=path, exc_info=error.original_error
+                )
 
 
 def should_mask_error(error: GraphQLError) -> bool:
@@ -473,7 +517,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     if settings.is_production:
         extensions.insert(0, DisableIntrospection)
-    return strawberry.Schema(
+    return TrackerSchema(
         query=Query,
         extensions=extensions,
         config=StrawberryConfig(scalar_map={BigInt: BIG_INT}),

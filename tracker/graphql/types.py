@@ -16,6 +16,7 @@ from sqlalchemy import RowMapping
 from strawberry.types import Info
 
 from domain.values import Health, MilestoneStatus, Phase, Status
+from projections.cog import territory_name
 from projections.view import utc
 from tracker.graphql.context import Context
 
@@ -97,6 +98,11 @@ class Territory:
     level: str
     code: str
     cog_year: int
+    name: str | None = strawberry.field(
+        default=None,
+        description="Its name in the COG of `cogYear` (null outside the shipped extract: "
+        "docs/territories.md).",
+    )
 
 
 @strawberry.type
@@ -251,7 +257,12 @@ class Project:
             outcome=row.outcome,
             themes=list(row.themes),
             territories=[
-                Territory(level=t["level"], code=t["code"], cog_year=t["cog_year"])
+                Territory(
+                    level=t["level"],
+                    code=t["code"],
+                    cog_year=t["cog_year"],
+                    name=territory_name(t["level"], t["code"], t["cog_year"]),
+                )
                 for t in row.territories
             ],
             started_on=row.started_on,

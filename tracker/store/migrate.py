@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 
 from tracker.config.settings import Settings
 from tracker.schema import metadata
@@ -70,12 +72,32 @@ def head_revision(settings: Settings) -> str | None:
     return ScriptDirectory.from_config(alembic_config(settings)).get_current_head()
 
 
+class _ContextLines(logging.Filter):
+    """Drops the two INFO lines Alembic logs each time it opens a migration context
+    ("Context impl SQLiteImpl.", "Will assume non-transactional DDL."): /readyz opens one
+    on every call, and they said nothing an operator needs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        return not message.startswith(("Context impl", "Will assume"))
+
+
+_CONTEXT_LINES = _ContextLines()
+
+
+def database_revision(connection: Connection) -> str | None:
+    """The revision the connected database is at, without Alembic's per-context log lines."""
+    # Added once (addFilter ignores a filter it has), kept: the lines say nothing anywhere.
+    logging.getLogger("alembic.runtime.migration").addFilter(_CONTEXT_LINES)
+    return MigrationContext.configure(connection).get_current_revision()
+
+
 def current_revision(settings: Settings) -> str | None:
     """The revision the database is at (None when it was never migrated)."""
     engine = create_db_engine(settings)
     try:
         with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            return database_revision(connection)
     finally:
         engine.dispose()
 
