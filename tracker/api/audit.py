@@ -1,6 +1,7 @@
 """Auditor reads: a project's history, its state at a version or instant, the log, verify.
 
-Every route needs an `auditor` token and reads the event store (never the projections).
+Every route needs an `auditor` token (but `GET /api/v1/audit/keys`, public) and reads the
+event store (never the projections).
 `GET /api/v1/events` answers JSON pages, or streams NDJSON (the lines of
 `tracker events export`) when asked with `Accept: application/x-ndjson`.
 """
@@ -27,6 +28,7 @@ from tracker.audit.history import (
     project_history,
 )
 from tracker.audit.verify import verify
+from tracker.store.signing import SIGNED_HEAD_RULE
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -130,6 +132,25 @@ def verify_log(
         application.meta(principal.token_id, request_id or str(uuid.uuid4())),
     )
     return report.as_dict() | {"summary": report.summary()}
+
+
+@router.get(
+    "/audit/keys",
+    operation_id="get_signing_keys",
+    responses=problem_responses(503),
+)
+def get_signing_keys(application: AppDep) -> dict[str, Any]:
+    """The public Ed25519 keys that sign the log's heads (public: anyone may check them)."""
+    signer = application.signer
+    return {
+        "algorithm": "ed25519",
+        "rule": SIGNED_HEAD_RULE,
+        "current": signer.key_id if signer is not None else None,
+        "keys": [
+            {"key_id": key_id, "public_key": public_key}
+            for key_id, public_key in sorted(application.signing_keys().items())
+        ],
+    }
 
 
 @router.get(

@@ -57,9 +57,12 @@ class Services:
     def open(cls, settings: Settings) -> Services:
         """Connect to the configured database (tables must exist: run `tracker migrate`)."""
         engine = create_db_engine(settings)
+        application = TrackerApplication(settings)
+        # A new or rotated signing key is published in the admin log before it signs.
+        application.adopt_signing_key()
         return cls(
             settings=settings,
-            application=TrackerApplication(settings),
+            application=application,
             engine=engine,
             read_engine=create_read_engine(settings, engine),
             principals=PrincipalCache(settings.principal_cache_seconds),

@@ -6,6 +6,7 @@ errors to standard error; `audit verify` exits 1 when it finds anything.
 
 from __future__ import annotations
 
+import json
 import sys
 import uuid
 from collections.abc import Iterator
@@ -33,11 +34,21 @@ from tracker.audit.export import (
     import_log,
     manifest_path,
 )
-from tracker.audit.verify import check_projections, verify
+from tracker.audit.verify import (
+    Witness,
+    WitnessFileError,
+    check_projections,
+    latest_witness,
+    verify,
+)
 from tracker.cli.support import fail, load_settings, record_admin
 from tracker.store.interface import StoreNotEmptyError
+from tracker.store.signing import SigningKeyError, generate_key_file
 
-audit = typer.Typer(help="Verify the event log's hash chains.", no_args_is_help=True)
+audit = typer.Typer(
+    help="Verify the event log's hash chains and signatures; keys and witnesses.",
+    no_args_is_help=True,
+)
 
 events = typer.Typer(help="Export the event log, or import an export.", no_args_is_help=True)
 
@@ -80,8 +91,16 @@ def verify_command(
             help="Also rebuild the projections aside and compare them with the live ones."
         ),
     ] = True,
+    witness: Annotated[
+        Path | None,
+        typer.Option(help="A witness (`tracker audit witness --out`): the log must hold it."),
+    ] = None,
 ) -> None:
-    """Recompute every hash and checkpoint, check the projections; print each finding."""
+    """Recompute every hash, checkpoint and signed head, check the projections; print findings."""
+    try:
+        held = Witness.read(witness) if witness is not None else None
+    except WitnessFileError as error:
+        raise fail(str(error)) from None
     with _services() as services:
         with _progress("positions") as progress:
             task = progress.add_task("verifying", total=None)
@@ -90,7 +109,7 @@ def verify_command(
                 progress.update(task, completed=done, total=total)
 
             try:
-                report = verify(services.application, on_progress=advance)
+                report = verify(services.application, on_progress=advance, witness=held)
                 # A tampered log cannot be rebuilt meaningfully: its findings come first.
                 if projections and report.intact:
                     progress.update(task, description="checking projections")
@@ -112,6 +131,57 @@ def verify_command(
         )
     if not report.intact:
         raise typer.Exit(1)
+
+
+@audit.command("keygen")
+def keygen_command(
+    out: Annotated[Path, typer.Option(help="The new private key file (mode 0600).")],
+) -> None:
+    """Make an Ed25519 signing key; name it in TRACKER_AUDIT_SIGNING_KEY_FILE."""
+    try:
+        signer = generate_key_file(out)
+    except SigningKeyError as error:
+        raise fail(str(error)) from None
+    typer.echo(f"{signer.key_id} {signer.public_key}")
+    typer.echo(
+        f"wrote {out} (keep it off the database's machine and backups); "
+        f"set TRACKER_AUDIT_SIGNING_KEY_FILE={out} and restart: the key is published in the "
+        "admin log when the store next opens",
+        err=True,
+    )
+
+
+@audit.command("keys")
+def keys_command() -> None:
+    """Print the public keys that sign this store's history (key id, public key, hex)."""
+    with _services() as services:
+        keys = services.application.signing_keys()
+        signer = services.application.signer
+    if not keys:
+        typer.echo("history unsigned: no signing key (TRACKER_AUDIT_SIGNING_KEY_FILE)", err=True)
+    for key_id, public_key in sorted(keys.items()):
+        current = " current" if signer is not None and signer.key_id == key_id else ""
+        typer.echo(f"{key_id} {public_key}{current}")
+
+
+@audit.command("witness")
+def witness_command(
+    out: Annotated[Path | None, typer.Option(help="Write the witness here.")] = None,
+) -> None:
+    """Print the latest signed head (JSON) to keep outside the database."""
+    with _services() as services:
+        found = latest_witness(services.application)
+    if found is None:
+        raise fail("no signed head: the history is unsigned (TRACKER_AUDIT_SIGNING_KEY_FILE)")
+    text = json.dumps(found.as_dict(), indent=2, sort_keys=True) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise fail(f"cannot write the witness: {error}") from None
+    typer.echo(f"wrote the signed head at position {found.head.position} to {out}", err=True)
 
 
 @events.command("export")

@@ -43,11 +43,14 @@ from tracker.store.chaining import (
     MAX_HASH_POSITION,
     SELECT_CHECKPOINTS,
     SELECT_HASH_ROWS,
+    SELECT_LATEST_SIGNATURE,
+    SELECT_SIGNATURES,
     checkpoint_params,
     hash_params,
     hash_row,
     refuse_non_empty,
     side_writes,
+    signed_head,
     write_chain,
 )
 from tracker.store.interface import (
@@ -56,6 +59,7 @@ from tracker.store.interface import (
     PositionedEvent,
     UnsupportedRecorderError,
 )
+from tracker.store.signing import SignedHead
 
 INSERT_ATTEMPTS = 4
 SNAPSHOTS = "snapshots"
@@ -138,7 +142,7 @@ class TrackerPostgresApplicationRecorder(AuditRecorder, PostgresApplicationRecor
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        write_chain(PostgresChainCursor(curs), stored_events, list(positions or ()))
+        write_chain(PostgresChainCursor(curs), stored_events, list(positions or ()), self.signing)
         for side_write in side_writes(kwargs):
             side_write.write_postgres(curs, list(positions or ()))
         return positions
@@ -178,6 +182,17 @@ class TrackerPostgresApplicationRecorder(AuditRecorder, PostgresApplicationRecor
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(SELECT_CHECKPOINTS)
             return [Checkpoint(row["position"], row["running_hash"]) for row in curs.fetchall()]
+
+    def select_signatures(self) -> list[SignedHead]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(SELECT_SIGNATURES)
+            return [signed_head(row) for row in curs.fetchall()]
+
+    def latest_signature(self) -> SignedHead | None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(SELECT_LATEST_SIGNATURE)
+            found = curs.fetchone()
+            return signed_head(found) if found else None
 
     def max_hash_position(self) -> int:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

@@ -37,11 +37,14 @@ from tracker.store.chaining import (
     MAX_HASH_POSITION,
     SELECT_CHECKPOINTS,
     SELECT_HASH_ROWS,
+    SELECT_LATEST_SIGNATURE,
+    SELECT_SIGNATURES,
     checkpoint_params,
     hash_params,
     hash_row,
     refuse_non_empty,
     side_writes,
+    signed_head,
     write_chain,
 )
 from tracker.store.interface import (
@@ -50,6 +53,7 @@ from tracker.store.interface import (
     PositionedEvent,
     UnsupportedRecorderError,
 )
+from tracker.store.signing import SignedHead
 
 SNAPSHOTS = "snapshots"
 
@@ -87,7 +91,7 @@ class TrackerSQLiteApplicationRecorder(AuditRecorder, SQLiteApplicationRecorder)
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         positions = super()._insert_events(c, stored_events, **kwargs)
-        write_chain(SQLiteChainCursor(c), stored_events, list(positions or ()))
+        write_chain(SQLiteChainCursor(c), stored_events, list(positions or ()), self.signing)
         for side_write in side_writes(kwargs):
             side_write.write_sqlite(c, list(positions or ()))
         return positions
@@ -127,6 +131,17 @@ class TrackerSQLiteApplicationRecorder(AuditRecorder, SQLiteApplicationRecorder)
         with self.datastore.transaction(commit=False) as c:
             c.execute(SELECT_CHECKPOINTS)
             return [Checkpoint(row["position"], row["running_hash"]) for row in c.fetchall()]
+
+    def select_signatures(self) -> list[SignedHead]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(SELECT_SIGNATURES)
+            return [signed_head(row) for row in c.fetchall()]
+
+    def latest_signature(self) -> SignedHead | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(SELECT_LATEST_SIGNATURE)
+            found = c.fetchone()
+            return signed_head(found) if found else None
 
     def max_hash_position(self) -> int:
         with self.datastore.transaction(commit=False) as c:
