@@ -247,7 +247,8 @@ class _Verifier:
         self.report = VerifyReport(checkpoints=len(checkpoints))
         self.pending_checkpoints = list(checkpoints)
         self.pending_signatures = self._valid_signatures(signatures, keys)
-        self.signed_positions = {head.position for head in self.pending_signatures}
+        # An invalid signature is reported once, as such, not again as a missing one.
+        self.signed_positions = {head.position for head in signatures}
         self.first_signed = min(self.signed_positions, default=None)
         self.report.signed_heads = len(self.pending_signatures)
         self.report.signing_keys = sorted({head.key_id for head in self.pending_signatures})
