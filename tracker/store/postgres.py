@@ -34,7 +34,7 @@ from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
-from tracker.schema.audit import EVENT_HASHES_TABLE
+from tracker.schema.audit import EVENT_HASHES_TABLE, SIGNATURES_TABLE
 from tracker.schema.event_store import EVENTS_TABLE
 from tracker.store.chain import Checkpoint, HashRow
 from tracker.store.chaining import (
@@ -185,6 +185,11 @@ class TrackerPostgresApplicationRecorder(AuditRecorder, PostgresApplicationRecor
 
     def select_signatures(self) -> list[SignedHead]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            # A store not yet migrated to 0008 has no signatures to read, and still verifies.
+            curs.execute("SELECT to_regclass(%s) AS found", (SIGNATURES_TABLE,))
+            found = curs.fetchone()
+            if found is None or found["found"] is None:
+                return []
             curs.execute(SELECT_SIGNATURES)
             return [signed_head(row) for row in curs.fetchall()]
 

@@ -28,7 +28,7 @@ from eventsourcing.sqlite import (
     SQLiteTrackingRecorder,
 )
 
-from tracker.schema.audit import EVENT_HASHES_TABLE
+from tracker.schema.audit import EVENT_HASHES_TABLE, SIGNATURES_TABLE
 from tracker.schema.event_store import EVENTS_TABLE, SNAPSHOTS_TABLE
 from tracker.store.chain import Checkpoint, HashRow
 from tracker.store.chaining import (
@@ -134,6 +134,13 @@ class TrackerSQLiteApplicationRecorder(AuditRecorder, SQLiteApplicationRecorder)
 
     def select_signatures(self) -> list[SignedHead]:
         with self.datastore.transaction(commit=False) as c:
+            # A store not yet migrated to 0008 has no signatures to read, and still verifies.
+            c.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                (SIGNATURES_TABLE,),
+            )
+            if c.fetchone() is None:
+                return []
             c.execute(SELECT_SIGNATURES)
             return [signed_head(row) for row in c.fetchall()]
 
