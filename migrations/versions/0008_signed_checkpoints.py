@@ -1,8 +1,10 @@
-"""Signed heads: `tracker_audit_signatures` (position, running hash, time, key id, signature).
+"""Signed heads: `tracker_audit_signatures`; tokens issued to a person: `api_tokens.person_id`.
 
 Written by the event store in each save's transaction when a signing key is configured
 (tracker/store/signing.py, docs/audit.md "Signed heads"). Existing checkpoints stay unsigned
-and still verify.
+and still verify. `api_tokens.person_id` names the person (tracker_people) a token was
+issued to, so histories can show an actor's name while it is not erased; older tokens have
+none.
 
 Revision ID: 0008_signed_checkpoints
 Revises: 0007_dashboard_indexes
@@ -29,7 +31,10 @@ def upgrade() -> None:
         sa.Column("signature", sa.String(length=128), nullable=False),
         sa.PrimaryKeyConstraint("position", name=op.f("pk_tracker_audit_signatures")),
     )
+    op.add_column("api_tokens", sa.Column("person_id", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    # SQLite ≥ 3.35 drops an unindexed column in place, as PostgreSQL does.
+    op.drop_column("api_tokens", "person_id")
     op.drop_table("tracker_audit_signatures")

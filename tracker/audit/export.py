@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from eventsourcing.persistence import Notification
+from sqlalchemy import Engine
 
+from tracker.application.people import with_actor_names
 from tracker.application.service import TrackerApplication
 from tracker.audit.history import META_FIELDS, plain
 from tracker.store.chain import (
@@ -114,8 +116,13 @@ def export_records(
     *,
     after: int = 0,
     limit: int | None = None,
+    engine: Engine | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """The events after `after` up to position `stop` (`limit` at most), as export records."""
+    """The events after `after` up to position `stop` (`limit` at most), as export records.
+
+    With `engine`, each record also carries `actor_name` and `actor_name_erased`, read from
+    tracker_people now (erasable, so outside `readable_hash`: docs/audit.md).
+    """
     recorder = audit_recorder(application.recorder)
     start, after_row, left = after + 1, after, limit
     rows: dict[int, HashRow] = {}
@@ -132,6 +139,7 @@ def export_records(
                 break
             rows.update((r.position, r) for r in fetched)
             after_row = fetched[-1].position
+        records: list[dict[str, Any]] = []
         for notification in page:
             row = rows.pop(notification.id, None)
             record: dict[str, Any] = {
@@ -146,9 +154,13 @@ def export_records(
             }
             record.update(_readable(application, notification))
             record["readable_hash"] = readable_hash(row.hash if row else None, record)
+            records.append(record)
+        if engine is not None:
+            with_actor_names(engine, records)
+        for record in records:
             yield record
             if on_progress is not None:
-                on_progress(notification.id, stop)
+                on_progress(record["position"], stop)
         start = page[-1].id + 1
 
 
@@ -179,15 +191,18 @@ class _Digest:
 
 
 def export_log(
-    application: TrackerApplication, out: IO[bytes], on_progress: Progress | None = None
+    application: TrackerApplication,
+    out: IO[bytes],
+    on_progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> dict[str, Any]:
-    """Write the whole log to `out` as NDJSON and return its manifest."""
+    """Write the whole log to `out` as NDJSON and return its manifest (names: `engine`)."""
     recorder = audit_recorder(application.recorder)
     checkpoints = recorder.select_checkpoints()
     signed_heads = recorder.select_signatures()
     stop = recorder.max_notification_id() or 0
     digest = _Digest(out)
-    for record in export_records(application, stop, on_progress):
+    for record in export_records(application, stop, on_progress, engine=engine):
         digest.write(record)
     manifest: dict[str, Any] = {
         "format": FORMAT,

@@ -201,11 +201,15 @@ def export_command(
 
         try:
             if out is None:
-                manifest = export_log(services.application, sys.stdout.buffer, advance)
+                manifest = export_log(
+                    services.application, sys.stdout.buffer, advance, services.read_engine
+                )
                 sys.stdout.buffer.flush()
             else:
                 with out.open("wb") as stream:
-                    manifest = export_log(services.application, stream, advance)
+                    manifest = export_log(
+                        services.application, stream, advance, services.read_engine
+                    )
                 manifest_path(out).write_bytes(canonical_json(manifest) + b"\n")
         except OSError as error:
             raise fail(f"cannot write the export: {error}") from None

@@ -11,12 +11,18 @@ from typing import Annotated
 
 import typer
 
+from domain.errors import InvalidValueError
 from tracker.application.access import (
     Role,
     TokenRequestError,
     create_token,
     list_tokens,
     revoke_token,
+)
+from tracker.application.people import (
+    PersonAlreadyForgottenError,
+    PersonNotFoundError,
+    person_for_token,
 )
 from tracker.application.services import Services
 from tracker.cli.support import fail, load_settings
@@ -34,22 +40,43 @@ def create(
         int | None,
         typer.Option(min=1, help="The token stops working after this many days (default: never)."),
     ] = None,
+    person: Annotated[
+        str | None,
+        typer.Option(
+            help="The person it is issued to: a name (recorded in tracker people) or an "
+            "existing person's id (per_…); histories then show their name."
+        ),
+    ] = None,
 ) -> None:
     """Create a token and print it, once, alone on standard output."""
     lifetime = timedelta(days=expires_in_days) if expires_in_days is not None else None
     services = Services.open(load_settings())
     try:
+        person_id = person_for_token(services.engine, person) if person else None
         # The row and the admin log's TokenCreated commit together, or neither does.
         token_id, token = create_token(
-            services.application, role, lab=lab, name=name, expires_in=lifetime
+            services.application,
+            role,
+            lab=lab,
+            name=name,
+            expires_in=lifetime,
+            person_id=person_id,
         )
-    except TokenRequestError as error:
+    except (
+        TokenRequestError,
+        InvalidValueError,
+        PersonNotFoundError,
+        PersonAlreadyForgottenError,
+    ) as error:
         raise fail(str(error)) from None
     except Exception as error:
         raise fail(f"cannot store the token: {type(error).__name__}") from None
     finally:
         services.close()
-    typer.echo(f"created {token_id} ({role.value}{f', lab {lab}' if lab else ''})", err=True)
+    issued = f", for {person_id}" if person_id else ""
+    typer.echo(
+        f"created {token_id} ({role.value}{f', lab {lab}' if lab else ''}{issued})", err=True
+    )
     typer.echo(token)
 
 
