@@ -190,6 +190,23 @@ def test_a_recent_signed_head_is_not_signed_again(empty_database_url: str, key_f
         services.close()
 
 
+def test_one_save_crossing_a_checkpoint_signs_the_checkpoint_and_its_head(
+    signed: Services,
+) -> None:
+    application = signed.application
+    project_id = registered_project(application)
+    project = application.get_project(project_id)
+    for index in range(chain.CHECKPOINT_INTERVAL + 20):
+        project.record_decision(f"Décision {index}", "oui", "car", application.meta("t", "c"))
+    application.save(project)
+    last = application.recorder.max_notification_id()
+    signed_positions = {
+        head.position for head in audit_recorder(application.recorder).select_signatures()
+    }
+    assert {chain.CHECKPOINT_INTERVAL, last} <= signed_positions
+    assert verify(application).intact
+
+
 def test_the_signing_key_is_published_in_the_admin_log(signed: Services) -> None:
     signer = signed.application.signer
     assert signer is not None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +36,7 @@ from tracker.audit.export import (
     manifest_path,
 )
 from tracker.audit.verify import (
+    Finding,
     Witness,
     WitnessFileError,
     check_projections,
@@ -102,24 +104,40 @@ def verify_command(
     except WitnessFileError as error:
         raise fail(str(error)) from None
     with _services() as services:
+        projection_findings: list[Finding] | None = None
         with _progress("positions") as progress:
-            task = progress.add_task("verifying", total=None)
+            task = progress.add_task("verifying the chains", total=None)
 
             def advance(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
             try:
+                started = time.perf_counter()
                 report = verify(services.application, on_progress=advance, witness=held)
+                chain_seconds = time.perf_counter() - started
                 # A tampered log cannot be rebuilt meaningfully: its findings come first.
                 if projections and report.intact:
-                    progress.update(task, description="checking projections")
-                    report.findings.extend(check_projections(services, advance))
+                    progress.update(task, description="checking projections", completed=0)
+                    started = time.perf_counter()
+                    projection_findings = check_projections(services, advance)
+                    projection_seconds = time.perf_counter() - started
             except Exception as error:
                 message = f"verification stopped: {type(error).__name__}: {error}"
                 raise fail(message, code=2) from None
         for finding in report.findings:
             typer.echo(str(finding))
-        typer.echo(report.summary())
+        rate = report.events / chain_seconds if chain_seconds > 0 else 0.0
+        typer.echo(f"{report.summary()}; in {chain_seconds:.2f} s ({rate:,.0f} events/s)")
+        if projection_findings is not None:
+            for finding in projection_findings:
+                typer.echo(str(finding))
+            verdict = (
+                "intact" if not projection_findings else f"{len(projection_findings)} finding(s)"
+            )
+            typer.echo(
+                f"projections: {verdict}, rebuilt aside and compared in {projection_seconds:.2f} s"
+            )
+            report.findings.extend(projection_findings)
         record_admin(
             services,
             RecordAuditVerified(

@@ -130,11 +130,12 @@ def write_chain(
         rows.append(row)
         if checkpoint is not None:
             checkpoints.append(checkpoint)
+    # Every read before the first write: in psycopg's pipeline mode a fetch after an
+    # `executemany` would read that statement's result instead.
+    heads = _heads_to_sign(db, signing, rows[-1], checkpoints) if signing is not None else []
     db.executemany(INSERT_HASH_ROW, [hash_params(row) for row in rows])
     db.executemany(INSERT_CHECKPOINT, checkpoint_params(checkpoints))
-    if signing is not None:
-        heads = _heads_to_sign(db, signing, rows[-1], checkpoints)
-        db.executemany(INSERT_SIGNATURE, [signature_params(head) for head in heads])
+    db.executemany(INSERT_SIGNATURE, [signature_params(head) for head in heads])
 
 
 def _heads_to_sign(

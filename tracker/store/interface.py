@@ -25,7 +25,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 
 from tracker.schema.event_store import SNAPSHOTS_TABLE
-from tracker.store.chain import Checkpoint, HashRow
+from tracker.store.chain import ChainedEvent, Checkpoint, HashRow
 from tracker.store.signing import SignedHead, Signer
 
 
@@ -146,6 +146,11 @@ class AuditRecorder(ApplicationRecorder, ABC):
         Only versions after `gt` (when given) and up to `lte` (when given), `limit` at most.
         An event without a hash row (written outside the application) has `hash` None.
         """
+
+    @abstractmethod
+    def select_chained_events(self, after: int, limit: int, stop: int) -> list[ChainedEvent]:
+        """Events after position `after` up to `stop`, `limit` at most, in position order,
+        with their ids in canonical form: what the verifier hashes (no UUID parsed)."""
 
     @abstractmethod
     def select_hash_rows(self, after: int, limit: int) -> list[HashRow]:

@@ -13,11 +13,12 @@ table here. `notification_channel` names the channel the recorder notifies after
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NoReturn
 from uuid import UUID
 
 import psycopg
+import structlog
 from eventsourcing.persistence import (
     AggregateRecorder,
     InterfaceError,
@@ -33,10 +34,11 @@ from eventsourcing.postgres import (
 from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
+from psycopg_pool import ConnectionPool
 
 from tracker.schema.audit import EVENT_HASHES_TABLE, SIGNATURES_TABLE
 from tracker.schema.event_store import EVENTS_TABLE
-from tracker.store.chain import Checkpoint, HashRow
+from tracker.store.chain import ChainedEvent, Checkpoint, HashRow
 from tracker.store.chaining import (
     INSERT_CHECKPOINT,
     INSERT_HASH_ROW,
@@ -62,6 +64,7 @@ from tracker.store.interface import (
 from tracker.store.signing import SignedHead
 
 INSERT_ATTEMPTS = 4
+log = structlog.get_logger("tracker.store.postgres")
 SNAPSHOTS = "snapshots"
 
 
@@ -110,6 +113,29 @@ class TrackerPostgresApplicationRecorder(AuditRecorder, PostgresApplicationRecor
         `conn.transaction()` COMMIT the events without their hashes and side writes. Here
         the transaction is rolled back (psycopg's `Rollback`) before the error is re-raised.
         """
+        try:
+            return self._insert_events_once(stored_events, **kwargs)
+        except (InterfaceError, OperationalError):
+            self._discard_broken_connections()
+            raise
+
+    def _discard_broken_connections(self) -> None:
+        """Check every idle pooled connection now, replacing the dead ones.
+
+        After a restart or a failover every pooled connection is dead; left alone, the pool
+        would find them one checkout at a time (each attempt waiting up to the connect
+        timeout), and writes would fail for seconds although the database answers. One
+        failed attempt makes the pool test them all (a dead one fails at once), so the
+        retry gets a fresh connection (tests/integration/test_store_failover.py).
+        """
+        try:
+            self.datastore.pool.check()
+        except Exception as error:  # the database is really down: the retry will say so
+            log.warning("pool_check_failed", error=type(error).__name__)
+
+    def _insert_events_once(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
         error: Exception | None = None
         notification_ids: Sequence[int] | None = None
         with self.datastore.get_connection() as conn:
@@ -169,6 +195,26 @@ class TrackerPostgresApplicationRecorder(AuditRecorder, PostgresApplicationRecor
                         originator_id, row["originator_version"], row["topic"], bytes(row["state"])
                     ),
                     row["hash"],
+                )
+                for row in curs.fetchall()
+            ]
+
+    def select_chained_events(self, after: int, limit: int, stop: int) -> list[ChainedEvent]:
+        statement = (
+            "SELECT notification_id, originator_id::text AS originator_id, originator_version,"
+            f" topic, state FROM {self.events_table_name}"
+            " WHERE notification_id > %s AND notification_id <= %s"
+            " ORDER BY notification_id LIMIT %s"
+        )
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, (after, stop, limit))
+            return [
+                ChainedEvent(
+                    row["notification_id"],
+                    row["originator_id"],
+                    row["originator_version"],
+                    row["topic"],
+                    bytes(row["state"]),
                 )
                 for row in curs.fetchall()
             ]
@@ -256,6 +302,14 @@ class TrackerPostgresFactory(PostgresFactory):
 
     application_recorder_class = TrackerPostgresApplicationRecorder
 
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        pool = self.datastore.pool
+        if pool._check is not None:
+            # psycopg_pool takes its checkout check only at construction (no setter), and
+            # the library builds the pool itself: swap it in before the pool opens.
+            pool._check = recovering_check(pool)
+
     def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
         # The library's application asks for one aggregate recorder, its snapshot store.
         if purpose != SNAPSHOTS:
@@ -269,6 +323,31 @@ class TrackerPostgresFactory(PostgresFactory):
 
     def process_recorder(self) -> NoReturn:
         raise UnsupportedRecorderError.process()
+
+
+def recovering_check(pool: ConnectionPool[Any]) -> Callable[[Any], None]:
+    """The pool's checkout check (a ping), which on a dead connection checks all the others.
+
+    After a restart or a failover every pooled connection is dead. psycopg_pool would find
+    them one checkout attempt at a time, sleeping a growing back-off (1 s, 2 s, …) between
+    attempts, so a write waited many seconds although the database answered. Here the first
+    dead connection makes the pool test every idle one (`ConnectionPool.check`: a dead one
+    fails at once and is replaced in the background), so the next attempt, after one
+    back-off of about a second, gets a fresh connection
+    (tests/integration/test_store_failover.py).
+    """
+
+    def check(connection: Any) -> None:
+        try:
+            ConnectionPool.check_connection(connection)
+        except Exception:
+            try:
+                pool.check()
+            except Exception as error:  # the database is down: the next attempt says so
+                log.warning("pool_check_failed", error=type(error).__name__)
+            raise
+
+    return check
 
 
 def notification_channel(recorder: Recorder) -> str:

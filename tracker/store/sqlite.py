@@ -30,7 +30,7 @@ from eventsourcing.sqlite import (
 
 from tracker.schema.audit import EVENT_HASHES_TABLE, SIGNATURES_TABLE
 from tracker.schema.event_store import EVENTS_TABLE, SNAPSHOTS_TABLE
-from tracker.store.chain import Checkpoint, HashRow
+from tracker.store.chain import ChainedEvent, Checkpoint, HashRow, canonical_hex_id
 from tracker.store.chaining import (
     INSERT_CHECKPOINT,
     INSERT_HASH_ROW,
@@ -118,6 +118,26 @@ class TrackerSQLiteApplicationRecorder(AuditRecorder, SQLiteApplicationRecorder)
                         originator_id, row["originator_version"], row["topic"], row["state"]
                     ),
                     row["hash"],
+                )
+                for row in c.fetchall()
+            ]
+
+    def select_chained_events(self, after: int, limit: int, stop: int) -> list[ChainedEvent]:
+        statement = (
+            "SELECT rowid, originator_id, originator_version, topic, state"
+            f" FROM {self.events_table_name} WHERE rowid > ? AND rowid <= ?"
+            " ORDER BY rowid LIMIT ?"
+        )
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, (after, stop, limit))
+            return [
+                ChainedEvent(
+                    row[0],
+                    canonical_hex_id(str(row[1])),
+                    row[2],
+                    row[3],
+                    # SQLite lets a tampered BLOB come back as TEXT (e.g. `state || 'x'`).
+                    row[4] if isinstance(row[4], bytes) else str(row[4]).encode("utf-8"),
                 )
                 for row in c.fetchall()
             ]
