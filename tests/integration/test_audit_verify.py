@@ -272,5 +272,8 @@ def test_the_cli_checks_the_projections_against_a_rebuild(fresh: Services) -> No
     _execute(fresh, "UPDATE rm_projects SET title = 'Réécrit' WHERE id = :id", id=str(project_id))
     tampered = CliRunner().invoke(_cli(), ["audit", "verify"])
     assert tampered.exit_code == 1, tampered.output
-    assert tampered.stdout.startswith("projection: ")
-    assert "Réécrit" in tampered.stdout
+    chains, finding, projections = tampered.stdout.strip().splitlines()
+    assert chains.startswith("intact: ")  # the log itself is untouched
+    assert finding.startswith("projection: ")
+    assert "Réécrit" in finding
+    assert projections.startswith("projections: 1 finding(s)")
