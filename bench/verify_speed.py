@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.common import Figure
 from bench.rebuild_speed import database, write_log
 from tracker.application.services import Services
 from tracker.audit.verify import PAGE, verify
@@ -95,6 +96,32 @@ def measure(backend: str, events: int, signed: bool) -> dict[str, Any]:
         "floor_events_per_cpu_s": read / floor_cpu,
         "load_average": os.getloadavg()[0],
     }
+
+
+TARGET_EVENTS_PER_S = 50_000
+
+
+def run(backend: str, quick: bool = False) -> list[Figure]:
+    """The `make bench` suite "verify": verify's rate beside its floor, on a signed log."""
+    f = measure(backend, 20_000 if quick else 100_000, signed=True)
+    return [
+        Figure(
+            suite="verify",
+            name=f"audit verify of {f['events']:,} events (chains, checkpoints, signatures)",
+            backend=backend,
+            value=round(f["verify_events_per_s"]),
+            unit="events/s",
+            floor_name="reading the same rows and hashing them",
+            floor=round(f["floor_events_per_s"]),
+            target=f">= {TARGET_EVENTS_PER_S:,} events/s",
+            met=f["verify_events_per_s"] >= TARGET_EVENTS_PER_S,
+            note=(
+                f"per CPU-second: {f['verify_events_per_cpu_s']:,.0f} (floor "
+                f"{f['floor_events_per_cpu_s']:,.0f}); load average {f['load_average']:.1f}"
+            ),
+            extra=f,
+        )
+    ]
 
 
 def main() -> None:
