@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from domain.admin import ADMIN_LOG_ID, AdminLog
 from tests.factories import registered_project
 from tracker.application.services import Services
+from tracker.audit.export import canonical_json, export_log, manifest_path
 from tracker.audit.verify import Witness, latest_witness, verify
 from tracker.cli import audit as cli_audit
 from tracker.config.logging import configure_logging
@@ -392,3 +393,40 @@ def test_a_witness_file_written_by_the_cli_is_checked_by_verify(
     checked = runner.invoke(_cli(), ["audit", "verify", "--no-projections", "--witness", str(out)])
     assert checked.exit_code == 0, checked.output
     assert "witness at position" in checked.stdout
+
+
+def test_an_export_imports_into_an_empty_store_with_a_signing_key(
+    signed: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _decisions(signed, 3)
+    path = tmp_path / "log.ndjson"
+    with path.open("wb") as stream:
+        manifest = export_log(signed.application, stream)
+    manifest_path(path).write_bytes(canonical_json(manifest) + b"\n")
+    target_url = f"sqlite:///{tmp_path / 'target.db'}"
+    migrate.upgrade(Settings(database_url=target_url))
+    monkeypatch.setenv("TRACKER_DATABASE_URL", target_url)
+    monkeypatch.setenv(
+        "TRACKER_AUDIT_SIGNING_KEY_FILE", str(signed.settings.audit_signing_key_file)
+    )
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(_cli(), ["events", "import", str(path)])
+    finally:
+        get_settings.cache_clear()
+        configure_logging("console", "WARNING")
+    assert result.exit_code == 0, result.output
+    target = Services.open(
+        Settings(
+            database_url=target_url, audit_signing_key_file=signed.settings.audit_signing_key_file
+        )
+    )
+    try:
+        report = verify(target.application)
+        admin_log = target.application.repository.get(ADMIN_LOG_ID)
+    finally:
+        target.close()
+    assert report.intact, report.findings
+    assert isinstance(admin_log, AdminLog)
+    assert signed.application.signer is not None
+    assert signed.application.signer.key_id in admin_log.signing_keys

@@ -60,10 +60,10 @@ stderr = Console(stderr=True)
 
 
 @contextmanager
-def _services() -> Iterator[Services]:
+def _services(adopt_signing_key: bool = True) -> Iterator[Services]:
     settings = load_settings()
     try:
-        services = Services.open(settings)
+        services = Services.open(settings, adopt_signing_key)
     except Exception as error:
         raise fail(f"cannot open the database: {type(error).__name__}: {error}") from None
     try:
@@ -248,7 +248,8 @@ def import_command(
     """Import an export into an EMPTY store: same positions, same bytes, same hashes."""
     if not file.is_file():
         raise fail(f"{file} is not a file")
-    with _services() as services, _progress("events") as progress:
+    # The store must stay empty until the import: its signing key is recorded after it.
+    with _services(adopt_signing_key=False) as services, _progress("events") as progress:
         task = progress.add_task("importing", total=None)
 
         def advance(done: int, total: int) -> None:
@@ -268,6 +269,7 @@ def import_command(
             ),
             actor,
         )
+        services.application.adopt_signing_key(actor)
     typer.echo(
         f"imported {result.count} events up to position {result.last_position}, "
         f"running hash {result.running_hash}",
