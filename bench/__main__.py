@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench [--quick] [--large] [--only NAME] [--backend sqlite|postgresql]
 
-Suites (`--only`, repeatable): commands, state, projections, dashboards. Prints one table
+Suites (`--only`, repeatable): commands, state, projections, dashboards, verify. Prints one table
 and writes bench/results/latest.json (the machine, versions, every figure, its floor and
 the ratio). PostgreSQL: the server of TRACKER_BENCH_POSTGRES_URL (default
 postgresql+psycopg://postgres@127.0.0.1:5432/postgres); every suite creates a fresh
@@ -25,7 +25,7 @@ from typing import Any
 from bench.common import Figure, machine, postgres_available, server_url
 from tracker.config.logging import configure_logging
 
-SUITES = ("commands", "state", "projections", "dashboards")
+SUITES = ("commands", "state", "projections", "dashboards", "verify")
 BACKENDS = ("sqlite", "postgresql")
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -61,6 +61,10 @@ def run_suite(name: str, backend: str, args: argparse.Namespace, work: Path) -> 
         if not commands.wrk_available():
             return [_skipped("commands over HTTP", backend, "wrk is not installed")]
         return commands.run(backend, work, quick=args.quick)
+    if name == "verify":
+        from bench import verify_speed
+
+        return verify_speed.run(backend, quick=args.quick)
     if name == "state":
         from bench import state_load
 

@@ -179,6 +179,42 @@ class AdminLog(Aggregate):
             **meta.event_fields(reason),
         )
 
+    class SigningKeyAdopted(Event):
+        """The store began signing its history with this key (a first key, or a rotation)."""
+
+        key_id: str
+        public_key: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            log = cast(AdminLog, aggregate)
+            log.entries += 1
+            # Copied, not mutated: snapshots and cached copies never share the dict.
+            log.signing_keys = {**log.signing_keys, self.key_id: self.public_key}
+
+    @property
+    def signing_keys(self) -> dict[str, str]:
+        """Every signing key adopted so far: public key (hex) by key id."""
+        # Absent from states saved before keys existed (their snapshots).
+        keys: dict[str, str] = self.__dict__.get("_signing_keys", {})
+        return keys
+
+    @signing_keys.setter
+    def signing_keys(self, keys: dict[str, str]) -> None:
+        self.__dict__["_signing_keys"] = keys
+
+    def signing_key_adopted(
+        self, meta: Meta, key_id: str, public_key: str, reason: str | None = None
+    ) -> None:
+        """Record the store's signing key, unless it is recorded already (publishes its key)."""
+        if self.signing_keys.get(key_id) == public_key:
+            return
+        self.trigger_event(
+            self.SigningKeyAdopted,
+            key_id=_require_id(key_id, "key_id"),
+            public_key=_require_id(public_key, "public_key"),
+            **meta.event_fields(reason),
+        )
+
 
 ADMIN_ACTIONS = frozenset(
     {
@@ -188,5 +224,6 @@ ADMIN_ACTIONS = frozenset(
         "events_imported",
         "audit_verified",
         "person_forgotten",
+        "signing_key_adopted",
     }
 )

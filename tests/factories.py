@@ -44,6 +44,7 @@ from tracker.application.commands import (
     RecordEventsImported,
     RecordPersonForgotten,
     RecordProjectionsRebuilt,
+    RecordSigningKeyAdopted,
     RecordTokenCreated,
     RecordTokenRevoked,
     RegisterCampaign,
@@ -326,6 +327,9 @@ COMMAND_EXAMPLES: dict[str, CommandExample] = {
         events=1, last_position=1, findings=0
     ),
     "record_person_forgotten": lambda a, p, e: RecordPersonForgotten(person_id="per_example"),
+    "record_signing_key_adopted": lambda a, p, e: RecordSigningKeyAdopted(
+        key_id=uuid.uuid4().hex[:16], public_key=uuid.uuid4().hex * 2
+    ),
 }
 
 

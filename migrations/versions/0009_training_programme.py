@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_training_programme"
-down_revision = "0007_dashboard_indexes"
+down_revision = "0008_signed_checkpoints"
 branch_labels = None
 depends_on = None
 

@@ -180,6 +180,7 @@ def test_the_offline_script_verifies_a_real_export(source: Services, tmp_path: P
     assert (
         done.stdout.strip()
         == f"intact: {manifest['count']} events up to position {manifest['last_position']}"
+        ", manifest unsigned"
     )
 
 

@@ -238,7 +238,10 @@ def test_the_cli_exits_0_on_an_intact_log(fresh: Services) -> None:
     _project_with_history(fresh)
     result = CliRunner().invoke(_cli(), ["audit", "verify"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip().splitlines()[-1].startswith("intact: 5 events in 2 streams")
+    chain_line, projections_line = result.stdout.strip().splitlines()[-2:]
+    assert chain_line.startswith("intact: 5 events in 2 streams")
+    assert " s (" in chain_line  # its own time and rate
+    assert projections_line.startswith("projections: intact, rebuilt aside and compared in ")
 
 
 @pytest.mark.usefixtures("cli_env")
@@ -269,5 +272,8 @@ def test_the_cli_checks_the_projections_against_a_rebuild(fresh: Services) -> No
     _execute(fresh, "UPDATE rm_projects SET title = 'Réécrit' WHERE id = :id", id=str(project_id))
     tampered = CliRunner().invoke(_cli(), ["audit", "verify"])
     assert tampered.exit_code == 1, tampered.output
-    assert tampered.stdout.startswith("projection: ")
-    assert "Réécrit" in tampered.stdout
+    chains, finding, projections = tampered.stdout.strip().splitlines()
+    assert chains.startswith("intact: ")  # the log itself is untouched
+    assert finding.startswith("projection: ")
+    assert "Réécrit" in finding
+    assert projections.startswith("projections: 1 finding(s)")

@@ -1,6 +1,8 @@
 """Auditor reads: a project's history, its state at a version or instant, the log, verify.
 
-Every route needs an `auditor` token and reads the event store (never the projections).
+Every route needs an `auditor` token (but a project's history and past states, which staff
+read for their own lab's projects, and `GET /api/v1/audit/keys`, public) and reads the
+event store (never the projections).
 `GET /api/v1/events` answers JSON pages, or streams NDJSON (the lines of
 `tracker events export`) when asked with `Accept: application/x-ndjson`.
 """
@@ -15,18 +17,26 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 
-from tracker.api.deps import AppDep, AuditorPrincipal, ProjectIdPath, RequestIdDep
+from tracker.api.deps import (
+    AppDep,
+    AuditorPrincipal,
+    HistoryProject,
+    RequestIdDep,
+    ServicesDep,
+)
 from tracker.api.problems import ProblemError, problem_responses
 from tracker.application.commands import RecordAuditVerified
 from tracker.audit.export import canonical_json, export_records
 from tracker.audit.history import (
     MAX_PAGE,
     admin_history,
+    named,
     project_as_of,
     project_at_version,
     project_history,
 )
 from tracker.audit.verify import verify
+from tracker.store.signing import SIGNED_HEAD_RULE
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -46,15 +56,15 @@ def _page(entries: list[dict[str, Any]], next_after: int | None) -> dict[str, An
     responses=READ_ERRORS,
 )
 def get_project_events(
-    _principal: AuditorPrincipal,
-    project_id: ProjectIdPath,
-    application: AppDep,
+    project_id: HistoryProject,
+    services: ServicesDep,
     after: After = 0,
     limit: Limit = 100,
 ) -> dict[str, Any]:
-    """The project's recorded events in order, with metadata and hashes, paged by version."""
-    page = project_history(application, project_id, after, limit)
-    return _page([e.as_dict() for e in page.entries], page.next_after)
+    """The project's recorded events in order, with metadata, hashes and actors' names."""
+    page = project_history(services.application, project_id, after, limit)
+    entries = named(services.read_engine, page.entries)
+    return _page([e.as_dict() for e in entries], page.next_after)
 
 
 @router.get(
@@ -63,8 +73,7 @@ def get_project_events(
     responses=READ_ERRORS,
 )
 def get_project_state(
-    _principal: AuditorPrincipal,
-    project_id: ProjectIdPath,
+    project_id: HistoryProject,
     application: AppDep,
     version: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     as_of: Annotated[datetime | None, Query(description="An ISO 8601 instant.")] = None,
@@ -90,7 +99,7 @@ def get_project_state(
 )
 def get_events(
     _principal: AuditorPrincipal,
-    application: AppDep,
+    services: ServicesDep,
     after: Annotated[int, Query(ge=0, le=2**62, description="Start after this position.")] = 0,
     limit: Annotated[
         int | None, Query(ge=1, le=MAX_PAGE, description="At most this many (JSON: 100).")
@@ -98,15 +107,20 @@ def get_events(
     accept: Annotated[str | None, Header()] = None,
 ) -> Any:
     """The global log in position order: JSON pages, or an NDJSON stream on request."""
+    application, engine = services.application, services.read_engine
     stop = application.recorder.max_notification_id() or 0
     if accept is not None and NDJSON in accept:
 
         def lines() -> Iterator[bytes]:
-            for record in export_records(application, stop, after=after, limit=limit):
+            for record in export_records(
+                application, stop, after=after, limit=limit, engine=engine
+            ):
                 yield canonical_json(record) + b"\n"
 
         return StreamingResponse(lines(), media_type=NDJSON)
-    records = list(export_records(application, stop, after=after, limit=limit or 100))
+    records = list(
+        export_records(application, stop, after=after, limit=limit or 100, engine=engine)
+    )
     more = bool(records) and records[-1]["position"] < stop
     return _page(records, records[-1]["position"] if more else None)
 
@@ -130,6 +144,25 @@ def verify_log(
         application.meta(principal.token_id, request_id or str(uuid.uuid4())),
     )
     return report.as_dict() | {"summary": report.summary()}
+
+
+@router.get(
+    "/audit/keys",
+    operation_id="get_signing_keys",
+    responses=problem_responses(503),
+)
+def get_signing_keys(application: AppDep) -> dict[str, Any]:
+    """The public Ed25519 keys that sign the log's heads (public: anyone may check them)."""
+    signer = application.signer
+    return {
+        "algorithm": "ed25519",
+        "rule": SIGNED_HEAD_RULE,
+        "current": signer.key_id if signer is not None else None,
+        "keys": [
+            {"key_id": key_id, "public_key": public_key}
+            for key_id, public_key in sorted(application.signing_keys().items())
+        ],
+    }
 
 
 @router.get(

@@ -265,3 +265,30 @@ async def write_context(
 
 
 WriteContextDep = Annotated[WriteContext, Depends(write_context)]
+
+
+async def history_project(
+    principal: CurrentPrincipal, project_id: ProjectIdPath, services: ServicesDep
+) -> UUID:
+    """A project whose history and past states the caller may read: auditors read every
+    project's, staff their own lab's (404 for an unknown project, 403 otherwise)."""
+    if principal.role is Role.AUDITOR:
+        return project_id
+    if principal.role is not Role.STAFF:
+        raise ProblemError(
+            403,
+            f"a {principal.role.value} token may not do this (needs: auditor, staff)",
+            code="forbidden-role",
+        )
+    lab = services.project_labs.get(project_id)
+    if lab is None:
+        lab = await run_in_threadpool(_project_lab, services.application, project_id)
+        services.project_labs.put(project_id, lab)
+    if principal.lab != lab:
+        raise ProblemError(
+            403, f"this token reads lab {principal.lab!r}, not {lab!r}", code="forbidden-lab"
+        )
+    return project_id
+
+
+HistoryProject = Annotated[UUID, Depends(history_project)]

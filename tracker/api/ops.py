@@ -66,6 +66,13 @@ def readiness(services: Services) -> tuple[list[str], dict[str, Any]]:
         checks["database"] = f"unreachable: {type(error).__name__}"
         return [f"the database is unreachable ({type(error).__name__})"], checks
     checks["database"] = "ok"
+    signer = services.application.signer
+    # Informational, never a reason to refuse traffic: a store may run unsigned by choice.
+    checks["history"] = (
+        f"signed (key {signer.key_id})"
+        if signer is not None
+        else "unsigned: no signing key (TRACKER_AUDIT_SIGNING_KEY_FILE)"
+    )
     head = _head(settings)
     checks["migrations"] = {"current": current, "head": head}
     if current != head:

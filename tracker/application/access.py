@@ -40,7 +40,7 @@ CLI_ACTOR = "cli"
 # S608: the table name is a constant of the schema, never input.
 _INSERT_TOKEN = (
     f"INSERT INTO {API_TOKENS_TABLE} (token_id, token_hash, role, lab, name, created_at,"  # noqa: S608
-    " expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+    " expires_at, person_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
 )
 _REVOKE_TOKEN = (
     f"UPDATE {API_TOKENS_TABLE} SET revoked_at = %s"  # noqa: S608
@@ -116,13 +116,15 @@ def create_token(
     name: str = "",
     expires_in: timedelta | None = None,
     meta: Meta | None = None,
+    person_id: str | None = None,
 ) -> tuple[str, str]:
     """Issue a token and return `(token_id, token)`; the token is shown only once.
 
     Its row is written with the admin log's `TokenCreated` event, in one transaction
     (`meta` defaults to the command line's actor). With `expires_in`, the token stops
     working that long after its creation (as if revoked then); without it, it works until
-    revoked.
+    revoked. With `person_id` (tracker_people), the token is the person's: histories show
+    their name beside its id until they are forgotten.
     """
     role = Role(role)
     if expires_in is not None and expires_in <= timedelta(0):
@@ -141,7 +143,8 @@ def create_token(
     created_at = datetime.now(UTC)
     expires_at = created_at + expires_in if expires_in is not None else None
     row = RowWrite(
-        _INSERT_TOKEN, (token_id, _hash(raw_token), role.value, lab, name, created_at, expires_at)
+        _INSERT_TOKEN,
+        (token_id, _hash(raw_token), role.value, lab, name, created_at, expires_at, person_id),
     )
     application.execute(
         RecordTokenCreated(token_id=token_id, role=role.value, lab=lab, writes=[row]),

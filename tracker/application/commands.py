@@ -776,6 +776,17 @@ class RecordPersonForgotten(AdminCommand):
         log.person_forgotten(meta, self.person_id, self.reason)
 
 
+@dataclass(frozen=True, kw_only=True)
+class RecordSigningKeyAdopted(AdminCommand):
+    """Record the key that signs the store's history (nothing when it is recorded already)."""
+
+    key_id: str
+    public_key: str
+
+    def record(self, log: AdminLog, meta: Meta) -> None:
+        log.signing_key_adopted(meta, self.key_id, self.public_key, self.reason)
+
+
 def _leaves(base: type[Command]) -> list[type[Command]]:
     found: list[type[Command]] = []
     for sub in base.__subclasses__():

@@ -18,11 +18,11 @@ from datetime import date, datetime
 from uuid import UUID
 
 import structlog
-from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
-from domain.admin import AdminLog
+from domain.admin import ADMIN_LOG_ID, AdminLog
 from domain.campaign import Campaign
 from domain.lab import Lab
 from domain.meta import Meta
@@ -32,6 +32,7 @@ from tracker.application.commands import (
     Command,
     Decision,
     Load,
+    RecordSigningKeyAdopted,
     load_campaign,
     load_lab,
     load_project,
@@ -41,7 +42,8 @@ from tracker.application.group_commit import GroupCommitter
 from tracker.config.settings import Settings
 from tracker.schema.event_store import APPLICATION_NAME
 from tracker.store.environment import event_store_env
-from tracker.store.interface import SideWrite
+from tracker.store.interface import SideWrite, Signing, audit_recorder
+from tracker.store.signing import Signer
 from tracker.store.transcodings import register_tracker_transcodings
 
 log = structlog.get_logger("tracker.commands")
@@ -113,6 +115,15 @@ class TrackerApplication(Application[UUID]):
                 "DEEPCOPY_FROM_AGGREGATE_CACHE": "y",
             }
         super().__init__(env=env)
+        self.signer = (
+            Signer.from_file(settings.audit_signing_key_file)
+            if settings.audit_signing_key_file is not None
+            else None
+        )
+        if self.signer is not None:
+            audit_recorder(self.recorder).configure_signing(
+                Signing(self.signer, settings.audit_head_signing_seconds)
+            )
         self._locks = [threading.Lock() for _ in range(AGGREGATE_LOCK_STRIPES)]
         self.committer = (
             GroupCommitter(self.save, settings.group_commit_max_batch)
@@ -171,6 +182,32 @@ class TrackerApplication(Application[UUID]):
             if len(notifications) < 500:
                 return labs
             start = notifications[-1].id + 1
+
+    def signing_keys(self) -> dict[str, str]:
+        """The public keys (hex, by key id) that may sign this store's heads.
+
+        Those the admin log records (SigningKeyAdopted) and the configured key, which may
+        not be recorded yet (`adopt_signing_key` records it).
+        """
+        try:
+            admin_log: Aggregate = self.repository.get(ADMIN_LOG_ID)
+        except AggregateNotFoundError:
+            keys: dict[str, str] = {}
+        else:
+            assert isinstance(admin_log, AdminLog)
+            keys = dict(admin_log.signing_keys)
+        if self.signer is not None:
+            keys[self.signer.key_id] = self.signer.public_key
+        return keys
+
+    def adopt_signing_key(self, actor: str = "system") -> None:
+        """Record the configured signing key in the admin log, once (a rotation adds one)."""
+        if self.signer is None:
+            return
+        self.execute(
+            RecordSigningKeyAdopted(key_id=self.signer.key_id, public_key=self.signer.public_key),
+            self.meta(actor, f"signing-key-{self.signer.key_id}"),
+        )
 
     # -- writes: the one command path ------------------------------------------------------
 

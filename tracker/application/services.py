@@ -54,12 +54,20 @@ class Services:
     project_labs: ProjectLabs = field(default_factory=ProjectLabs)
 
     @classmethod
-    def open(cls, settings: Settings) -> Services:
-        """Connect to the configured database (tables must exist: run `tracker migrate`)."""
+    def open(cls, settings: Settings, adopt_signing_key: bool = True) -> Services:
+        """Connect to the configured database (tables must exist: run `tracker migrate`).
+
+        A new or rotated signing key is published in the admin log first, unless
+        `adopt_signing_key` is False (an import needs the store empty: the key is recorded
+        when the store is next opened).
+        """
         engine = create_db_engine(settings)
+        application = TrackerApplication(settings)
+        if adopt_signing_key:
+            application.adopt_signing_key()
         return cls(
             settings=settings,
-            application=TrackerApplication(settings),
+            application=application,
             engine=engine,
             read_engine=create_read_engine(settings, engine),
             principals=PrincipalCache(settings.principal_cache_seconds),

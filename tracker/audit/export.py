@@ -3,9 +3,12 @@
 One line per event, in position order, as canonical JSON (sorted keys, no spaces, ASCII):
 its position, originator id, version, topic, state (base64 of the exact stored bytes), the
 recorded hash row (hash, prev_hash, running_hash), and readable metadata decoded from the
-state (type, recorded_at, occurred_on, actor, reason, correlation_id, data). The manifest
-gives the count, first and last positions, each stream's head, the final running hash, the
-checkpoints and the SHA-256 of the NDJSON file. docs/audit.md says how to check it offline.
+state (type, recorded_at, occurred_on, actor, reason, correlation_id, data), and the
+`readable_hash` of those readable fields bound to the event's hash (rule
+`tracker-readable-v1`, `readable_hash`). The manifest gives the count, first and last
+positions, each stream's head, the final running hash, the checkpoints, the signed heads,
+the public keys and the SHA-256 of the NDJSON file, and is signed with the store's key when
+one is configured. docs/audit.md says how to check it offline.
 
 An import recomputes every hash with the chain rule and refuses the file at the first line
 that disagrees, so what it writes is exactly what was exported: same positions, same bytes,
@@ -24,7 +27,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from eventsourcing.persistence import Notification
+from sqlalchemy import Engine
 
+from tracker.application.people import with_actor_names
 from tracker.application.service import TrackerApplication
 from tracker.audit.history import META_FIELDS, plain
 from tracker.store.chain import (
@@ -37,8 +42,20 @@ from tracker.store.chain import (
     canonical_id,
 )
 from tracker.store.interface import ImportedEvent, audit_recorder
+from tracker.store.signing import SIGNED_HEAD_RULE
 
 FORMAT = "tracker-export-v1"
+READABLE_RULE = "tracker-readable-v1"
+READABLE_FIELDS = (
+    "type",
+    "recorded_at",
+    "occurred_on",
+    "actor",
+    "reason",
+    "correlation_id",
+    "data",
+)
+MANIFEST_SIGNATURE = "signature"
 PAGE = 1000
 Progress = Callable[[int, int], None]
 
@@ -55,6 +72,24 @@ def manifest_path(export: Path) -> Path:
 def canonical_json(value: Any) -> bytes:
     """The one JSON spelling exports use, so that equal logs export to equal bytes."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def readable_hash(event_hash: str | None, record: dict[str, Any]) -> str:
+    """The hash of what a reader sees of an event, bound to the event's own hash.
+
+    `sha256(b"tracker-readable-v1\\n" + event_hash + b"\\n" + canonical_json(readable))`,
+    where `readable` holds exactly the keys of `READABLE_FIELDS` (null when absent) and
+    `event_hash` is the line's `hash` ("" when it has none). docs/audit.md.
+    """
+    readable = {key: record.get(key) for key in READABLE_FIELDS}
+    digest = hashlib.sha256(f"{READABLE_RULE}\n{event_hash or ''}\n".encode("ascii"))
+    digest.update(canonical_json(readable))
+    return digest.hexdigest()
+
+
+def manifest_message(manifest: dict[str, Any]) -> bytes:
+    """The bytes a manifest's signature signs: its canonical JSON without the signature."""
+    return canonical_json({k: v for k, v in manifest.items() if k != MANIFEST_SIGNATURE})
 
 
 def _readable(application: TrackerApplication, notification: Notification) -> dict[str, Any]:
@@ -81,8 +116,13 @@ def export_records(
     *,
     after: int = 0,
     limit: int | None = None,
+    engine: Engine | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """The events after `after` up to position `stop` (`limit` at most), as export records."""
+    """The events after `after` up to position `stop` (`limit` at most), as export records.
+
+    With `engine`, each record also carries `actor_name` and `actor_name_erased`, read from
+    tracker_people now (erasable, so outside `readable_hash`: docs/audit.md).
+    """
     recorder = audit_recorder(application.recorder)
     start, after_row, left = after + 1, after, limit
     rows: dict[int, HashRow] = {}
@@ -99,9 +139,10 @@ def export_records(
                 break
             rows.update((r.position, r) for r in fetched)
             after_row = fetched[-1].position
+        records: list[dict[str, Any]] = []
         for notification in page:
             row = rows.pop(notification.id, None)
-            record = {
+            record: dict[str, Any] = {
                 "position": notification.id,
                 "originator_id": canonical_id(notification.originator_id),
                 "version": notification.originator_version,
@@ -112,9 +153,14 @@ def export_records(
                 "running_hash": row.running_hash if row else None,
             }
             record.update(_readable(application, notification))
+            record["readable_hash"] = readable_hash(row.hash if row else None, record)
+            records.append(record)
+        if engine is not None:
+            with_actor_names(engine, records)
+        for record in records:
             yield record
             if on_progress is not None:
-                on_progress(notification.id, stop)
+                on_progress(record["position"], stop)
         start = page[-1].id + 1
 
 
@@ -145,16 +191,20 @@ class _Digest:
 
 
 def export_log(
-    application: TrackerApplication, out: IO[bytes], on_progress: Progress | None = None
+    application: TrackerApplication,
+    out: IO[bytes],
+    on_progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> dict[str, Any]:
-    """Write the whole log to `out` as NDJSON and return its manifest."""
+    """Write the whole log to `out` as NDJSON and return its manifest (names: `engine`)."""
     recorder = audit_recorder(application.recorder)
     checkpoints = recorder.select_checkpoints()
+    signed_heads = recorder.select_signatures()
     stop = recorder.max_notification_id() or 0
     digest = _Digest(out)
-    for record in export_records(application, stop, on_progress):
+    for record in export_records(application, stop, on_progress, engine=engine):
         digest.write(record)
-    return {
+    manifest: dict[str, Any] = {
         "format": FORMAT,
         "chain_rule": RULE,
         "checkpoint_interval": CHECKPOINT_INTERVAL,
@@ -169,8 +219,19 @@ def export_log(
             for c in checkpoints
             if c.position <= stop
         ],
+        "readable_rule": READABLE_RULE,
+        "signed_head_rule": SIGNED_HEAD_RULE,
+        "signed_heads": [head.as_dict() for head in signed_heads if head.position <= stop],
+        "signing_keys": dict(sorted(application.signing_keys().items())),
         "sha256": digest.sha256.hexdigest(),
     }
+    signer = application.signer
+    if signer is not None:
+        manifest[MANIFEST_SIGNATURE] = {
+            "key_id": signer.key_id,
+            "signature": signer.sign_bytes(manifest_message(manifest)),
+        }
+    return manifest
 
 
 def file_sha256(path: Path) -> str:

@@ -19,9 +19,12 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import Engine
+
 from domain.admin import ADMIN_LOG_ID
 from domain.errors import InvalidValueError, ProjectNotFoundError
 from domain.project import Project
+from tracker.application.people import actor_names
 from tracker.application.service import TrackerApplication
 from tracker.store.interface import PositionedEvent, audit_recorder
 
@@ -65,6 +68,9 @@ class HistoryEntry:
     correlation_id: str | None
     data: dict[str, Any]
     hash: str | None
+    # Who the actor is, read from tracker_people when the history is read (`named`).
+    actor_name: str | None = None
+    actor_name_erased: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
@@ -76,6 +82,8 @@ class HistoryEntry:
             "occurred_on": self.occurred_on.isoformat() if self.occurred_on else None,
             "recorded_at": self.recorded_at.isoformat(),
             "actor": self.actor,
+            "actor_name": self.actor_name,
+            "actor_name_erased": self.actor_name_erased,
             "reason": self.reason,
             "correlation_id": self.correlation_id,
             "data": self.data,
@@ -125,6 +133,19 @@ def entry(application: TrackerApplication, positioned: PositionedEvent) -> Histo
         data={k: plain(v) for k, v in fields.items() if k not in META_FIELDS},
         hash=positioned.hash,
     )
+
+
+def named(engine: Engine, entries: list[HistoryEntry]) -> list[HistoryEntry]:
+    """The entries with their actors' names (None, and `actor_name_erased`, once forgotten)."""
+    names = actor_names(engine, (e.actor for e in entries))
+    return [
+        dataclasses.replace(
+            e, actor_name=names[e.actor].name, actor_name_erased=names[e.actor].erased
+        )
+        if e.actor in names
+        else e
+        for e in entries
+    ]
 
 
 def _select(

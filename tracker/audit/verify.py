@@ -12,35 +12,56 @@ one tampering, localised so that one change is reported once, not once per later
 - `checkpoint`: the running hash disagrees with a checkpoint, and nothing else found in
   that stretch of the log explains why;
 - `truncated`: a checkpoint lies beyond the last event: the tail of the log was cut off;
+- `signature`: a signed head (tracker/store/signing.py) does not verify with its key, was
+  signed by a key the store never published, or signs a running hash that the log no longer
+  leads to: the log before it was rewritten and re-chained (the insider case);
+- `unsigned`: a checkpoint after the first signed one has no signature (signatures deleted,
+  or the key removed from the configuration);
+- `witness`: the log does not hold the witness's head (`verify(..., witness=...)`);
 - `projection`: a read-model row differs from what a rebuild from the log gives
   (`check_projections`, the projections' own `rebuild(check=True)`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
-
-from eventsourcing.persistence import Notification
 
 from projections.runner import PROJECTIONS, rebuild_all
 from tracker.application.service import TrackerApplication
 from tracker.application.services import Services
 from tracker.store.chain import (
     GENESIS,
+    ChainedEvent,
     Checkpoint,
     HashRow,
-    canonical_id,
-    event_hash,
+    canonical_event_hash,
     running_hash,
 )
 from tracker.store.interface import audit_recorder
+from tracker.store.signing import (
+    SIGNED_HEAD_RULE,
+    SignedHead,
+    key_id,
+    signature_is_valid,
+)
 
 PAGE = 1000
 
 Kind = Literal[
-    "modified", "deleted", "inserted", "reordered", "checkpoint", "truncated", "projection"
+    "modified",
+    "deleted",
+    "inserted",
+    "reordered",
+    "checkpoint",
+    "truncated",
+    "signature",
+    "unsigned",
+    "witness",
+    "projection",
 ]
 Progress = Callable[[int, int], None]
 
@@ -66,6 +87,66 @@ class Finding:
         return asdict(self)
 
 
+class WitnessFileError(ValueError):
+    """A witness file that is not a witness `tracker audit witness` wrote."""
+
+
+@dataclass(frozen=True)
+class Witness:
+    """A signed head kept outside the database (`tracker audit witness`), with its public key."""
+
+    head: SignedHead
+    public_key: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The witness's JSON: the signed head, its rule and its public key."""
+        return {"rule": SIGNED_HEAD_RULE, **self.head.as_dict(), "public_key": self.public_key}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Witness:
+        try:
+            if data["rule"] != SIGNED_HEAD_RULE:
+                msg = f"unknown witness rule {data['rule']!r}"
+                raise WitnessFileError(msg)
+            head = SignedHead(
+                int(data["position"]),
+                str(data["running_hash"]),
+                str(data["signed_at"]),
+                str(data["key_id"]),
+                str(data["signature"]),
+            )
+            return cls(head, str(data["public_key"]))
+        except (KeyError, TypeError, ValueError) as error:
+            if isinstance(error, WitnessFileError):
+                raise
+            msg = f"not a witness: {type(error).__name__}: {error}"
+            raise WitnessFileError(msg) from None
+
+    @classmethod
+    def read(cls, path: Path) -> Witness:
+        """A witness from its JSON file."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            msg = f"cannot read the witness {path}: {error}"
+            raise WitnessFileError(msg) from None
+        if not isinstance(data, dict):
+            msg = f"{path} is not a witness (a JSON object)"
+            raise WitnessFileError(msg)
+        return cls.from_dict(data)
+
+
+def latest_witness(application: TrackerApplication) -> Witness | None:
+    """The latest signed head of the log with its public key (None while the log is unsigned)."""
+    head = audit_recorder(application.recorder).latest_signature()
+    if head is None:
+        return None
+    public_key = application.signing_keys().get(head.key_id)
+    if public_key is None:
+        return None
+    return Witness(head, public_key)
+
+
 @dataclass
 class VerifyReport:
     """What `verify` checked and what it found."""
@@ -74,18 +155,36 @@ class VerifyReport:
     streams: int = 0
     checkpoints: int = 0
     last_position: int = 0
+    signed_heads: int = 0
+    signing_keys: list[str] = field(default_factory=list)
+    witness_position: int | None = None
     findings: list[Finding] = field(default_factory=list)
 
     @property
     def intact(self) -> bool:
         return not self.findings
 
+    @property
+    def signed(self) -> bool:
+        """False when no head of this log was ever signed: its history is unsigned."""
+        return self.signed_heads > 0
+
     def summary(self) -> str:
         """One line for the operator."""
         verdict = "intact" if self.intact else f"{len(self.findings)} finding(s)"
+        signed = (
+            f"{self.signed_heads} signed heads checked (keys {', '.join(self.signing_keys)})"
+            if self.signed
+            else "history unsigned (no signing key configured: TRACKER_AUDIT_SIGNING_KEY_FILE)"
+        )
+        witness = (
+            f", witness at position {self.witness_position} checked"
+            if self.witness_position is not None
+            else ""
+        )
         return (
             f"{verdict}: {self.events} events in {self.streams} streams up to position "
-            f"{self.last_position}, {self.checkpoints} checkpoints checked"
+            f"{self.last_position}, {self.checkpoints} checkpoints checked, {signed}{witness}"
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -96,18 +195,25 @@ class VerifyReport:
             "streams": self.streams,
             "checkpoints": self.checkpoints,
             "last_position": self.last_position,
+            "signed": self.signed,
+            "signed_heads": self.signed_heads,
+            "signing_keys": self.signing_keys,
+            "witness_position": self.witness_position,
             "findings": [f.as_dict() for f in self.findings],
         }
 
 
-def _events(application: TrackerApplication, stop: int) -> Iterator[Notification]:
-    start = 1
+def _events(application: TrackerApplication, stop: int) -> Iterator[list[ChainedEvent]]:
+    # Pages of raw rows: no UUID parsed, no domain event decoded (docs/audit.md, speed).
+    recorder = audit_recorder(application.recorder)
+    after = 0
     while True:
-        page = application.recorder.select_notifications(start=start, limit=PAGE, stop=stop)
-        yield from page
+        page = recorder.select_chained_events(after, PAGE, stop)
+        if page:
+            yield page
         if len(page) < PAGE:
             return
-        start = page[-1].id + 1
+        after = page[-1].position
 
 
 def _hash_rows(application: TrackerApplication, stop: int) -> Iterator[HashRow]:
@@ -124,17 +230,28 @@ def _hash_rows(application: TrackerApplication, stop: int) -> Iterator[HashRow]:
         after = page[-1].position
 
 
-def _as_bytes(state: object) -> bytes:
-    # SQLite lets a tampered BLOB come back as TEXT (e.g. after `state || 'x'`).
-    if isinstance(state, bytes | bytearray | memoryview):
-        return bytes(state)
-    return str(state).encode("utf-8")
-
-
 class _Verifier:
-    def __init__(self, checkpoints: list[Checkpoint]) -> None:
+    def __init__(
+        self,
+        checkpoints: list[Checkpoint],
+        signatures: list[SignedHead],
+        keys: dict[str, str],
+        witness: Witness | None,
+    ) -> None:
         self.report = VerifyReport(checkpoints=len(checkpoints))
         self.pending_checkpoints = list(checkpoints)
+        self.pending_signatures = self._valid_signatures(signatures, keys)
+        # An invalid signature is reported once, as such, not again as a missing one.
+        self.signed_positions = {head.position for head in signatures}
+        self.first_signed = min(self.signed_positions, default=None)
+        self.report.signed_heads = len(self.pending_signatures)
+        self.report.signing_keys = sorted({head.key_id for head in self.pending_signatures})
+        # Report a rewrite once: later signed heads and checkpoints follow from the first.
+        self.diverged = False
+        self.unsigned = False
+        self.witness = witness
+        if witness is not None:
+            self._check_witness_signature(witness, keys)
         # From the hash rows: each stream's last recorded (version, hash).
         self.recorded_heads: dict[str, tuple[int, str]] = {}
         # From the events: each stream's last version, and the hash the running hash used.
@@ -147,6 +264,43 @@ class _Verifier:
     def add(self, finding: Finding) -> None:
         self.report.findings.append(finding)
         self.segment_findings += 1
+
+    def _valid_signatures(
+        self, signatures: list[SignedHead], keys: dict[str, str]
+    ) -> list[SignedHead]:
+        valid: list[SignedHead] = []
+        for head in signatures:
+            public_key = keys.get(head.key_id)
+            if public_key is None:
+                detail = (
+                    f"this head was signed by key {head.key_id}, which the admin log never "
+                    "published: the signature cannot be trusted"
+                )
+            elif not signature_is_valid(public_key, head):
+                detail = (
+                    f"the signed head recorded here does not verify with key {head.key_id}: "
+                    "its position, running hash or time was altered"
+                )
+            else:
+                valid.append(head)
+                continue
+            self.report.findings.append(Finding("signature", head.position, detail))
+        return valid
+
+    def _check_witness_signature(self, witness: Witness, keys: dict[str, str]) -> None:
+        head = witness.head
+        if key_id(witness.public_key) != head.key_id or not signature_is_valid(
+            witness.public_key, head
+        ):
+            detail = "the witness's signature does not verify with its own public key"
+        elif keys.get(head.key_id) != witness.public_key:
+            detail = (
+                f"the witness was signed by key {head.key_id}, which this store's admin log "
+                "does not publish: another store's witness, or the admin log was rewritten"
+            )
+        else:
+            return
+        self.report.findings.append(Finding("witness", head.position, detail))
 
     def row_without_event(self, row: HashRow) -> None:
         self.deleted.add((row.originator_id, row.originator_version))
@@ -161,30 +315,30 @@ class _Verifier:
         )
         self.recorded_heads[row.originator_id] = (row.originator_version, row.hash)
 
-    def event(self, event: Notification, row: HashRow | None) -> None:
-        stream, version = canonical_id(event.originator_id), event.originator_version
-        state = _as_bytes(event.state)
+    def event(self, event: ChainedEvent, row: HashRow | None) -> None:
+        stream, version, position = event.originator_id, event.originator_version, event.position
+        state = event.state
         self.report.events += 1
-        self.report.last_position = event.id
+        self.report.last_position = position
         if row is None:
             self.add(
                 Finding(
                     "inserted",
-                    event.id,
+                    position,
                     "this event has no recorded hash: it was written outside the application",
                     stream,
                     version,
                 )
             )
-            self._check_sequence(event.id, stream, version)
+            self._check_sequence(position, stream, version)
             prev = self.local_heads.get(stream, GENESIS)
-            local = event_hash(prev, stream, version, event.topic, state)
+            local = canonical_event_hash(prev, stream, version, event.topic, state)
         elif (row.originator_id, row.originator_version) != (stream, version):
             same_stream = row.originator_id == stream
             self.add(
                 Finding(
                     "reordered" if same_stream else "modified",
-                    event.id,
+                    position,
                     f"this position holds {stream} v{version} but recorded "
                     f"{row.originator_id} v{row.originator_version}",
                     stream,
@@ -193,25 +347,25 @@ class _Verifier:
             )
             self.versions[stream] = max(self.versions.get(stream, 0), version)
             self.recorded_heads[row.originator_id] = (row.originator_version, row.hash)
-            local = event_hash(row.prev_hash, stream, version, event.topic, state)
+            local = canonical_event_hash(row.prev_hash, stream, version, event.topic, state)
         else:
-            local = event_hash(row.prev_hash, stream, version, event.topic, state)
+            local = canonical_event_hash(row.prev_hash, stream, version, event.topic, state)
             if local != row.hash:
                 self.add(
                     Finding(
                         "modified",
-                        event.id,
+                        position,
                         "the event's bytes do not match the hash recorded when it was written",
                         stream,
                         version,
                     )
                 )
             else:
-                self._check_link(event.id, row)
-            self._check_sequence(event.id, stream, version)
+                self._check_link(position, row)
+            self._check_sequence(position, stream, version)
             self.recorded_heads[stream] = (version, row.hash)
         self.local_heads[stream] = local
-        self._advance(event.id, local)
+        self._advance(position, local)
 
     def _check_link(self, position: int, row: HashRow) -> None:
         version, prev = self.recorded_heads.get(row.originator_id, (0, GENESIS))
@@ -255,9 +409,15 @@ class _Verifier:
 
     def _advance(self, position: int, hash_: str) -> None:
         self._pass_checkpoints_before(position)
+        self._pass_signed_before(position)
         self.running = running_hash(self.running, position, hash_)
+        if self.pending_signatures and self.pending_signatures[0].position == position:
+            self._check_signed(self.pending_signatures.pop(0))
+        if self.witness is not None and self.witness.head.position == position:
+            self._check_witness(self.witness.head)
         if self.pending_checkpoints and self.pending_checkpoints[0].position == position:
             checkpoint = self.pending_checkpoints.pop(0)
+            self._check_checkpoint_signed(checkpoint)
             if checkpoint.running_hash != self.running and not self.segment_findings:
                 self.add(
                     Finding(
@@ -268,6 +428,74 @@ class _Verifier:
                     )
                 )
             self._next_segment(checkpoint)
+
+    def _check_signed(self, head: SignedHead) -> None:
+        # Compared with the running hash recomputed from the events' bytes: a re-chained log
+        # agrees with its own hash rows and checkpoints, never with what the key signed.
+        matches = head.running_hash == self.running
+        if not matches and not self.diverged and not self.segment_findings:
+            self.add(
+                Finding(
+                    "signature",
+                    head.position,
+                    f"the log up to here no longer leads to the running hash that key "
+                    f"{head.key_id} signed at {head.signed_at}: events before it were changed, "
+                    "removed or added, and the chain recomputed",
+                )
+            )
+        self.diverged = not matches
+
+    def _check_witness(self, head: SignedHead) -> None:
+        self.report.witness_position = head.position
+        if head.running_hash != self.running:
+            self.add(
+                Finding(
+                    "witness",
+                    head.position,
+                    "the log up to the witness's position no longer leads to the witness's "
+                    "running hash: events before it were changed, removed or added",
+                )
+            )
+
+    def _check_checkpoint_signed(self, checkpoint: Checkpoint) -> None:
+        signed = checkpoint.position in self.signed_positions
+        begun = self.first_signed is not None and self.first_signed < checkpoint.position
+        if begun and not signed and not self.unsigned:
+            self.add(
+                Finding(
+                    "unsigned",
+                    checkpoint.position,
+                    "this checkpoint has no signature although earlier ones have: "
+                    "signatures were deleted, or the signing key was removed",
+                )
+            )
+        self.unsigned = begun and not signed
+
+    def _pass_signed_before(self, position: int) -> None:
+        while self.pending_signatures and self.pending_signatures[0].position < position:
+            head = self.pending_signatures.pop(0)
+            if not self.segment_findings:
+                self.add(
+                    Finding(
+                        "signature",
+                        head.position,
+                        "a head was signed at this position but the log has no event here",
+                    )
+                )
+        witness = self.witness
+        if (
+            witness is not None
+            and witness.head.position < position
+            and self.report.witness_position is None
+        ):
+            self.report.witness_position = witness.head.position
+            self.add(
+                Finding(
+                    "witness",
+                    witness.head.position,
+                    "the witness's position holds no event: the log was cut or rewritten",
+                )
+            )
 
     def _pass_checkpoints_before(self, position: int) -> None:
         while self.pending_checkpoints and self.pending_checkpoints[0].position < position:
@@ -288,6 +516,27 @@ class _Verifier:
         self.segment_findings = 0
 
     def finish(self) -> VerifyReport:
+        last = self.report.last_position
+        if self.pending_signatures:
+            beyond_head = self.pending_signatures[-1]
+            self.add(
+                Finding(
+                    "truncated",
+                    beyond_head.position,
+                    f"the log ends at position {last} but a head was signed at position "
+                    f"{beyond_head.position}: its tail was cut off",
+                )
+            )
+        if self.witness is not None and self.report.witness_position is None:
+            self.report.witness_position = self.witness.head.position
+            self.add(
+                Finding(
+                    "truncated",
+                    self.witness.head.position,
+                    f"the log ends at position {last} but the witness holds position "
+                    f"{self.witness.head.position}: its tail was cut off",
+                )
+            )
         if self.pending_checkpoints:
             beyond = self.pending_checkpoints[-1]
             self.add(
@@ -302,26 +551,37 @@ class _Verifier:
         return self.report
 
 
-def verify(application: TrackerApplication, on_progress: Progress | None = None) -> VerifyReport:
-    """Recompute every hash and checkpoint of the log; report each sign of tampering."""
-    # Checkpoints first: any checkpoint read now lies at or before the last position read next.
+def verify(
+    application: TrackerApplication,
+    on_progress: Progress | None = None,
+    witness: Witness | None = None,
+) -> VerifyReport:
+    """Recompute every hash, checkpoint and signed head of the log; report each tampering.
+
+    With a `witness`, also check that the log still leads to the witness's running hash at
+    its position (a truncation or a rewrite before it is reported).
+    """
+    # Checkpoints and signatures first: any read now lies at or before the last position
+    # read next.
     recorder = audit_recorder(application.recorder)
     checkpoints = recorder.select_checkpoints()
+    signatures = recorder.select_signatures()
     stop = max(recorder.max_notification_id() or 0, recorder.max_hash_position())
-    verifier = _Verifier(checkpoints)
+    verifier = _Verifier(checkpoints, signatures, application.signing_keys(), witness)
     rows = _hash_rows(application, stop)
     row = next(rows, None)
-    for event in _events(application, stop):
-        while row is not None and row.position < event.id:
-            verifier.row_without_event(row)
-            row = next(rows, None)
-        if row is not None and row.position == event.id:
-            verifier.event(event, row)
-            row = next(rows, None)
-        else:
-            verifier.event(event, None)
+    for page in _events(application, stop):
+        for event in page:
+            while row is not None and row.position < event.position:
+                verifier.row_without_event(row)
+                row = next(rows, None)
+            if row is not None and row.position == event.position:
+                verifier.event(event, row)
+                row = next(rows, None)
+            else:
+                verifier.event(event, None)
         if on_progress is not None:
-            on_progress(event.id, stop)
+            on_progress(page[-1].position, stop)
     while row is not None:
         verifier.row_without_event(row)
         row = next(rows, None)

@@ -6,7 +6,9 @@ errors to standard error; `audit verify` exits 1 when it finds anything.
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,11 +35,22 @@ from tracker.audit.export import (
     import_log,
     manifest_path,
 )
-from tracker.audit.verify import check_projections, verify
+from tracker.audit.verify import (
+    Finding,
+    Witness,
+    WitnessFileError,
+    check_projections,
+    latest_witness,
+    verify,
+)
 from tracker.cli.support import fail, load_settings, record_admin, require_existing_database
 from tracker.store.interface import StoreNotEmptyError
+from tracker.store.signing import SigningKeyError, generate_key_file
 
-audit = typer.Typer(help="Verify the event log's hash chains.", no_args_is_help=True)
+audit = typer.Typer(
+    help="Verify the event log's hash chains and signatures; keys and witnesses.",
+    no_args_is_help=True,
+)
 
 events = typer.Typer(help="Export the event log, or import an export.", no_args_is_help=True)
 
@@ -47,13 +60,13 @@ stderr = Console(stderr=True)
 
 
 @contextmanager
-def _services(*, existing: bool = False) -> Iterator[Services]:
+def _services(*, existing: bool = False, adopt_signing_key: bool = True) -> Iterator[Services]:
     """The services; with `existing`, refuse to create a SQLite database that is missing."""
     settings = load_settings()
     if existing:
         require_existing_database(settings)
     try:
-        services = Services.open(settings)
+        services = Services.open(settings, adopt_signing_key)
     except Exception as error:
         raise fail(f"cannot open the database: {type(error).__name__}: {error}") from None
     try:
@@ -83,27 +96,51 @@ def verify_command(
             help="Also rebuild the projections aside and compare them with the live ones."
         ),
     ] = True,
+    witness: Annotated[
+        Path | None,
+        typer.Option(help="A witness (`tracker audit witness --out`): the log must hold it."),
+    ] = None,
 ) -> None:
-    """Recompute every hash and checkpoint, check the projections; print each finding."""
+    """Recompute every hash, checkpoint and signed head, check the projections; print findings."""
+    try:
+        held = Witness.read(witness) if witness is not None else None
+    except WitnessFileError as error:
+        raise fail(str(error)) from None
     with _services(existing=True) as services:
+        projection_findings: list[Finding] | None = None
         with _progress("positions") as progress:
-            task = progress.add_task("verifying", total=None)
+            task = progress.add_task("verifying the chains", total=None)
 
             def advance(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
             try:
-                report = verify(services.application, on_progress=advance)
+                started = time.perf_counter()
+                report = verify(services.application, on_progress=advance, witness=held)
+                chain_seconds = time.perf_counter() - started
                 # A tampered log cannot be rebuilt meaningfully: its findings come first.
                 if projections and report.intact:
-                    progress.update(task, description="checking projections")
-                    report.findings.extend(check_projections(services, advance))
+                    progress.update(task, description="checking projections", completed=0)
+                    started = time.perf_counter()
+                    projection_findings = check_projections(services, advance)
+                    projection_seconds = time.perf_counter() - started
             except Exception as error:
                 message = f"verification stopped: {type(error).__name__}: {error}"
                 raise fail(message, code=2) from None
         for finding in report.findings:
             typer.echo(str(finding))
-        typer.echo(report.summary())
+        rate = report.events / chain_seconds if chain_seconds > 0 else 0.0
+        typer.echo(f"{report.summary()}; in {chain_seconds:.2f} s ({rate:,.0f} events/s)")
+        if projection_findings is not None:
+            for finding in projection_findings:
+                typer.echo(str(finding))
+            verdict = (
+                "intact" if not projection_findings else f"{len(projection_findings)} finding(s)"
+            )
+            typer.echo(
+                f"projections: {verdict}, rebuilt aside and compared in {projection_seconds:.2f} s"
+            )
+            report.findings.extend(projection_findings)
         record_admin(
             services,
             RecordAuditVerified(
@@ -115,6 +152,57 @@ def verify_command(
         )
     if not report.intact:
         raise typer.Exit(1)
+
+
+@audit.command("keygen")
+def keygen_command(
+    out: Annotated[Path, typer.Option(help="The new private key file (mode 0600).")],
+) -> None:
+    """Make an Ed25519 signing key; name it in TRACKER_AUDIT_SIGNING_KEY_FILE."""
+    try:
+        signer = generate_key_file(out)
+    except SigningKeyError as error:
+        raise fail(str(error)) from None
+    typer.echo(f"{signer.key_id} {signer.public_key}")
+    typer.echo(
+        f"wrote {out} (keep it off the database's machine and backups); "
+        f"set TRACKER_AUDIT_SIGNING_KEY_FILE={out} and restart: the key is published in the "
+        "admin log when the store next opens",
+        err=True,
+    )
+
+
+@audit.command("keys")
+def keys_command() -> None:
+    """Print the public keys that sign this store's history (key id, public key, hex)."""
+    with _services() as services:
+        keys = services.application.signing_keys()
+        signer = services.application.signer
+    if not keys:
+        typer.echo("history unsigned: no signing key (TRACKER_AUDIT_SIGNING_KEY_FILE)", err=True)
+    for key_id, public_key in sorted(keys.items()):
+        current = " current" if signer is not None and signer.key_id == key_id else ""
+        typer.echo(f"{key_id} {public_key}{current}")
+
+
+@audit.command("witness")
+def witness_command(
+    out: Annotated[Path | None, typer.Option(help="Write the witness here.")] = None,
+) -> None:
+    """Print the latest signed head (JSON) to keep outside the database."""
+    with _services() as services:
+        found = latest_witness(services.application)
+    if found is None:
+        raise fail("no signed head: the history is unsigned (TRACKER_AUDIT_SIGNING_KEY_FILE)")
+    text = json.dumps(found.as_dict(), indent=2, sort_keys=True) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise fail(f"cannot write the witness: {error}") from None
+    typer.echo(f"wrote the signed head at position {found.head.position} to {out}", err=True)
 
 
 @events.command("export")
@@ -134,12 +222,16 @@ def export_command(
 
         try:
             if out is None:
-                manifest = export_log(services.application, sys.stdout.buffer, advance)
+                manifest = export_log(
+                    services.application, sys.stdout.buffer, advance, services.read_engine
+                )
                 sys.stdout.buffer.flush()
             else:
                 try:
                     with out.open("wb") as stream:
-                        manifest = export_log(services.application, stream, advance)
+                        manifest = export_log(
+                            services.application, stream, advance, services.read_engine
+                        )
                 except BaseException:
                     out.unlink(missing_ok=True)  # no half-written or empty export left behind
                     raise
@@ -163,7 +255,8 @@ def import_command(
     """Import an export into an EMPTY store: same positions, same bytes, same hashes."""
     if not file.is_file():
         raise fail(f"{file} is not a file")
-    with _services() as services, _progress("events") as progress:
+    # The store must stay empty until the import: its signing key is recorded after it.
+    with _services(adopt_signing_key=False) as services, _progress("events") as progress:
         task = progress.add_task("importing", total=None)
 
         def advance(done: int, total: int) -> None:
@@ -183,6 +276,7 @@ def import_command(
             ),
             actor,
         )
+        services.application.adopt_signing_key(actor)
     typer.echo(
         f"imported {result.count} events up to position {result.last_position}, "
         f"running hash {result.running_hash}",

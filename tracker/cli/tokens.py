@@ -11,13 +11,18 @@ from typing import Annotated
 
 import typer
 
-from domain.errors import LabNotFoundError
+from domain.errors import InvalidValueError, LabNotFoundError
 from tracker.application.access import (
     Role,
     TokenRequestError,
     create_token,
     list_tokens,
     revoke_token,
+)
+from tracker.application.people import (
+    PersonAlreadyForgottenError,
+    PersonNotFoundError,
+    person_for_token,
 )
 from tracker.application.services import Services
 from tracker.cli.failures import describe_failure
@@ -36,6 +41,13 @@ def create(
         int | None,
         typer.Option(min=1, help="The token stops working after this many days (default: never)."),
     ] = None,
+    person: Annotated[
+        str | None,
+        typer.Option(
+            help="The person it is issued to: a name (recorded in tracker people) or an "
+            "existing person's id (per_…); histories then show their name."
+        ),
+    ] = None,
 ) -> None:
     """Create a token and print it, once, alone on standard output."""
     lifetime = timedelta(days=expires_in_days) if expires_in_days is not None else None
@@ -43,11 +55,22 @@ def create(
     try:
         if lab is not None and role is Role.STAFF:
             services.application.get_lab(lab)  # a staff token for a lab that does not exist
+        person_id = person_for_token(services.engine, person) if person else None
         # The row and the admin log's TokenCreated commit together, or neither does.
         token_id, token = create_token(
-            services.application, role, lab=lab, name=name, expires_in=lifetime
+            services.application,
+            role,
+            lab=lab,
+            name=name,
+            expires_in=lifetime,
+            person_id=person_id,
         )
-    except TokenRequestError as error:
+    except (
+        TokenRequestError,
+        InvalidValueError,
+        PersonNotFoundError,
+        PersonAlreadyForgottenError,
+    ) as error:
         raise fail(str(error)) from None
     except LabNotFoundError:
         raise fail(
@@ -58,7 +81,10 @@ def create(
         raise fail(f"cannot store the token: {describe_failure(error)}") from None
     finally:
         services.close()
-    typer.echo(f"created {token_id} ({role.value}{f', lab {lab}' if lab else ''})", err=True)
+    issued = f", for {person_id}" if person_id else ""
+    typer.echo(
+        f"created {token_id} ({role.value}{f', lab {lab}' if lab else ''}{issued})", err=True
+    )
     typer.echo(token)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -87,6 +88,17 @@ class Settings(BaseSettings):
                 f"unsupported database URL scheme {scheme!r}: use {' or '.join(SUPPORTED_SCHEMES)}"
             )
         return url
+
+    audit_signing_key_file: Path | None = Field(
+        default=None,
+        description="The Ed25519 private key that signs checkpoints and heads (made by "
+        "`tracker audit keygen`; keep it outside the database). Unset: history unsigned.",
+    )
+    audit_head_signing_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="A save signs the log's head when the latest signed head is this old.",
+    )
 
     @property
     def is_production(self) -> bool:

@@ -2,7 +2,8 @@
 
 Unlike the dashboards' fields these read the event store, not the projections: history is
 not in the read models, and time travel replays the log (tracker/audit/history.py). They
-need an `auditor` token. `Query` inherits them from `AuditQuery`.
+need an `auditor` token, or a `staff` token of the project's lab. `Query` inherits them
+from `AuditQuery`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from strawberry.types import Info
 
 from domain.errors import InvalidValueError, ProjectNotFoundError
 from domain.project import Project as ProjectAggregate
-from tracker.application.access import Role
+from tracker.application.access import Principal, Role
 from tracker.application.service import TrackerApplication
+from tracker.application.services import Services
 from tracker.audit.history import (
     HistoryEntry,
+    named,
     project_as_of,
     project_at_version,
     project_history,
@@ -34,9 +37,12 @@ GraphInfo = Info[Context, None]
 
 
 class CanAudit(BasePermission):
-    """A valid `auditor` token (the request's own refusal, e.g. a bad token, comes first)."""
+    """A valid `auditor` or `staff` token (the request's own refusal comes first).
 
-    message = "needs an auditor token"
+    Staff read only their own lab's projects: the resolvers check the lab (`_readable`).
+    """
+
+    message = "needs an auditor token, or a staff token of the project's lab"
 
     def has_permission(self, source: Any, info: GraphInfo, **kwargs: Any) -> bool:
         refusal = info.context.refusal
@@ -44,10 +50,23 @@ class CanAudit(BasePermission):
             self.message = refusal.message
             self.error_extensions = {"code": refusal.code}
             return False
-        self.message = "needs an auditor token"
+        self.message = "needs an auditor token, or a staff token of the project's lab"
         self.error_extensions = {"code": "FORBIDDEN"}
         principal = info.context.principal
-        return principal is not None and principal.role is Role.AUDITOR
+        return principal is not None and principal.role in (Role.AUDITOR, Role.STAFF)
+
+
+def _check_lab(application: TrackerApplication, principal: Principal, project_id: UUID) -> None:
+    if principal.role is Role.AUDITOR:
+        return
+    try:
+        lab = application.get_project(project_id).lab
+    except ProjectNotFoundError as error:
+        raise _client_error(str(error), "NOT_FOUND") from None
+    if lab != principal.lab:
+        raise _client_error(
+            f"this token reads lab {principal.lab!r}, not {lab!r}", "FORBIDDEN"
+        ) from None
 
 
 def _client_error(message: str, code: str) -> GraphQLError:
@@ -69,6 +88,11 @@ class ProjectEvent:
     occurred_on: date | None
     recorded_at: datetime
     actor: str | None
+    actor_name: str | None = strawberry.field(
+        description="The name of the person the actor's token was issued to; null when "
+        "there is none, or once they were forgotten (then actorNameErased)."
+    )
+    actor_name_erased: bool
     reason: str | None
     correlation_id: str | None
     data: JSON
@@ -83,6 +107,8 @@ class ProjectEvent:
             occurred_on=entry.occurred_on,
             recorded_at=entry.recorded_at,
             actor=entry.actor,
+            actor_name=entry.actor_name,
+            actor_name_erased=entry.actor_name_erased,
             reason=entry.reason,
             correlation_id=entry.correlation_id,
             data=cast(JSON, entry.data),
@@ -115,19 +141,26 @@ class ProjectState:
         )
 
 
-def _history(application: TrackerApplication, project_id: UUID) -> list[HistoryEntry]:
+def _history(services: Services, principal: Principal, project_id: UUID) -> list[HistoryEntry]:
+    application = services.application
+    _check_lab(application, principal, project_id)
     entries: list[HistoryEntry] = []
     after: int | None = 0
     while after is not None:
         page = project_history(application, project_id, after, 1000)
         entries.extend(page.entries)
         after = page.next_after
-    return entries
+    return named(services.read_engine, entries)
 
 
 def _state(
-    application: TrackerApplication, project_id: UUID, as_of: datetime | None, version: int | None
+    application: TrackerApplication,
+    principal: Principal,
+    project_id: UUID,
+    as_of: datetime | None,
+    version: int | None,
 ) -> ProjectAggregate | None:
+    _check_lab(application, principal, project_id)
     try:
         if version is not None:
             return project_at_version(application, project_id, version)
@@ -139,19 +172,24 @@ def _state(
 
 @strawberry.type
 class AuditQuery:
-    @field(permission_classes=[CanAudit], description="A project's recorded events (auditor).")
+    @field(
+        permission_classes=[CanAudit],
+        description="A project's recorded events (auditor, or staff of its lab).",
+    )
     async def project_history(self, info: GraphInfo, id: strawberry.ID) -> list[ProjectEvent]:
         project_id = _project_id(id)
-        application = info.context.services.application
+        principal = info.context.principal
+        assert principal is not None  # CanAudit
         try:
-            entries = await info.context.run(_history, application, project_id)
+            entries = await info.context.run(_history, info.context.services, principal, project_id)
         except ProjectNotFoundError as error:
             raise _client_error(str(error), "NOT_FOUND") from None
         return [ProjectEvent.from_entry(e) for e in entries]
 
     @field(
         permission_classes=[CanAudit],
-        description="A project as known at an instant, or at a version (auditor); give one.",
+        description="A project as known at an instant, or at a version (auditor, or staff "
+        "of its lab); give one.",
     )
     async def project_as_of(
         self,
@@ -164,8 +202,12 @@ class AuditQuery:
             raise _client_error("give exactly one of asOf or version", "BAD_USER_INPUT")
         project_id = _project_id(id)
         application = info.context.services.application
+        principal = info.context.principal
+        assert principal is not None  # CanAudit
         try:
-            project = await info.context.run(_state, application, project_id, as_of, version)
+            project = await info.context.run(
+                _state, application, principal, project_id, as_of, version
+            )
         except InvalidValueError as error:
             raise _client_error(str(error), "BAD_USER_INPUT") from None
         return ProjectState.from_project(project) if project else None

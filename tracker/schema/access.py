@@ -25,6 +25,8 @@ api_tokens = sa.Table(
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
     # None: the token lives until revoked (revision 0006_token_expiry added the column).
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+    # The person (tracker_people) the token was issued to, if any (revision 0008).
+    sa.Column("person_id", sa.String(64), nullable=True),
 )
 
 # One row per (token, Idempotency-Key). `state` is `pending` while the first request runs

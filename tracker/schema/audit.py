@@ -1,8 +1,9 @@
 """Audit tables, outside the event log: hash chains, checkpoints, and people's names.
 
-`tracker_event_hashes` and `tracker_audit_checkpoints` are written by the event store's
-recorders in each save's own transaction (tracker/store/); `tracker_people` holds the
-only personal data tracker keeps, so that erasing it never touches the log.
+`tracker_event_hashes`, `tracker_audit_checkpoints` and `tracker_audit_signatures` are
+written by the event store's recorders in each save's own transaction (tracker/store/);
+`tracker_people` holds the only personal data tracker keeps, so that erasing it never
+touches the log.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from tracker.schema.metadata import metadata
 
 EVENT_HASHES_TABLE = "tracker_event_hashes"
 CHECKPOINTS_TABLE = "tracker_audit_checkpoints"
+SIGNATURES_TABLE = "tracker_audit_signatures"
 PEOPLE_TABLE = "tracker_people"
 
 event_hashes = sa.Table(
@@ -37,6 +39,18 @@ checkpoints = sa.Table(
     metadata,
     sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("running_hash", sa.String(64), nullable=False),
+)
+
+# Signed heads (tracker/store/signing.py): one row per signed position, written in the save's
+# transaction beside the checkpoint it signs (or the head). Older stores have none.
+signatures = sa.Table(
+    SIGNATURES_TABLE,
+    metadata,
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("running_hash", sa.String(64), nullable=False),
+    sa.Column("signed_at", sa.String(20), nullable=False),
+    sa.Column("key_id", sa.String(16), nullable=False),
+    sa.Column("signature", sa.String(128), nullable=False),
 )
 
 people = sa.Table(

@@ -43,13 +43,28 @@ def event_hash(
     prev_hash: str, originator_id: UUID | str, version: int, topic: str, state: bytes
 ) -> str:
     """The hex SHA-256 chaining one stored event to its stream's previous hash."""
-    digest = hashlib.sha256(b"tracker-event-v1\n")
-    digest.update(prev_hash.encode("ascii") + b"\n")
-    digest.update(canonical_id(originator_id).encode("ascii") + b"\n")
-    digest.update(str(int(version)).encode("ascii") + b"\n")
-    digest.update(topic.encode("utf-8") + b"\n")
-    digest.update(bytes(state))
-    return digest.hexdigest()
+    return canonical_event_hash(prev_hash, canonical_id(originator_id), version, topic, state)
+
+
+def canonical_event_hash(
+    prev_hash: str, originator_id: str, version: int, topic: str, state: bytes
+) -> str:
+    """`event_hash` for an id already in canonical form (the verifier's fast path)."""
+    head = f"tracker-event-v1\n{prev_hash}\n{originator_id}\n{int(version)}\n"
+    return hashlib.sha256(
+        head.encode("ascii") + topic.encode("utf-8") + b"\n" + bytes(state)
+    ).hexdigest()
+
+
+def canonical_hex_id(hex_id: str) -> str:
+    """A 32-digit hex UUID (SQLite's stored form) in canonical form, without parsing it.
+
+    Anything else is returned lowercased as it is: a tampered id then fails its hash check.
+    """
+    h = hex_id.lower()
+    if len(h) != 32:
+        return h
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def running_hash(prev_running: str, position: int, hash_: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import structlog
 from eventsourcing.persistence import StoredEvent
 
-from tracker.schema.audit import CHECKPOINTS_TABLE, EVENT_HASHES_TABLE
+from tracker.schema.audit import CHECKPOINTS_TABLE, EVENT_HASHES_TABLE, SIGNATURES_TABLE
 from tracker.store.chain import (
     GENESIS,
     ChainedEvent,
@@ -26,7 +26,8 @@ from tracker.store.chain import (
     HashRow,
     canonical_id,
 )
-from tracker.store.interface import SideWrite, StoreNotEmptyError
+from tracker.store.interface import SideWrite, Signing, StoreNotEmptyError
+from tracker.store.signing import SignedHead, signed_age_seconds
 
 log = structlog.get_logger("tracker.store.chaining")
 
@@ -47,6 +48,15 @@ SELECT_HASH_ROWS = (
     f" FROM {EVENT_HASHES_TABLE} WHERE position > %s ORDER BY position LIMIT %s"
 )
 SELECT_CHECKPOINTS = f"SELECT position, running_hash FROM {CHECKPOINTS_TABLE} ORDER BY position"
+INSERT_SIGNATURE = (
+    f"INSERT INTO {SIGNATURES_TABLE} (position, running_hash, signed_at, key_id, signature)"
+    " VALUES (%s, %s, %s, %s, %s)"
+)
+SIGNATURE_COLUMNS = "position, running_hash, signed_at, key_id, signature"
+SELECT_LATEST_SIGNATURE = (
+    f"SELECT {SIGNATURE_COLUMNS} FROM {SIGNATURES_TABLE} ORDER BY position DESC LIMIT 1"
+)
+SELECT_SIGNATURES = f"SELECT {SIGNATURE_COLUMNS} FROM {SIGNATURES_TABLE} ORDER BY position"
 MAX_HASH_POSITION = f"SELECT MAX(position) AS position FROM {EVENT_HASHES_TABLE}"
 
 
@@ -70,9 +80,16 @@ def side_writes(kwargs: dict[str, Any]) -> Sequence[SideWrite]:
 
 
 def write_chain(
-    db: ChainCursor, stored_events: Sequence[StoredEvent], positions: Sequence[int]
+    db: ChainCursor,
+    stored_events: Sequence[StoredEvent],
+    positions: Sequence[int],
+    signing: Signing | None = None,
 ) -> None:
-    """Write the hash rows (and due checkpoints) of events just inserted at `positions`."""
+    """Write the hash rows (and due checkpoints) of events just inserted at `positions`.
+
+    With `signing`, every checkpoint is signed, and so is the save's last event when the
+    latest signed head is older than `signing.head_seconds` (docs/audit.md "Signed heads").
+    """
     if not positions:
         return
     events = sorted(zip(positions, stored_events, strict=True), key=lambda pair: pair[0])
@@ -113,8 +130,38 @@ def write_chain(
         rows.append(row)
         if checkpoint is not None:
             checkpoints.append(checkpoint)
+    # Every read before the first write: in psycopg's pipeline mode a fetch after an
+    # `executemany` would read that statement's result instead.
+    heads = _heads_to_sign(db, signing, rows[-1], checkpoints) if signing is not None else []
     db.executemany(INSERT_HASH_ROW, [hash_params(row) for row in rows])
     db.executemany(INSERT_CHECKPOINT, checkpoint_params(checkpoints))
+    db.executemany(INSERT_SIGNATURE, [signature_params(head) for head in heads])
+
+
+def _heads_to_sign(
+    db: ChainCursor, signing: Signing, last: HashRow, checkpoints: Sequence[Checkpoint]
+) -> list[SignedHead]:
+    signer = signing.signer
+    heads = [signer.sign(k.position, k.running_hash) for k in checkpoints]
+    if checkpoints and checkpoints[-1].position == last.position:
+        return heads
+    db.execute(SELECT_LATEST_SIGNATURE)
+    latest = db.fetchone()
+    if latest is None or signed_age_seconds(latest["signed_at"]) >= signing.head_seconds:
+        heads.append(signer.sign(last.position, last.running_hash))
+    return heads
+
+
+def signature_params(head: SignedHead) -> tuple[Any, ...]:
+    """The parameters of `INSERT_SIGNATURE` for one signed head."""
+    return (head.position, head.running_hash, head.signed_at, head.key_id, head.signature)
+
+
+def signed_head(row: Any) -> SignedHead:
+    """A `SignedHead` from a row of `tracker_audit_signatures`."""
+    return SignedHead(
+        row["position"], row["running_hash"], row["signed_at"], row["key_id"], row["signature"]
+    )
 
 
 def hash_params(row: HashRow) -> tuple[Any, ...]:
@@ -148,7 +195,7 @@ def hash_row(row: Any) -> HashRow:
 
 def refuse_non_empty(db: ChainCursor, events_table: str) -> None:
     """Raise `StoreNotEmptyError` unless the events, hash and checkpoint tables are empty."""
-    for table in (events_table, EVENT_HASHES_TABLE, CHECKPOINTS_TABLE):
+    for table in (events_table, EVENT_HASHES_TABLE, CHECKPOINTS_TABLE, SIGNATURES_TABLE):
         db.execute(f"SELECT 1 AS found FROM {table} LIMIT 1")
         if db.fetchone() is not None:
             msg = f"the event store is not empty ({table} has rows): import needs an empty store"

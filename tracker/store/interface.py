@@ -25,7 +25,8 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 
 from tracker.schema.event_store import SNAPSHOTS_TABLE
-from tracker.store.chain import Checkpoint, HashRow
+from tracker.store.chain import ChainedEvent, Checkpoint, HashRow
+from tracker.store.signing import SignedHead, Signer
 
 
 class SideWrite(Protocol):
@@ -83,6 +84,19 @@ class UnsupportedRecorderError(NotImplementedError):
 
 
 @dataclass(frozen=True)
+class Signing:
+    """How the event store signs: its key, and the longest a head may stay unsigned.
+
+    A save signs its last event when the latest signed head is `head_seconds` old or more
+    (so while events arrive, the head is signed at least that often), besides every
+    checkpoint it writes.
+    """
+
+    signer: Signer
+    head_seconds: float
+
+
+@dataclass(frozen=True)
 class PositionedEvent:
     """A stored event with its position in the log and its recorded hash (None if missing)."""
 
@@ -105,8 +119,23 @@ class AuditRecorder(ApplicationRecorder, ABC):
 
     Implemented by `TrackerSQLiteApplicationRecorder` and `TrackerPostgresApplicationRecorder`,
     which also write each saved event's hash row (and the checkpoints) in the events' own
-    transaction (`tracker.store.chaining`).
+    transaction (`tracker.store.chaining`), and sign checkpoints and heads when `signing`
+    is set (`configure_signing`).
     """
+
+    signing: Signing | None = None
+
+    def configure_signing(self, signing: Signing | None) -> None:
+        """Sign from now on with `signing` (None: write unsigned checkpoints)."""
+        self.signing = signing
+
+    @abstractmethod
+    def select_signatures(self) -> list[SignedHead]:
+        """Every signed head of `tracker_audit_signatures`, in position order."""
+
+    @abstractmethod
+    def latest_signature(self) -> SignedHead | None:
+        """The signed head at the highest position, if any."""
 
     @abstractmethod
     def select_stream(
@@ -117,6 +146,11 @@ class AuditRecorder(ApplicationRecorder, ABC):
         Only versions after `gt` (when given) and up to `lte` (when given), `limit` at most.
         An event without a hash row (written outside the application) has `hash` None.
         """
+
+    @abstractmethod
+    def select_chained_events(self, after: int, limit: int, stop: int) -> list[ChainedEvent]:
+        """Events after position `after` up to `stop`, `limit` at most, in position order,
+        with their ids in canonical form: what the verifier hashes (no UUID parsed)."""
 
     @abstractmethod
     def select_hash_rows(self, after: int, limit: int) -> list[HashRow]:

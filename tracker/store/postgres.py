@@ -13,11 +13,12 @@ table here. `notification_channel` names the channel the recorder notifies after
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NoReturn
 from uuid import UUID
 
 import psycopg
+import structlog
 from eventsourcing.persistence import (
     AggregateRecorder,
     InterfaceError,
@@ -33,19 +34,37 @@ from eventsourcing.postgres import (
 from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
+from psycopg_pool import ConnectionPool
 
-from tracker.schema.audit import EVENT_HASHES_TABLE
+from tracker.schema.audit import EVENT_HASHES_TABLE, SIGNATURES_TABLE
 from tracker.schema.event_store import EVENTS_TABLE
-from tracker.store import chaining
-from tracker.store.chain import Checkpoint, HashRow
+from tracker.store.chain import ChainedEvent, Checkpoint, HashRow
+from tracker.store.chaining import (
+    INSERT_CHECKPOINT,
+    INSERT_HASH_ROW,
+    MAX_HASH_POSITION,
+    SELECT_CHECKPOINTS,
+    SELECT_HASH_ROWS,
+    SELECT_LATEST_SIGNATURE,
+    SELECT_SIGNATURES,
+    checkpoint_params,
+    hash_params,
+    hash_row,
+    refuse_non_empty,
+    side_writes,
+    signed_head,
+    write_chain,
+)
 from tracker.store.interface import (
     AuditRecorder,
     ImportedEvent,
     PositionedEvent,
     UnsupportedRecorderError,
 )
+from tracker.store.signing import SignedHead
 
 INSERT_ATTEMPTS = 4
+log = structlog.get_logger("tracker.store.postgres")
 SNAPSHOTS = "snapshots"
 
 
@@ -94,6 +113,29 @@ class TrackerPostgresApplicationRecorder(AuditRecorder, PostgresApplicationRecor
         `conn.transaction()` COMMIT the events without their hashes and side writes. Here
         the transaction is rolled back (psycopg's `Rollback`) before the error is re-raised.
         """
+        try:
+            return self._insert_events_once(stored_events, **kwargs)
+        except (InterfaceError, OperationalError):
+            self._discard_broken_connections()
+            raise
+
+    def _discard_broken_connections(self) -> None:
+        """Check every idle pooled connection now, replacing the dead ones.
+
+        After a restart or a failover every pooled connection is dead; left alone, the pool
+        would find them one checkout at a time (each attempt waiting up to the connect
+        timeout), and writes would fail for seconds although the database answers. One
+        failed attempt makes the pool test them all (a dead one fails at once), so the
+        retry gets a fresh connection (tests/integration/test_store_failover.py).
+        """
+        try:
+            self.datastore.pool.check()
+        except Exception as error:  # the database is really down: the retry will say so
+            log.warning("pool_check_failed", error=type(error).__name__)
+
+    def _insert_events_once(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
         error: Exception | None = None
         notification_ids: Sequence[int] | None = None
         with self.datastore.get_connection() as conn:
@@ -126,8 +168,8 @@ class TrackerPostgresApplicationRecorder(AuditRecorder, PostgresApplicationRecor
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        chaining.write_chain(PostgresChainCursor(curs), stored_events, list(positions or ()))
-        for side_write in chaining.side_writes(kwargs):
+        write_chain(PostgresChainCursor(curs), stored_events, list(positions or ()), self.signing)
+        for side_write in side_writes(kwargs):
             side_write.write_postgres(curs, list(positions or ()))
         return positions
 
@@ -157,19 +199,55 @@ class TrackerPostgresApplicationRecorder(AuditRecorder, PostgresApplicationRecor
                 for row in curs.fetchall()
             ]
 
+    def select_chained_events(self, after: int, limit: int, stop: int) -> list[ChainedEvent]:
+        statement = (
+            "SELECT notification_id, originator_id::text AS originator_id, originator_version,"
+            f" topic, state FROM {self.events_table_name}"
+            " WHERE notification_id > %s AND notification_id <= %s"
+            " ORDER BY notification_id LIMIT %s"
+        )
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, (after, stop, limit))
+            return [
+                ChainedEvent(
+                    row["notification_id"],
+                    row["originator_id"],
+                    row["originator_version"],
+                    row["topic"],
+                    bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
+
     def select_hash_rows(self, after: int, limit: int) -> list[HashRow]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(chaining.SELECT_HASH_ROWS, (after, limit))
-            return [chaining.hash_row(row) for row in curs.fetchall()]
+            curs.execute(SELECT_HASH_ROWS, (after, limit))
+            return [hash_row(row) for row in curs.fetchall()]
 
     def select_checkpoints(self) -> list[Checkpoint]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(chaining.SELECT_CHECKPOINTS)
+            curs.execute(SELECT_CHECKPOINTS)
             return [Checkpoint(row["position"], row["running_hash"]) for row in curs.fetchall()]
+
+    def select_signatures(self) -> list[SignedHead]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            # A store not yet migrated to 0008 has no signatures to read, and still verifies.
+            curs.execute("SELECT to_regclass(%s) AS found", (SIGNATURES_TABLE,))
+            found = curs.fetchone()
+            if found is None or found["found"] is None:
+                return []
+            curs.execute(SELECT_SIGNATURES)
+            return [signed_head(row) for row in curs.fetchall()]
+
+    def latest_signature(self) -> SignedHead | None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(SELECT_LATEST_SIGNATURE)
+            found = curs.fetchone()
+            return signed_head(found) if found else None
 
     def max_hash_position(self) -> int:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(chaining.MAX_HASH_POSITION)
+            curs.execute(MAX_HASH_POSITION)
             found = curs.fetchone()
             return int(found["position"] or 0) if found else 0
 
@@ -183,7 +261,7 @@ class TrackerPostgresApplicationRecorder(AuditRecorder, PostgresApplicationRecor
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             self._lock_table(curs)
             db = PostgresChainCursor(curs)
-            chaining.refuse_non_empty(db, self.events_table_name)
+            refuse_non_empty(db, self.events_table_name)
             count, last = 0, 0
             for batch in batches:
                 curs.executemany(
@@ -199,12 +277,10 @@ class TrackerPostgresApplicationRecorder(AuditRecorder, PostgresApplicationRecor
                         for e in batch
                     ],
                 )
-                db.executemany(
-                    chaining.INSERT_HASH_ROW, [chaining.hash_params(e.row) for e in batch]
-                )
+                db.executemany(INSERT_HASH_ROW, [hash_params(e.row) for e in batch])
                 count += len(batch)
                 last = max([last, *(e.row.position for e in batch)])
-            db.executemany(chaining.INSERT_CHECKPOINT, chaining.checkpoint_params(checkpoints))
+            db.executemany(INSERT_CHECKPOINT, checkpoint_params(checkpoints))
             if last:
                 # New events continue after the imported positions.
                 curs.execute(
@@ -226,6 +302,14 @@ class TrackerPostgresFactory(PostgresFactory):
 
     application_recorder_class = TrackerPostgresApplicationRecorder
 
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        pool = self.datastore.pool
+        if pool._check is not None:
+            # psycopg_pool takes its checkout check only at construction (no setter), and
+            # the library builds the pool itself: swap it in before the pool opens.
+            pool._check = recovering_check(pool)
+
     def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
         # The library's application asks for one aggregate recorder, its snapshot store.
         if purpose != SNAPSHOTS:
@@ -239,6 +323,31 @@ class TrackerPostgresFactory(PostgresFactory):
 
     def process_recorder(self) -> NoReturn:
         raise UnsupportedRecorderError.process()
+
+
+def recovering_check(pool: ConnectionPool[Any]) -> Callable[[Any], None]:
+    """The pool's checkout check (a ping), which on a dead connection checks all the others.
+
+    After a restart or a failover every pooled connection is dead. psycopg_pool would find
+    them one checkout attempt at a time, sleeping a growing back-off (1 s, 2 s, …) between
+    attempts, so a write waited many seconds although the database answered. Here the first
+    dead connection makes the pool test every idle one (`ConnectionPool.check`: a dead one
+    fails at once and is replaced in the background), so the next attempt, after one
+    back-off of about a second, gets a fresh connection
+    (tests/integration/test_store_failover.py).
+    """
+
+    def check(connection: Any) -> None:
+        try:
+            ConnectionPool.check_connection(connection)
+        except Exception:
+            try:
+                pool.check()
+            except Exception as error:  # the database is down: the next attempt says so
+                log.warning("pool_check_failed", error=type(error).__name__)
+            raise
+
+    return check
 
 
 def notification_channel(recorder: Recorder) -> str:

@@ -28,16 +28,32 @@ from eventsourcing.sqlite import (
     SQLiteTrackingRecorder,
 )
 
-from tracker.schema.audit import EVENT_HASHES_TABLE
+from tracker.schema.audit import EVENT_HASHES_TABLE, SIGNATURES_TABLE
 from tracker.schema.event_store import EVENTS_TABLE, SNAPSHOTS_TABLE
-from tracker.store import chaining
-from tracker.store.chain import Checkpoint, HashRow
+from tracker.store.chain import ChainedEvent, Checkpoint, HashRow, canonical_hex_id
+from tracker.store.chaining import (
+    INSERT_CHECKPOINT,
+    INSERT_HASH_ROW,
+    MAX_HASH_POSITION,
+    SELECT_CHECKPOINTS,
+    SELECT_HASH_ROWS,
+    SELECT_LATEST_SIGNATURE,
+    SELECT_SIGNATURES,
+    checkpoint_params,
+    hash_params,
+    hash_row,
+    refuse_non_empty,
+    side_writes,
+    signed_head,
+    write_chain,
+)
 from tracker.store.interface import (
     AuditRecorder,
     ImportedEvent,
     PositionedEvent,
     UnsupportedRecorderError,
 )
+from tracker.store.signing import SignedHead
 
 SNAPSHOTS = "snapshots"
 
@@ -75,8 +91,8 @@ class TrackerSQLiteApplicationRecorder(AuditRecorder, SQLiteApplicationRecorder)
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         positions = super()._insert_events(c, stored_events, **kwargs)
-        chaining.write_chain(SQLiteChainCursor(c), stored_events, list(positions or ()))
-        for side_write in chaining.side_writes(kwargs):
+        write_chain(SQLiteChainCursor(c), stored_events, list(positions or ()), self.signing)
+        for side_write in side_writes(kwargs):
             side_write.write_sqlite(c, list(positions or ()))
         return positions
 
@@ -106,19 +122,57 @@ class TrackerSQLiteApplicationRecorder(AuditRecorder, SQLiteApplicationRecorder)
                 for row in c.fetchall()
             ]
 
+    def select_chained_events(self, after: int, limit: int, stop: int) -> list[ChainedEvent]:
+        statement = (
+            "SELECT rowid, originator_id, originator_version, topic, state"
+            f" FROM {self.events_table_name} WHERE rowid > ? AND rowid <= ?"
+            " ORDER BY rowid LIMIT ?"
+        )
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, (after, stop, limit))
+            return [
+                ChainedEvent(
+                    row[0],
+                    canonical_hex_id(str(row[1])),
+                    row[2],
+                    row[3],
+                    # SQLite lets a tampered BLOB come back as TEXT (e.g. `state || 'x'`).
+                    row[4] if isinstance(row[4], bytes) else str(row[4]).encode("utf-8"),
+                )
+                for row in c.fetchall()
+            ]
+
     def select_hash_rows(self, after: int, limit: int) -> list[HashRow]:
         with self.datastore.transaction(commit=False) as c:
-            c.execute(chaining.SELECT_HASH_ROWS.replace("%s", "?"), (after, limit))
-            return [chaining.hash_row(row) for row in c.fetchall()]
+            c.execute(SELECT_HASH_ROWS.replace("%s", "?"), (after, limit))
+            return [hash_row(row) for row in c.fetchall()]
 
     def select_checkpoints(self) -> list[Checkpoint]:
         with self.datastore.transaction(commit=False) as c:
-            c.execute(chaining.SELECT_CHECKPOINTS)
+            c.execute(SELECT_CHECKPOINTS)
             return [Checkpoint(row["position"], row["running_hash"]) for row in c.fetchall()]
+
+    def select_signatures(self) -> list[SignedHead]:
+        with self.datastore.transaction(commit=False) as c:
+            # A store not yet migrated to 0008 has no signatures to read, and still verifies.
+            c.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                (SIGNATURES_TABLE,),
+            )
+            if c.fetchone() is None:
+                return []
+            c.execute(SELECT_SIGNATURES)
+            return [signed_head(row) for row in c.fetchall()]
+
+    def latest_signature(self) -> SignedHead | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(SELECT_LATEST_SIGNATURE)
+            found = c.fetchone()
+            return signed_head(found) if found else None
 
     def max_hash_position(self) -> int:
         with self.datastore.transaction(commit=False) as c:
-            c.execute(chaining.MAX_HASH_POSITION)
+            c.execute(MAX_HASH_POSITION)
             return int(c.fetchone()["position"] or 0)
 
     def import_log(
@@ -143,7 +197,7 @@ class TrackerSQLiteApplicationRecorder(AuditRecorder, SQLiteApplicationRecorder)
         checkpoints: Sequence[Checkpoint],
     ) -> int:
         db = SQLiteChainCursor(c)
-        chaining.refuse_non_empty(db, self.events_table_name)
+        refuse_non_empty(db, self.events_table_name)
         count = 0
         insert = (
             f"INSERT INTO {self.events_table_name}"
@@ -163,9 +217,9 @@ class TrackerSQLiteApplicationRecorder(AuditRecorder, SQLiteApplicationRecorder)
                     for e in batch
                 ],
             )
-            db.executemany(chaining.INSERT_HASH_ROW, [chaining.hash_params(e.row) for e in batch])
+            db.executemany(INSERT_HASH_ROW, [hash_params(e.row) for e in batch])
             count += len(batch)
-        db.executemany(chaining.INSERT_CHECKPOINT, chaining.checkpoint_params(checkpoints))
+        db.executemany(INSERT_CHECKPOINT, checkpoint_params(checkpoints))
         return count
 
 
