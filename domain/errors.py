@@ -93,3 +93,27 @@ class RescheduleToSameDateError(DomainError):
 
 class PartnerAlreadyJoinedError(DomainError):
     """A current partner has this name already."""
+
+
+class TimelineError(DomainError):
+    """A business date does not fit the project's timeline (docs/time.md)."""
+
+
+class DatedBeforeStartError(TimelineError):
+    """Nothing about a project is dated before its start."""
+
+
+class PhaseOutOfOrderError(TimelineError):
+    """Phase entries, closings and reopenings are dated in order."""
+
+
+class MilestoneOutOfOrderError(TimelineError):
+    """A milestone's plan, reschedules and achievement or cancellation are dated in order."""
+
+
+class PartnerLeftBeforeJoiningError(TimelineError):
+    """A partner leaves on or after the day it joined."""
+
+
+class MeasuredBeforeDefinedError(TimelineError):
+    """An indicator is measured on or after the day it was defined."""
