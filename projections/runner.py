@@ -52,6 +52,7 @@ from projections.activity import ActivityProjection
 from projections.base import ReadModelProjection
 from projections.portfolio import PortfolioProjection, recorded_at
 from projections.reading import read_engine
+from projections.timeline import TimelineProjection
 from projections.view import ReadModelView, now_utc, utc
 from tracker.application.services import Services
 from tracker.schema.event_store import APPLICATION_NAME, EVENTS_TABLE
@@ -61,7 +62,11 @@ from tracker.store.postgres import notification_channel
 
 log = structlog.get_logger("tracker.projections")
 
-PROJECTIONS: tuple[type[ReadModelProjection], ...] = (PortfolioProjection, ActivityProjection)
+PROJECTIONS: tuple[type[ReadModelProjection], ...] = (
+    PortfolioProjection,
+    ActivityProjection,
+    TimelineProjection,
+)
 SHADOW_SUFFIX = "__shadow"
 # How long an idle PostgreSQL projector waits for a NOTIFY before looking anyway (and how
 # long `stop()` can take at most while it waits).
@@ -220,6 +225,7 @@ class ProjectionWorker:
             read_engine(services), self.name, tables or {t: t for t in projection_class.tables}
         )
         self.projection = projection_class(self.view)
+        self.projection.attach(services)
         self.batch_size = batch_size or services.settings.projection_batch_size
         self.board = board
         self.on_wait = on_wait

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import strawberry
@@ -90,6 +90,44 @@ class ClientError(GraphQLError):
 
 def bad_input(error: Exception) -> ClientError:
     return ClientError(str(error), "BAD_USER_INPUT")
+
+
+# -- time travel (docs/time.md) ----------------------------------------------------------------
+
+OnArgument = Annotated[
+    date | None,
+    strawberry.argument(
+        description="The state on this business date: the events dated on or before it."
+    ),
+]
+AsKnownAtArgument = Annotated[
+    datetime | None,
+    strawberry.argument(
+        description="The state as known at this instant: the events recorded up to then.",
+        name="asKnownAt",
+    ),
+]
+AsOfArgument = Annotated[
+    datetime | None,
+    strawberry.argument(description="An alias of asKnownAt (kept for older clients)."),
+]
+
+
+def time_slice(
+    on: date | None, as_known_at: datetime | None, as_of: datetime | None = None
+) -> reads.Tables:
+    """The tables a root field reads: the live ones, or the timeline's slice."""
+    if as_of is not None and as_known_at is not None and as_of != as_known_at:
+        raise ClientError("asOf is an alias of asKnownAt: give one of them", "BAD_USER_INPUT")
+    known_at = as_known_at if as_known_at is not None else as_of
+    if on is None and known_at is None:
+        return reads.LIVE
+    return reads.sliced(on, known_at)
+
+
+def day_asked(context: Context, on: date | None, known_at: datetime | None) -> date:
+    """The day "overdue" counts from for this question (`reads.day_of`)."""
+    return reads.day_of(on, known_at, context.today, context.services.settings.zone)
 
 
 class CanRead(BasePermission):
@@ -259,8 +297,24 @@ class MilestoneFilter:
 @strawberry.type
 class Query(AuditQuery):
     @field(permission_classes=[CanRead], description="One project, or null.")
-    async def project(self, info: GraphInfo, id: strawberry.ID) -> Project | None:
-        row = await info.context.loaders.project.load(str(id))
+    async def project(
+        self,
+        info: GraphInfo,
+        id: strawberry.ID,
+        on: OnArgument = None,
+        as_known_at: AsKnownAtArgument = None,
+    ) -> Project | None:
+        context = info.context
+        tables = time_slice(on, as_known_at)
+        if tables is reads.LIVE:
+            row = await context.loaders.project.load(str(id))
+            return Project.from_row(row) if row else None
+        # In the past: the row and what its fields read, from the same slice, at once.
+        wanted = project_loaders(selected(info.selected_fields, "project"))
+        row, related = await context.run(
+            reads.project_with, context.engine, str(id), wanted, tables
+        )
+        context.remember(related)
         return Project.from_row(row) if row else None
 
     @field(permission_classes=[CanRead], description="Projects in registration order (Relay).")
@@ -270,8 +324,11 @@ class Query(AuditQuery):
         filter: ProjectFilter | None = None,
         first: int = 20,
         after: str | None = None,
+        on: OnArgument = None,
+        as_known_at: AsKnownAtArgument = None,
     ) -> Connection[Project]:
         context = info.context
+        tables = time_slice(on, as_known_at)
         # The page and the rows its nodes' fields ask for (labs, next milestones…): one
         # worker-thread call on one connection, then those fields resolve synchronously.
         wanted = project_loaders(selected(info.selected_fields, "projects", "edges", "node"))
@@ -283,13 +340,15 @@ class Query(AuditQuery):
                 first,
                 after,
                 wanted,
+                tables,
             )
         except reads.BadInput as error:
             raise bad_input(error) from None
         context.remember(related)
         context.remember({"project": {row.id: row for row in page.rows}})
-        for row in page.rows:  # prime the loader: `project(id)` elsewhere costs nothing
-            context.loaders.project.prime(row.id, row)
+        if tables is reads.LIVE:  # prime the loader: `project(id)` elsewhere costs nothing
+            for row in page.rows:
+                context.loaders.project.prime(row.id, row)
         nodes = [
             (reads.encode_cursor(r.registered_position), Project.from_row(r)) for r in page.rows
         ]
@@ -305,8 +364,12 @@ class Query(AuditQuery):
         filter: MilestoneFilter | None = None,
         first: int = 20,
         after: str | None = None,
+        on: OnArgument = None,
+        as_known_at: AsKnownAtArgument = None,
     ) -> Connection[Milestone]:
         context = info.context
+        tables = time_slice(on, as_known_at)
+        today = day_asked(context, on, as_known_at)
         # The page, and its projects with their related rows if `project` is asked for:
         # one worker-thread call on one connection (as `projects`).
         project_fields = selected(info.selected_fields, "milestones", "edges", "node", "project")
@@ -316,10 +379,11 @@ class Query(AuditQuery):
                 reads.milestone_page_with,
                 context.engine,
                 filter.query() if filter else None,
-                context.today,
+                today,
                 first,
                 after,
                 wanted,
+                tables,
             )
         except reads.BadInput as error:
             raise bad_input(error) from None
@@ -327,7 +391,7 @@ class Query(AuditQuery):
         nodes = [
             (
                 reads.encode_cursor(r.due_on, r.project_id, r.milestone_id),
-                Milestone.from_row(r, context.today),
+                Milestone.from_row(r, today),
             )
             for r in page.rows
         ]
@@ -362,26 +426,21 @@ class Query(AuditQuery):
         self,
         info: GraphInfo,
         filter: ProjectFilter | None = None,
-        as_of: Annotated[
-            datetime | None,
-            strawberry.argument(
-                description="The roll-ups as known at this instant: the events recorded up"
-                " to then. Overdue and due soon then count from its date, not today's."
-            ),
-        ] = None,
+        on: OnArgument = None,
+        as_known_at: AsKnownAtArgument = None,
+        as_of: AsOfArgument = None,
         due_within_days: int = 30,
     ) -> Portfolio:
+        """Overdue and due soon count from the day asked for (`on`, else the day of
+        `asKnownAt`), not today: what the dashboard showed on that day."""
         context = info.context
         query = filter.query() if filter else None
+        tables = time_slice(on, as_known_at, as_of)
+        today = day_asked(context, on, as_known_at or as_of)
         try:
-            if as_of is None:
-                figures = await context.run(
-                    reads.portfolio, context.engine, query, context.today, due_within_days
-                )
-            else:
-                figures = await context.run(
-                    reads.portfolio_as_of, context.services, as_of, query, due_within_days
-                )
+            figures = await context.run(
+                reads.portfolio, context.engine, query, today, due_within_days, tables
+            )
         except reads.BadInput as error:
             raise bad_input(error) from None
         return Portfolio(
