@@ -723,3 +723,171 @@ def project_with(
         (row,) = projects_by_id(connection, [project_id], tables)
         related = related_rows(connection, [row], wanted, tables) if row is not None else {}
         return row, related
+
+
+# -- comparing two dates (docs/time.md) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MilestoneChange:
+    milestone_id: str
+    title: str
+    change: str  # planned, slipped, brought_forward, achieved, cancelled
+    days: int  # for slipped (positive) and brought forward (negative): the due date's move
+
+
+@dataclass(frozen=True)
+class ProjectChange:
+    project_id: str
+    title: str
+    lab: str
+    opened: bool
+    closed: bool
+    reopened: bool
+    phase_before: str | None
+    phase_after: str | None
+    health_before: str | None
+    health_after: str | None
+    phases_entered: list[str]
+    phases_left: list[str]
+    milestones: list[MilestoneChange]
+
+
+@dataclass(frozen=True)
+class Changes:
+    projects: list[ProjectChange]
+
+    def count(self, predicate: Any) -> int:
+        return sum(1 for p in self.projects if predicate(p))
+
+    def milestones(self, change: str) -> list[MilestoneChange]:
+        return [m for p in self.projects for m in p.milestones if m.change == change]
+
+
+def _slice_rows(
+    connection: Connection, table: sa.FromClause, ids: Collection[str]
+) -> dict[Any, RowMapping]:
+    key = table.c.id if "id" in table.c else table.c.project_id
+    statement = sa.select(table).where(key.in_(sorted(ids)))
+    if "milestone_id" in table.c:
+        return {(r.project_id, r.milestone_id): r for r in connection.execute(statement).mappings()}
+    return {r.id: r for r in connection.execute(statement).mappings()}
+
+
+def portfolio_changes(bind: Bind, query: ProjectQuery | None, start: date, end: date) -> Changes:
+    """What changed in the filtered portfolio between the business dates `start` and `end`
+    (as known now): the projects the filter keeps on either date, each compared between
+    the two slices; phases entered and left in between from the phase periods on `end`."""
+    if end < start:
+        raise BadInput("to must not be before from")
+    before, after = sliced(start, None), sliced(end, None)
+    with connected(bind) as connection:
+        ids = {
+            r[0]
+            for tables in (before, after)
+            for r in connection.execute(
+                sa.select(tables.projects.c.id).where(*project_conditions(query, tables))
+            )
+        }
+        if not ids:
+            return Changes([])
+        old, new = (
+            _slice_rows(connection, before.projects, ids),
+            _slice_rows(connection, after.projects, ids),
+        )
+        old_milestones = _slice_rows(connection, before.milestones, ids)
+        new_milestones = _slice_rows(connection, after.milestones, ids)
+        periods = after.phase_periods
+        entered: dict[str, list[str]] = defaultdict(list)
+        left: dict[str, list[str]] = defaultdict(list)
+        for r in connection.execute(
+            sa.select(periods)
+            .where(periods.c.project_id.in_(sorted(ids)))
+            .order_by(periods.c.project_id, periods.c.seq)
+        ).mappings():
+            if start < r.entered_on <= end and r.decision != "start":
+                entered[r.project_id].append(r.phase)
+            if r.left_on is not None and start < r.left_on <= end:
+                left[r.project_id].append(r.phase)
+    milestone_changes: dict[str, list[MilestoneChange]] = defaultdict(list)
+    for key, m in sorted(new_milestones.items()):
+        was = old_milestones.get(key)
+        moved = _milestone_change(was, m)
+        if moved is not None:
+            milestone_changes[m.project_id].append(moved)
+    changes: list[ProjectChange] = []
+    for project_id in sorted(ids, key=lambda i: (new.get(i) or old[i]).registered_position):
+        was, now = old.get(project_id), new.get(project_id)
+        row = now or was
+        assert row is not None
+        change = ProjectChange(
+            project_id=project_id,
+            title=row.title,
+            lab=row.lab,
+            opened=was is None and now is not None,
+            closed=now is not None
+            and now.status == "closed"
+            and (was is None or was.status != "closed"),
+            reopened=was is not None
+            and now is not None
+            and was.status == "closed"
+            and now.status != "closed",
+            phase_before=was.phase if was else None,
+            phase_after=now.phase if now else None,
+            health_before=was.health if was else None,
+            health_after=now.health if now else None,
+            phases_entered=entered.get(project_id, []),
+            phases_left=left.get(project_id, []),
+            milestones=milestone_changes.get(project_id, []),
+        )
+        if (
+            change.opened
+            or change.closed
+            or change.reopened
+            or change.phase_before != change.phase_after
+            or change.health_before != change.health_after
+            or change.phases_entered
+            or change.milestones
+        ):
+            changes.append(change)
+    return Changes(changes)
+
+
+def _milestone_change(was: RowMapping | None, now: RowMapping) -> MilestoneChange | None:
+    def line(change: str, days: int = 0) -> MilestoneChange:
+        return MilestoneChange(now.milestone_id, now.title, change, days)
+
+    if now.status == "achieved" and (was is None or was.status != "achieved"):
+        return line("achieved")
+    if now.status == "cancelled" and (was is None or was.status != "cancelled"):
+        return line("cancelled")
+    if was is None:
+        return line("planned")
+    moved = (now.due_on - was.due_on).days
+    if moved > 0:
+        return line("slipped", moved)
+    if moved < 0:
+        return line("brought_forward", moved)
+    return None
+
+
+def knowledge_changes(
+    bind: Bind, start: datetime, end: datetime, up_to: date, first: int
+) -> list[RowMapping]:
+    """The feed's events recorded in [start, end) about business dates up to `up_to`: what
+    was learnt, late, about the past after a report written at `start`."""
+    check_first(first)
+    f = activity_feed
+    with connected(bind) as connection:
+        return list(
+            connection.execute(
+                sa.select(f)
+                .where(
+                    f.c.recorded_at >= instant(start),
+                    f.c.recorded_at < instant(end),
+                    f.c.occurred_on <= up_to,
+                )
+                .order_by(f.c.position)
+                .limit(first)
+            ).mappings()
+        )

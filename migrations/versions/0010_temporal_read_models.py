@@ -5,6 +5,7 @@ same columns plus `valid_from`, `valid_to` (business dates) and `recorded_from`,
 `recorded_to` (recorded instants), the primary key extended with `valid_from` and
 `recorded_from`, and one index on (recorded_to, valid_to, valid_from). The projector fills
 them from the log on its next run (its position starts at 0): nothing is copied here.
+Also `rm_projects.health_on`, the business date of the current health assessment.
 
 Revision ID: 0010_temporal_read_models
 Revises: 0007_dashboard_indexes
@@ -25,7 +26,7 @@ ID = sa.String(100)
 LAB = sa.String(64)
 TITLE = sa.String(200)
 
-# The columns of each portfolio table as of 0007 (primary key columns first flagged True).
+# The columns of each portfolio table as of this revision (name, type, nullable, in the key).
 TWINS: dict[str, list[tuple[str, sa.types.TypeEngine[object], bool, bool]]] = {
     "rm_projects": [
         ("id", ID, False, True),
@@ -55,6 +56,7 @@ TWINS: dict[str, list[tuple[str, sa.types.TypeEngine[object], bool, bool]]] = {
         ("next_milestone_due_on", sa.Date(), True, False),
         ("last_activity_on", sa.Date(), True, False),
         ("version", sa.Integer(), False, False),
+        ("health_on", sa.Date(), True, False),
         ("registered_position", sa.BigInteger(), False, False),
         ("updated_at", TIMESTAMP, False, False),
     ],
@@ -125,6 +127,9 @@ TWINS: dict[str, list[tuple[str, sa.types.TypeEngine[object], bool, bool]]] = {
 
 
 def upgrade() -> None:
+    # The date of a project's current health: a late-logged older assessment no longer
+    # replaces it. Unknown (NULL) for rows projected before: the next assessment wins.
+    op.add_column("rm_projects", sa.Column("health_on", sa.Date(), nullable=True))
     for table, columns in TWINS.items():
         twin = f"{table}_bt"
         op.create_table(
@@ -153,6 +158,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("rm_projects", "health_on")
     for table in reversed(list(TWINS)):
         twin = f"{table}_bt"
         op.drop_index(op.f(f"ix_{twin}_recorded_to_valid_to_valid_from"), table_name=twin)

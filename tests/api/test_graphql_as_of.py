@@ -1,8 +1,9 @@
 """`portfolio(asOf:)`: the roll-ups as known at a recorded instant, on SQLite and PostgreSQL.
 
 The app runs without its background projector: each test catches the live portfolio
-and timeline projections up itself (`ProjectionWorker.run_until_caught_up`, the projector's own code),
-so "the live portfolio at T" is exactly the log up to then, with no wait and no race.
+and timeline projections up itself (`ProjectionWorker.run_until_caught_up`, the
+projector's own code), so "the live portfolio at T" is exactly the log up to then, with
+no wait and no race.
 Each test works in its own lab, except where the whole log is the point.
 """
 

@@ -226,13 +226,33 @@ def project_on(
     events: Iterable[Any] = application.repository.event_store.get(project_id, lte=version)
     project: Project | None = None
     for event in events:
-        if on is None or event.occurred_on <= on:
-            project = cast(Project, event.mutate(project))
+        if on is not None and event.occurred_on > on:
+            continue
+        if project is None:
+            if not isinstance(event, Project.ProjectRegistered):
+                break  # dated before its registration (a store older than the rules)
+            project = cast(Project, event.mutate(None))
+        else:
+            # The events kept skip versions: apply them as `mutate` does, without its check
+            # that each follows the previous version. `version` is the last one applied.
+            event.apply(project)
+            project.version = event.originator_version
+            project.modified_on = event.timestamp
     if project is None:
         when = f"on {on.isoformat()}" if on else ""
         known = f" as known at {known_at.isoformat()}" if known_at else ""
         raise NotKnownAtError(f"project {project_id} did not exist {when}{known}".strip())
     return project
+
+
+def reasons_at(application: TrackerApplication, positions: Iterable[int]) -> dict[int, str | None]:
+    """The reason each event at these positions of the log gives (None without one)."""
+    found: dict[int, str | None] = {}
+    for position in positions:
+        (notification,) = application.recorder.select_notifications(start=position, limit=1)
+        event: Any = application.mapper.to_domain_event(notification)
+        found[position] = getattr(event, "reason", None)
+    return found
 
 
 def admin_history(application: TrackerApplication, after: int = 0, limit: int = 100) -> HistoryPage:

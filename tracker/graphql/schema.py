@@ -27,23 +27,30 @@ from strawberry.types.nodes import SelectedField, Selection
 
 from domain.values import Health, MilestoneStatus, Phase, Status
 from projections import queries as reads
+from tracker.audit.history import reasons_at
 from tracker.config.settings import Settings
 from tracker.graphql.audit import AuditQuery
 from tracker.graphql.context import Context
 from tracker.graphql.types import (
     BIG_INT,
     BigInt,
+    ChangeTotals,
     Connection,
     FeedEvent,
     HealthEnum,
+    KnowledgeChange,
     Lab,
     Milestone,
+    MilestoneChange,
     MilestoneFigures,
     MilestoneStatusEnum,
     MonthFigures,
     PhaseEnum,
+    PhaseMoves,
     Portfolio,
+    PortfolioChanges,
     Project,
+    ProjectChanges,
     StatusEnum,
     YearFunding,
     counts,
@@ -469,6 +476,123 @@ class Query(AuditQuery):
                 YearFunding(year=y, amount_cents=BigInt(c)) for y, c in figures.funding_by_year
             ],
         )
+
+    @field(
+        permission_classes=[CanRead],
+        description="What changed in the filtered portfolio between two business dates.",
+    )
+    async def portfolio_changes(
+        self,
+        info: GraphInfo,
+        from_: Annotated[date, strawberry.argument(name="from")],
+        to: date,
+        filter: ProjectFilter | None = None,
+    ) -> PortfolioChanges:
+        context = info.context
+        try:
+            changes = await context.run(
+                reads.portfolio_changes,
+                context.engine,
+                filter.query() if filter else None,
+                from_,
+                to,
+            )
+        except reads.BadInput as error:
+            raise bad_input(error) from None
+        phases: dict[str, list[int]] = {p.value: [0, 0] for p in Phase}
+        for project in changes.projects:
+            for phase in project.phases_entered:
+                phases[phase][0] += 1
+            for phase in project.phases_left:
+                phases[phase][1] += 1
+        slipped = changes.milestones("slipped")
+        return PortfolioChanges(
+            from_=from_,
+            to=to,
+            totals=ChangeTotals(
+                opened=changes.count(lambda p: p.opened),
+                closed=changes.count(lambda p: p.closed),
+                reopened=changes.count(lambda p: p.reopened),
+                health_changed=changes.count(
+                    lambda p: p.health_before is not None and p.health_before != p.health_after
+                ),
+                milestones_planned=len(changes.milestones("planned")),
+                milestones_slipped=len(slipped),
+                days_slipped=sum(m.days for m in slipped),
+                milestones_achieved=len(changes.milestones("achieved")),
+                milestones_cancelled=len(changes.milestones("cancelled")),
+            ),
+            phases=[
+                PhaseMoves(phase=phase, entered=moves[0], left=moves[1])
+                for phase, moves in phases.items()
+                if moves != [0, 0]
+            ],
+            projects=[
+                ProjectChanges(
+                    project_id=strawberry.ID(p.project_id),
+                    title=p.title,
+                    lab=p.lab,
+                    opened=p.opened,
+                    closed=p.closed,
+                    reopened=p.reopened,
+                    phase_before=p.phase_before,
+                    phase_after=p.phase_after,
+                    phases_entered=p.phases_entered,
+                    phases_left=p.phases_left,
+                    health_before=p.health_before,
+                    health_after=p.health_after,
+                    milestones=[
+                        MilestoneChange(
+                            milestone_id=strawberry.ID(m.milestone_id),
+                            title=m.title,
+                            change=m.change,
+                            days=m.days,
+                        )
+                        for m in p.milestones
+                    ],
+                )
+                for p in changes.projects
+            ],
+        )
+
+    @field(
+        permission_classes=[CanRead],
+        description="What was recorded between two instants about business dates up to"
+        " `upTo` (default: the day of `from`): late-logged facts and corrections.",
+    )
+    async def knowledge_changes(
+        self,
+        info: GraphInfo,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+        up_to: date | None = None,
+        first: int = 100,
+    ) -> list[KnowledgeChange]:
+        context = info.context
+        up_to = up_to or reads.instant(from_).astimezone(context.services.settings.zone).date()
+        try:
+            rows = await context.run(
+                reads.knowledge_changes, context.engine, from_, to, up_to, first
+            )
+        except reads.BadInput as error:
+            raise bad_input(error) from None
+        reasons = await context.run(
+            reasons_at, context.services.application, [r.position for r in rows]
+        )
+        return [
+            KnowledgeChange(
+                position=r.position,
+                type=r.event_type,
+                project_id=strawberry.ID(r.project_id) if r.project_id else None,
+                lab=r.lab,
+                occurred_on=r.occurred_on,
+                recorded_at=reads.instant(r.recorded_at),
+                actor=r.actor,
+                reason=reasons.get(r.position),
+                summary=r.summary,
+            )
+            for r in rows
+        ]
 
     @field(permission_classes=[CanRead], description="Every lab, by slug.")
     async def labs(self, info: GraphInfo) -> list[Lab]:

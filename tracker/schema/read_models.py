@@ -75,6 +75,9 @@ projects = sa.Table(
     sa.Column("next_milestone_due_on", sa.Date),
     sa.Column("last_activity_on", sa.Date),
     sa.Column("version", sa.Integer, nullable=False),
+    # The business date of the current health assessment (None before the first): an
+    # assessment logged late replaces it only if dated on or after it (docs/time.md).
+    sa.Column("health_on", sa.Date),
     # The keyset for paging: registration order, unique and stable.
     sa.Column("registered_position", sa.BigInteger, nullable=False, unique=True),
     sa.Column("updated_at", TIMESTAMP, nullable=False),
