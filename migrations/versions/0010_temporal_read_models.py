@@ -134,10 +134,7 @@ def upgrade() -> None:
         twin = f"{table}_bt"
         op.create_table(
             twin,
-            *(
-                sa.Column(name, type_, nullable=nullable)
-                for name, type_, nullable, key in columns
-            ),
+            *(sa.Column(name, type_, nullable=nullable) for name, type_, nullable, key in columns),
             sa.Column("valid_from", sa.Date(), nullable=False),
             sa.Column("valid_to", sa.Date(), nullable=False),
             sa.Column("recorded_from", TIMESTAMP, nullable=False),

@@ -40,9 +40,7 @@ class Example:
             date(2025, 10, 6),  # entered later than it started
         )
         self.send(
-            EnterPhase(
-                project_id=self.project_id, phase=Phase.DISCOVERY, decision=GateDecision.GO
-            ),
+            EnterPhase(project_id=self.project_id, phase=Phase.DISCOVERY, decision=GateDecision.GO),
             date(2025, 10, 6),
         )
         self.send(self.health(Health.AT_RISK, "retard du prestataire"), date(2025, 11, 3))
