@@ -552,12 +552,6 @@ class Project(Aggregate):
         self._planned_milestone(milestone_id)
         require_not_future(achieved_on, meta.today, "achieved_on")
         self._require_milestone_in_order(milestone_id, meta, "this achievement")
-        self._require_after(
-            f"milestone:{milestone_id}",
-            achieved_on,
-            MilestoneOutOfOrderError,
-            f"the achievement of milestone {milestone_id} (achieved_on)",
-        )
         self._require_started(achieved_on, "achieved_on")
         self.trigger_event(
             self.MilestoneAchieved,

@@ -102,17 +102,6 @@ def test_an_achievement_dated_before_the_last_reschedule_is_refused() -> None:
         )
 
 
-def test_an_achieved_on_before_the_plan_is_refused_even_if_logged_later() -> None:
-    project = new_project()
-    milestone_id = project.plan_milestone(
-        "Atelier", date(2026, 3, 1), Phase.FRAMING, on(date(2026, 1, 10))
-    )
-    with pytest.raises(MilestoneOutOfOrderError, match="achieved_on"):
-        project.achieve_milestone(
-            milestone_id, date(2026, 1, 5), "compte rendu", on(date(2026, 3, 1))
-        )
-
-
 def test_a_cancellation_dated_before_the_plan_is_refused() -> None:
     project = new_project()
     milestone_id = project.plan_milestone(
