@@ -198,3 +198,19 @@ def test_as_of_and_as_known_at_together_must_agree(
         headers=tokens("viewer"),
     )
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_projects_and_milestones_on_a_date(
+    client: TestClient, app_services: Services, tokens: TokenFactory
+) -> None:
+    story = Story(client, app_services, tokens)
+    query = """query($f: ProjectFilter, $on: Date) {
+      projects(filter: $f, on: $on) { totalCount edges { node { phase milestones { dueOn } } } }
+      milestones(filter: {project: $f, overdue: true}, on: $on) {
+        edges { node { dueOn daysSlipped } } } }"""
+    data = story.data(query, f={"lab": story.lab}, on="2025-11-20")
+    assert data["projects"]["totalCount"] == 1
+    assert data["projects"]["edges"][0]["node"]["phase"] == "DISCOVERY"
+    assert data["milestones"]["edges"] == []  # rescheduled to December 1st by then
+    before = story.data(query, f={"lab": story.lab}, on="2025-11-03")
+    assert before["milestones"]["edges"] == [{"node": {"dueOn": "2025-11-01", "daysSlipped": 0}}]
