@@ -126,10 +126,30 @@ TWINS: dict[str, list[tuple[str, sa.types.TypeEngine[object], bool, bool]]] = {
 }
 
 
+# The portfolio projection's tables as of this revision.
+PORTFOLIO_TABLES = (
+    "rm_labs",
+    "rm_projects",
+    "rm_project_themes",
+    "rm_project_territories",
+    "rm_milestones",
+    "rm_phase_periods",
+    "rm_activities",
+    "rm_funding",
+    "rm_indicators",
+)
+
+
 def upgrade() -> None:
     # The date of a project's current health: a late-logged older assessment no longer
     # replaces it. Unknown (NULL) for rows projected before: the next assessment wins.
     op.add_column("rm_projects", sa.Column("health_on", sa.Date(), nullable=True))
+    # `health_on` (and the health a late-logged assessment no longer replaces) is derived
+    # from the log: the portfolio projection starts over from position 0 on the projector's
+    # next run, so that its rows equal a rebuild's (what `tracker audit verify` checks).
+    for table in PORTFOLIO_TABLES:
+        op.execute(sa.text(f"DELETE FROM {table}"))  # noqa: S608 - names are constants
+    op.execute(sa.text("DELETE FROM projection_tracking WHERE name = 'portfolio'"))
     for table, columns in TWINS.items():
         twin = f"{table}_bt"
         op.create_table(
