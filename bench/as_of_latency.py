@@ -1,16 +1,17 @@
-"""Latency of `portfolio(asOf:)` at the seed's 200 projects, beside the live `portfolio`.
+"""Latency of `portfolio(on:)`, `portfolio(on:, asKnownAt:)` and `portfolio(asOf:)` beside the
+live `portfolio`, at the seed's 200 projects.
 
     .venv/bin/python -m bench.as_of_latency [--backend sqlite|postgresql|both] [--repeat N]
 
 A fresh database per backend, seeded as `tracker seed` does (200 projects, seed 42), the
-live portfolio projection caught up; then `POST /graphql` through the whole app in this
-process (TestClient: auth, GraphQL, resolver thread, SQL), one query at a time:
+live portfolio and timeline projections caught up; then `POST /graphql` through the whole
+app in this process (TestClient: auth, GraphQL, resolver thread, SQL), one query at a time:
 
 - live: `portfolio` over the live tables;
-- cold: `portfolio(asOf:)` at an instant not asked before (a full replay each time);
-- cold, mid-history: the same at the instant half-way through the seed's recording;
-- warm: the same instant again, nothing new in the log (the cached replay);
-- warm + 1 event: the same instant after one more event (a replay of the new event only).
+- on: `portfolio(on:)` at the end of each year 2019-2025 (the timeline's slice);
+- on + asKnownAt: the same as known half-way through the seed's recording;
+- asOf: `portfolio(asOf:)` at a new instant each time ("cold": nothing is cached, so cold
+  is warm).
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -28,13 +28,14 @@ from fastapi.testclient import TestClient
 from bench.common import fresh_database, open_services, percentile, postgres_available, server_url
 from projections.portfolio import PortfolioProjection
 from projections.runner import ProjectionWorker, head_position
+from projections.timeline import TimelineProjection
 from tracker.application.access import Role, create_token
-from tracker.application.commands import RegisterLab
 from tracker.application.seed import seed_portfolio
 from tracker.asgi import create_app
 
 PROJECTS = 200
-QUERY = """query($at: DateTime) { portfolio(asOf: $at) {
+QUERY = """query($on: Date, $known: DateTime, $at: DateTime) {
+  portfolio(on: $on, asKnownAt: $known, asOf: $at) {
   total byPhase { key label count } byHealth { key count } byStatus { key count }
   byLab { key count } byTerritory { key label count } byTheme { key count }
   milestones { open dueSoon overdue slipped achieved }
@@ -65,7 +66,8 @@ def run(backend: str, repeat: int) -> None:
         started = time.perf_counter()
         summary = seed_portfolio(services.application, PROJECTS)
         seeded = time.perf_counter() - started
-        ProjectionWorker(services, PortfolioProjection).run_until_caught_up()
+        for projection in (PortfolioProjection, TimelineProjection):
+            ProjectionWorker(services, projection).run_until_caught_up()
         head = head_position(services)
         print(f"\n{backend}: {summary.line()} ({seeded:.1f} s); {head:,} events in the log")
         app = create_app(services.settings, run_projector=False)
@@ -75,10 +77,10 @@ def run(backend: str, repeat: int) -> None:
             ]  # type: ignore[attr-defined]
             application = client.app.state.services.application  # type: ignore[attr-defined]
 
-            def post(at: datetime | None) -> dict[str, Any]:
+            def post(**variables: Any) -> dict[str, Any]:
                 response = client.post(
                     "/graphql",
-                    json={"query": QUERY, "variables": {"at": at.isoformat() if at else None}},
+                    json={"query": QUERY, "variables": variables},
                     headers={"Authorization": f"Bearer {token}"},
                 )
                 body = response.json()
@@ -87,50 +89,31 @@ def run(backend: str, repeat: int) -> None:
                 figures: dict[str, Any] = body["data"]["portfolio"]
                 return figures
 
-            live = post(None)
+            live = post()
             now = datetime.now(UTC)
-            assert post(now + timedelta(hours=1)) == live, "as of the future must equal live"
-            post(None)  # warm-up
-            print(f"  live portfolio            {_ms(_time(lambda: post(None), repeat))}")
-            fresh = iter(range(1, 10**6))
-            print(
-                "  asOf, cold (new instant)  "
-                + _ms(
-                    _time(lambda: post(now + timedelta(seconds=next(fresh))), max(3, repeat // 4))
-                )
-            )
+            assert post(at=(now + timedelta(hours=1)).isoformat()) == live, "future = live"
+            year_ends = [date(year, 12, 31).isoformat() for year in range(2019, 2026)]
             events = application.recorder.select_notifications(start=1, limit=head)
             first = application.mapper.to_domain_event(events[0]).timestamp
             last = application.mapper.to_domain_event(events[-1]).timestamp
-            middle = first + (last - first) / 2
-            mid = iter(range(1, 10**6))
+            middle = (first + (last - first) / 2).isoformat()
+            ends = iter(year_ends * repeat)
+            fresh = iter(range(1, 10**6))
+            print(f"  live portfolio            {_ms(_time(lambda: post(), repeat))}")
+            print("  on: (year ends)           " + _ms(_time(lambda: post(on=next(ends)), repeat)))
             print(
-                "  asOf, cold, mid-history   "
+                "  on: + asKnownAt:          "
+                + _ms(_time(lambda: post(on=next(ends), known=middle), repeat))
+            )
+            print(
+                "  asOf: (a new instant)     "
                 + _ms(
                     _time(
-                        lambda: post(middle + timedelta(microseconds=next(mid))),
-                        max(3, repeat // 4),
+                        lambda: post(at=(now - timedelta(seconds=next(fresh))).isoformat()),
+                        repeat,
                     )
                 )
             )
-            post(middle)
-            print(f"  asOf, warm (same instant) {_ms(_time(lambda: post(middle), repeat))}")
-
-            def one_more_then_read() -> None:
-                application.execute(
-                    RegisterLab(
-                        slug=f"bench-{uuid.uuid4().hex[:10]}", name="Laboratoire", region_code="27"
-                    ),
-                    application.meta("bench", str(uuid.uuid4())),
-                )
-                started = time.perf_counter()
-                post(middle)
-                delta.append((time.perf_counter() - started) * 1000)
-
-            delta: list[float] = []
-            for _ in range(repeat):
-                one_more_then_read()
-            print(f"  asOf, warm + 1 new event  {_ms(delta)}")
 
 
 def main() -> None:

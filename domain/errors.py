@@ -148,3 +148,27 @@ class RescheduleToSameDatesError(DomainError):
 
 class ProjectOfAnotherLabError(DomainError):
     """A training action supports projects of its own lab only."""
+
+
+class TimelineError(DomainError):
+    """A business date does not fit the project's timeline (docs/time.md)."""
+
+
+class DatedBeforeStartError(TimelineError):
+    """Nothing about a project is dated before its start."""
+
+
+class PhaseOutOfOrderError(TimelineError):
+    """Phase entries, closings and reopenings are dated in order."""
+
+
+class MilestoneOutOfOrderError(TimelineError):
+    """A milestone's plan, reschedules and achievement or cancellation are dated in order."""
+
+
+class PartnerLeftBeforeJoiningError(TimelineError):
+    """A partner leaves on or after the day it joined."""
+
+
+class MeasuredBeforeDefinedError(TimelineError):
+    """An indicator is measured on or after the day it was defined."""

@@ -13,6 +13,21 @@ without `class_version` is version 1); stored bytes are never rewritten. Changes
 - `ActivityLogged` v2 (and `Project` v2 for snapshots): activities record their `mode`
   (in person, remote, hybrid). Activities logged before it get the mode their kind implies
   (a webinar is remote) and None, "not recorded", otherwise.
+- `Project` v3 for snapshots: the aggregate keeps the business dates its timeline rules
+  compare with (`_dated`: the last phase entry, the current health's date, each
+  milestone's, partner's and indicator's last dated change). A v2 snapshot gets none of
+  them: the rules then compare with the project's start only, until the next change.
+
+The business timeline (docs/time.md). Every event carries its business date
+`occurred_on`. The command methods refuse dates that make no sense (named
+`TimelineError`s): nothing before the project's start (the registration itself is dated on
+`started_on`), phase entries, closings and reopenings in order, a milestone's plan,
+reschedules and ending in order, a partner leaving after joining, an indicator measured
+after its definition. These checks live in the command methods only: the mutators never
+refuse a stored event, so stores written before the rules still replay.
+Facts that are points in time (health assessments, measurements, activities) may be
+logged late: the one with the latest business date is the current one (ties: the later
+recorded), in the aggregate as in the read models.
 """
 
 from __future__ import annotations
@@ -26,13 +41,18 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate
 
 from domain.errors import (
+    DatedBeforeStartError,
     IndicatorNotFoundError,
     InvalidValueError,
+    MeasuredBeforeDefinedError,
     MilestoneNotFoundError,
     MilestoneNotPlannedError,
+    MilestoneOutOfOrderError,
     NotAnEarlierPhaseError,
     PartnerAlreadyJoinedError,
+    PartnerLeftBeforeJoiningError,
     PartnerNotFoundError,
+    PhaseOutOfOrderError,
     PhaseSkippedError,
     ProjectClosedError,
     ProjectNotClosedError,
@@ -156,7 +176,7 @@ class Project(Aggregate):
     """A project of a lab's portfolio."""
 
     # The version of the snapshot state: see "Schema evolution" at the top of this module.
-    class_version = 2
+    class_version = 3
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -164,6 +184,11 @@ class Project(Aggregate):
         for activity in state.get("activities", []):
             if activity.mode is None:
                 activity.mode = default_activity_mode(activity.kind)
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        """Snapshots before the timeline rules: no business dates known but the start."""
+        state["_dated"] = {}
 
     class Event(Aggregate.Event):
         """Every project event records who, in which request, when, and why."""
@@ -221,6 +246,10 @@ class Project(Aggregate):
         self.activities: list[Activity] = []
         self.decisions: list[Decision] = []
         self.funding: list[Funding] = []
+        # Business dates the timeline rules compare with: "phase" (the last phase entry,
+        # closing or reopening), "health" (the current assessment's), and per entity
+        # ("milestone:<id>", "partner:<id>", "indicator:<id>") its last dated change.
+        self._dated: dict[str, date] = {"phase": occurred_on}
 
     @classmethod
     def register(
@@ -234,8 +263,13 @@ class Project(Aggregate):
         meta: Meta,
         project_id: UUID | None = None,
     ) -> Project:
-        """Register a new project in a lab's portfolio; it starts in the framing phase."""
+        """Register a new project in a lab's portfolio; it starts in the framing phase.
+
+        The registration is dated on the project's start, whatever day it is entered: the
+        project is in the portfolio from `started_on` on (docs/time.md).
+        """
         require_not_future(started_on, meta.today, "started_on")
+        fields = meta.event_fields() | {"occurred_on": started_on}
         return cls._create(
             cls.ProjectRegistered,
             id=project_id or uuid4(),
@@ -245,7 +279,7 @@ class Project(Aggregate):
             themes=_clean_labels(themes, "the themes"),
             territories=list(territories),
             started_on=started_on,
-            **meta.event_fields(),
+            **fields,
         )
 
     # -- typed views of the state ------------------------------------------------------
@@ -278,6 +312,37 @@ class Project(Aggregate):
         if self.is_closed:
             raise ProjectClosedError(f"project {self.id} is closed: only reopen is accepted")
 
+    # -- the business timeline (docs/time.md) ------------------------------------------------
+
+    def _require_started(self, day: date, what: str = "occurred_on") -> None:
+        """Refuse a business date before the project's start."""
+        if day < self.started_on:
+            raise DatedBeforeStartError(
+                f"{what} {day.isoformat()} is before the project's start"
+                f" ({self.started_on.isoformat()})"
+            )
+
+    def _require_after(self, key: str, day: date, error: type[Exception], what: str) -> None:
+        """Refuse `day` before the last dated change of `key`, if one is known."""
+        last = self._dated.get(key)
+        if last is not None and day < last:
+            raise error(f"{what} is dated {day.isoformat()}, before {last.isoformat()}")
+
+    def _require_phase_in_order(self, meta: Meta, what: str) -> None:
+        self._require_started(meta.occurred_on)
+        self._require_after(
+            "phase", meta.occurred_on, PhaseOutOfOrderError, f"{what} (the last phase change)"
+        )
+
+    def _require_milestone_in_order(self, milestone_id: str, meta: Meta, what: str) -> None:
+        self._require_started(meta.occurred_on)
+        self._require_after(
+            f"milestone:{milestone_id}",
+            meta.occurred_on,
+            MilestoneOutOfOrderError,
+            f"{what} of milestone {milestone_id} (its last change)",
+        )
+
     # -- details -------------------------------------------------------------------------
 
     class DetailsRevised(Event):
@@ -297,6 +362,7 @@ class Project(Aggregate):
     ) -> None:
         """Revise the title, summary, themes or territories (None leaves one unchanged)."""
         self._require_open()
+        self._require_started(meta.occurred_on)
         if title is None and summary is None and themes is None and territories is None:
             raise InvalidValueError(
                 "nothing to revise: give a title, summary, themes or territories"
@@ -335,6 +401,7 @@ class Project(Aggregate):
     ) -> None:
         """Pass a phase gate: `go` enters the next phase, `iterate` returns to an earlier one."""
         self._require_open()
+        self._require_phase_in_order(meta, "this phase entry")
         current = self.phase
         if decision is GateDecision.GO:
             if phase is not current.next():
@@ -361,6 +428,7 @@ class Project(Aggregate):
     @when.register(PhaseEntered)
     def _(self, event: PhaseEntered) -> None:
         self._phase = event.phase
+        self._dated["phase"] = event.occurred_on
 
     # -- health ------------------------------------------------------------------------
 
@@ -368,13 +436,18 @@ class Project(Aggregate):
         health: str
 
     def assess_health(self, health: Health, meta: Meta, reason: str | None = None) -> None:
-        """Record how the project is doing."""
+        """Record how the project is doing on a day; an assessment logged late does not
+        replace one of a later day (the latest by business date is the current one)."""
         self._require_open()
+        self._require_started(meta.occurred_on)
         self.trigger_event(self.HealthAssessed, health=health.value, **meta.event_fields(reason))
 
     @when.register(HealthAssessed)
     def _(self, event: HealthAssessed) -> None:
-        self._health = event.health
+        current = self._dated.get("health")
+        if current is None or event.occurred_on >= current:
+            self._health = event.health
+            self._dated["health"] = event.occurred_on
 
     # -- milestones --------------------------------------------------------------------
 
@@ -395,6 +468,8 @@ class Project(Aggregate):
     ) -> str:
         """Plan a milestone due on a date, in a phase; returns its id."""
         self._require_open()
+        self._require_started(meta.occurred_on)
+        self._require_started(due_on, "due_on")
         new_id = milestone_id or _new_id()
         self.trigger_event(
             self.MilestonePlanned,
@@ -414,6 +489,7 @@ class Project(Aggregate):
             phase=event.phase,
             due_on=event.due_on,
         )
+        self._dated[f"milestone:{event.milestone_id}"] = event.occurred_on
 
     def _planned_milestone(self, milestone_id: str) -> Milestone:
         try:
@@ -437,6 +513,8 @@ class Project(Aggregate):
         """Move a planned milestone to another date, saying why."""
         self._require_open()
         milestone = self._planned_milestone(milestone_id)
+        self._require_milestone_in_order(milestone_id, meta, "this reschedule")
+        self._require_started(due_on, "due_on")
         if due_on == milestone.due_on:
             raise RescheduleToSameDateError(f"milestone {milestone_id} is due on {due_on} already")
         reason = require_reason(reason, "to reschedule a milestone")
@@ -454,6 +532,7 @@ class Project(Aggregate):
         milestone.due_on = event.due_on
         milestone.reschedules += 1
         milestone.days_slipped += (event.due_on - event.previous_due_on).days
+        self._dated[f"milestone:{event.milestone_id}"] = event.occurred_on
 
     class MilestoneAchieved(Event):
         milestone_id: str
@@ -472,6 +551,8 @@ class Project(Aggregate):
         self._require_open()
         self._planned_milestone(milestone_id)
         require_not_future(achieved_on, meta.today, "achieved_on")
+        self._require_milestone_in_order(milestone_id, meta, "this achievement")
+        self._require_started(achieved_on, "achieved_on")
         self.trigger_event(
             self.MilestoneAchieved,
             milestone_id=milestone_id,
@@ -485,6 +566,7 @@ class Project(Aggregate):
         milestone = self.milestones[event.milestone_id]
         milestone.status = MilestoneStatus.ACHIEVED.value
         milestone.achieved_on = event.achieved_on
+        self._dated[f"milestone:{event.milestone_id}"] = event.occurred_on
 
     class MilestoneCancelled(Event):
         milestone_id: str
@@ -493,6 +575,7 @@ class Project(Aggregate):
         """Cancel a planned milestone, saying why."""
         self._require_open()
         self._planned_milestone(milestone_id)
+        self._require_milestone_in_order(milestone_id, meta, "this cancellation")
         reason = require_reason(reason, "to cancel a milestone")
         self.trigger_event(
             self.MilestoneCancelled, milestone_id=milestone_id, **meta.event_fields(reason)
@@ -501,6 +584,7 @@ class Project(Aggregate):
     @when.register(MilestoneCancelled)
     def _(self, event: MilestoneCancelled) -> None:
         self.milestones[event.milestone_id].status = MilestoneStatus.CANCELLED.value
+        self._dated[f"milestone:{event.milestone_id}"] = event.occurred_on
 
     # -- partners ------------------------------------------------------------------------
 
@@ -519,6 +603,7 @@ class Project(Aggregate):
     ) -> str:
         """Record an organisation joining the project; returns the partner's id."""
         self._require_open()
+        self._require_started(meta.occurred_on)
         name = clean_title(name)
         if any(p.name.casefold() == name.casefold() for p in self.partners.values()):
             raise PartnerAlreadyJoinedError(f"{name!r} is a partner already")
@@ -535,6 +620,7 @@ class Project(Aggregate):
     @when.register(PartnerJoined)
     def _(self, event: PartnerJoined) -> None:
         self.partners[event.partner_id] = Partner(event.partner_id, event.name, event.role)
+        self._dated[f"partner:{event.partner_id}"] = event.occurred_on
 
     class PartnerLeft(Event):
         partner_id: str
@@ -544,11 +630,18 @@ class Project(Aggregate):
         self._require_open()
         if partner_id not in self.partners:
             raise PartnerNotFoundError(f"no current partner {partner_id} in this project")
+        self._require_after(
+            f"partner:{partner_id}",
+            meta.occurred_on,
+            PartnerLeftBeforeJoiningError,
+            f"partner {partner_id} leaving (it joined then)",
+        )
         self.trigger_event(self.PartnerLeft, partner_id=partner_id, **meta.event_fields(reason))
 
     @when.register(PartnerLeft)
     def _(self, event: PartnerLeft) -> None:
         del self.partners[event.partner_id]
+        self._dated.pop(f"partner:{event.partner_id}", None)
 
     # -- indicators ----------------------------------------------------------------------
 
@@ -571,6 +664,7 @@ class Project(Aggregate):
     ) -> str:
         """Define an indicator with its baseline and target; returns its id."""
         self._require_open()
+        self._require_started(meta.occurred_on)
         new_id = indicator_id or _new_id()
         self.trigger_event(
             self.IndicatorDefined,
@@ -588,6 +682,7 @@ class Project(Aggregate):
         self.indicators[event.indicator_id] = Indicator(
             event.indicator_id, event.name, event.unit, event.baseline, event.target
         )
+        self._dated[f"indicator:{event.indicator_id}"] = event.occurred_on
 
     class IndicatorMeasured(Event):
         indicator_id: str
@@ -607,6 +702,14 @@ class Project(Aggregate):
         if indicator_id not in self.indicators:
             raise IndicatorNotFoundError(f"no indicator {indicator_id} in this project")
         require_not_future(measured_on, meta.today, "measured_on")
+        self._require_started(meta.occurred_on)
+        self._require_started(measured_on, "measured_on")
+        self._require_after(
+            f"indicator:{indicator_id}",
+            meta.occurred_on,
+            MeasuredBeforeDefinedError,
+            f"this measurement of indicator {indicator_id} (its definition)",
+        )
         self.trigger_event(
             self.IndicatorMeasured,
             indicator_id=indicator_id,
@@ -653,6 +756,8 @@ class Project(Aggregate):
         """Log a workshop, training, webinar… with its participant count; returns its id."""
         self._require_open()
         require_not_future(held_on, meta.today, "held_on")
+        self._require_started(meta.occurred_on)
+        self._require_started(held_on, "held_on")
         require_count(participants, "participants")
         new_id = activity_id or _new_id()
         self.trigger_event(
@@ -697,6 +802,7 @@ class Project(Aggregate):
     ) -> str:
         """Record a decision with its rationale; returns its id."""
         self._require_open()
+        self._require_started(meta.occurred_on)
         new_id = decision_id or _new_id()
         self.trigger_event(
             self.DecisionRecorded,
@@ -731,6 +837,7 @@ class Project(Aggregate):
     ) -> str:
         """Record money committed to the project, in euro cents; returns its id."""
         self._require_open()
+        self._require_started(meta.occurred_on)
         require_count(amount_cents, "amount_cents")
         if isinstance(fiscal_year, bool) or fiscal_year not in FISCAL_YEAR_RANGE:
             raise InvalidValueError(f"fiscal year {fiscal_year} is out of range")
@@ -760,6 +867,7 @@ class Project(Aggregate):
     def close(self, outcome: Outcome, meta: Meta, reason: str | None) -> None:
         """Close the project with its outcome, from any phase."""
         self._require_open()
+        self._require_phase_in_order(meta, "this closing")
         reason = require_reason(reason, "to close a project")
         self.trigger_event(
             self.ProjectClosed,
@@ -773,6 +881,7 @@ class Project(Aggregate):
         self._status = Status.CLOSED.value
         self._outcome = event.outcome
         self.closed_on = event.occurred_on
+        self._dated["phase"] = event.occurred_on
 
     class ProjectReopened(Event):
         phase: str
@@ -781,6 +890,7 @@ class Project(Aggregate):
         """Reopen a closed project in the phase it was closed in."""
         if not self.is_closed:
             raise ProjectNotClosedError(f"project {self.id} is not closed")
+        self._require_phase_in_order(meta, "this reopening")
         reason = require_reason(reason, "to reopen a project")
         self.trigger_event(self.ProjectReopened, phase=self._phase, **meta.event_fields(reason))
 
@@ -790,6 +900,7 @@ class Project(Aggregate):
         self._outcome = None
         self.closed_on = None
         self._phase = event.phase
+        self._dated["phase"] = event.occurred_on
 
     # -- views ---------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from eventsourcing.projection import Projection
 
 from projections.rows import BatchRows
 from projections.view import ReadModelView
+from tracker.application.services import Services
 
 
 class ReadModelProjection(Projection[ReadModelView]):
@@ -29,6 +30,10 @@ class ReadModelProjection(Projection[ReadModelView]):
     def rows(self) -> BatchRows:
         """The batch's rows in memory: handlers read and change these, never SQL."""
         return self.view.rows
+
+    def attach(self, services: Services) -> None:
+        """Called once by the runner: a projection that reads more than its events (the
+        timeline reads a project's earlier events) keeps what it needs."""
 
     def prefetch(self, events: Sequence[Any]) -> None:
         """Load what a batch's handlers will read, in a few statements (an optimisation:

@@ -246,6 +246,7 @@ class PortfolioProjection(ReadModelProjection):
             next_milestone_due_on=None,
             last_activity_on=None,
             version=event.originator_version,
+            health_on=None,
             registered_position=tracking.notification_id,
             updated_at=event.timestamp,
         )
@@ -281,7 +282,14 @@ class PortfolioProjection(ReadModelProjection):
 
     @process_event.register(Project.HealthAssessed)
     def health_assessed(self, event: Project.HealthAssessed, tracking: Tracking) -> None:
-        self._touch(event, health=event.health)
+        # The latest by business date is the current one, as in the aggregate: one logged
+        # late and dated before the current one changes nothing but the version.
+        project = self.rows.get(projects, str(event.originator_id))
+        current = project["health_on"] if project else None
+        if current is None or event.occurred_on >= current:
+            self._touch(event, health=event.health, health_on=event.occurred_on)
+        else:
+            self._touch(event)
         self.view.insert_tracking(tracking)
 
     @process_event.register(Project.MilestonePlanned)

@@ -20,15 +20,15 @@ import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, RowMapping
 
-from projections import temporal
-from tracker.application.services import Services
+from projections.timeline import END_DATE, END_OF_TIME
 from tracker.schema.read_models import (
+    BITEMPORAL,
     activities,
     activity_feed,
     campaigns,
@@ -47,6 +47,33 @@ from tracker.schema.read_models import (
 MAX_PAGE = 100
 
 Bind = Engine | Connection
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The project tables a read runs on: the live read models, or a time slice of their
+    bitemporal twins (`sliced`), which have the same columns."""
+
+    projects: sa.FromClause
+    project_themes: sa.FromClause
+    project_territories: sa.FromClause
+    milestones: sa.FromClause
+    phase_periods: sa.FromClause
+    activities: sa.FromClause
+    funding: sa.FromClause
+    indicators: sa.FromClause
+
+
+LIVE = Tables(
+    projects=projects,
+    project_themes=project_themes,
+    project_territories=project_territories,
+    milestones=milestones,
+    phase_periods=phase_periods,
+    activities=activities,
+    funding=funding,
+    indicators=indicators,
+)
 
 
 @contextlib.contextmanager
@@ -168,8 +195,13 @@ def check_first(first: int) -> int:
 # -- projects ----------------------------------------------------------------------------
 
 
-def project_conditions(query: ProjectQuery | None) -> list[Any]:
+def project_conditions(query: ProjectQuery | None, tables: Tables = LIVE) -> list[Any]:
     """The filter's conditions on `rm_projects` (none without a filter: every project)."""
+    projects, project_themes, project_territories = (
+        tables.projects,
+        tables.project_themes,
+        tables.project_territories,
+    )
     p = projects
     if query is None:
         return []
@@ -203,24 +235,31 @@ def project_conditions(query: ProjectQuery | None) -> list[Any]:
     return conditions
 
 
-def project_ids(query: ProjectQuery | None) -> sa.Select[tuple[str]]:
+def project_ids(query: ProjectQuery | None, tables: Tables = LIVE) -> sa.Select[tuple[str]]:
     """The ids of the projects the filter keeps, as a subquery."""
-    return sa.select(projects.c.id).where(*project_conditions(query))
+    projects = tables.projects
+    return sa.select(projects.c.id).where(*project_conditions(query, tables))
 
 
-def kept_projects(column: sa.Column[Any], query: ProjectQuery | None) -> list[Any]:
+def kept_projects(
+    column: sa.ColumnElement[Any], query: ProjectQuery | None, tables: Tables = LIVE
+) -> list[Any]:
     """`column` (a project id) among the projects the filter keeps: no condition at all
     without a filter (not `IN (SELECT id FROM rm_projects)`, which every row satisfies)."""
-    conditions = project_conditions(query)
+    projects = tables.projects
+    conditions = project_conditions(query, tables)
     if not conditions:
         return []
     return [column.in_(sa.select(projects.c.id).where(*conditions))]
 
 
-def project_page(bind: Bind, query: ProjectQuery | None, first: int, after: str | None) -> Page:
+def project_page(
+    bind: Bind, query: ProjectQuery | None, first: int, after: str | None, tables: Tables = LIVE
+) -> Page:
     """Projects in registration order, keyset-paged on the registration position."""
+    projects = tables.projects
     check_first(first)
-    conditions = project_conditions(query)
+    conditions = project_conditions(query, tables)
     statement = sa.select(projects).where(*conditions)
     if after is not None:
         position = cursor_position(after)
@@ -234,7 +273,10 @@ def project_page(bind: Bind, query: ProjectQuery | None, first: int, after: str 
     return Page(rows[:first], len(rows) > first, int(total or 0))
 
 
-def projects_by_id(bind: Bind, ids: Sequence[str]) -> list[RowMapping | None]:
+def projects_by_id(
+    bind: Bind, ids: Sequence[str], tables: Tables = LIVE
+) -> list[RowMapping | None]:
+    projects = tables.projects
     with connected(bind) as connection:
         rows = {
             r.id: r
@@ -260,7 +302,7 @@ def all_labs(bind: Bind) -> list[RowMapping]:
 
 
 def _grouped(
-    bind: Bind, table: sa.Table, ids: Sequence[str], order: Sequence[Any]
+    bind: Bind, table: sa.FromClause, ids: Sequence[str], order: Sequence[Any]
 ) -> list[list[RowMapping]]:
     groups: dict[str, list[RowMapping]] = defaultdict(list)
     with connected(bind) as connection:
@@ -270,30 +312,40 @@ def _grouped(
     return [groups.get(i, []) for i in ids]
 
 
-def milestones_of(bind: Bind, ids: Sequence[str]) -> list[list[RowMapping]]:
+def milestones_of(bind: Bind, ids: Sequence[str], tables: Tables = LIVE) -> list[list[RowMapping]]:
+    milestones = tables.milestones
     m = milestones
     return _grouped(bind, m, ids, (m.c.due_on, m.c.milestone_id))
 
 
-def phase_periods_of(bind: Bind, ids: Sequence[str]) -> list[list[RowMapping]]:
+def phase_periods_of(
+    bind: Bind, ids: Sequence[str], tables: Tables = LIVE
+) -> list[list[RowMapping]]:
+    phase_periods = tables.phase_periods
     return _grouped(bind, phase_periods, ids, (phase_periods.c.seq,))
 
 
-def activities_of(bind: Bind, ids: Sequence[str]) -> list[list[RowMapping]]:
+def activities_of(bind: Bind, ids: Sequence[str], tables: Tables = LIVE) -> list[list[RowMapping]]:
+    activities = tables.activities
     a = activities
     return _grouped(bind, a, ids, (a.c.held_on, a.c.activity_id))
 
 
-def funding_of(bind: Bind, ids: Sequence[str]) -> list[list[RowMapping]]:
+def funding_of(bind: Bind, ids: Sequence[str], tables: Tables = LIVE) -> list[list[RowMapping]]:
+    funding = tables.funding
     f = funding
     return _grouped(bind, f, ids, (f.c.fiscal_year, f.c.source))
 
 
-def indicators_of(bind: Bind, ids: Sequence[str]) -> list[list[RowMapping]]:
+def indicators_of(bind: Bind, ids: Sequence[str], tables: Tables = LIVE) -> list[list[RowMapping]]:
+    indicators = tables.indicators
     return _grouped(bind, indicators, ids, (indicators.c.name, indicators.c.indicator_id))
 
 
-def milestones_by_key(bind: Bind, keys: Sequence[tuple[str, str]]) -> list[RowMapping | None]:
+def milestones_by_key(
+    bind: Bind, keys: Sequence[tuple[str, str]], tables: Tables = LIVE
+) -> list[RowMapping | None]:
+    milestones = tables.milestones
     m = milestones
     ids = sorted({k[0] for k in keys})
     with connected(bind) as connection:
@@ -324,7 +376,9 @@ PROJECT_RELATIONS = (
 Related = dict[str, dict[Any, Any]]
 
 
-def related_rows(bind: Bind, rows: Sequence[RowMapping], wanted: Collection[str]) -> Related:
+def related_rows(
+    bind: Bind, rows: Sequence[RowMapping], wanted: Collection[str], tables: Tables = LIVE
+) -> Related:
     """For the projects `rows`, the related rows each of the `wanted` loaders would read
     (a subset of `PROJECT_RELATIONS`): loader name → {key: value}, one statement each."""
     related: Related = {}
@@ -337,7 +391,7 @@ def related_rows(bind: Bind, rows: Sequence[RowMapping], wanted: Collection[str]
             related["lab"] = dict(zip(slugs, labs_by_slug(connection, slugs), strict=True))
         if "milestone" in wanted:
             keys = [(r.id, r.next_milestone_id) for r in rows if r.next_milestone_id]
-            found = milestones_by_key(connection, keys) if keys else []
+            found = milestones_by_key(connection, keys, tables) if keys else []
             related["milestone"] = dict(zip(keys, found, strict=True))
         groups = {
             "milestones": milestones_of,
@@ -348,7 +402,7 @@ def related_rows(bind: Bind, rows: Sequence[RowMapping], wanted: Collection[str]
         }
         for name, read in groups.items():
             if name in wanted:
-                related[name] = dict(zip(ids, read(connection, ids), strict=True))
+                related[name] = dict(zip(ids, read(connection, ids, tables), strict=True))
     return related
 
 
@@ -358,11 +412,12 @@ def project_page_with(
     first: int,
     after: str | None,
     wanted: Collection[str],
+    tables: Tables = LIVE,
 ) -> tuple[Page, Related]:
     """`project_page` and the `wanted` related rows of its projects, on one connection."""
     with connected(bind) as connection:
-        page = project_page(connection, query, first, after)
-        return page, related_rows(connection, page.rows, wanted)
+        page = project_page(connection, query, first, after, tables)
+        return page, related_rows(connection, page.rows, wanted, tables)
 
 
 def milestone_page_with(
@@ -372,31 +427,35 @@ def milestone_page_with(
     first: int,
     after: str | None,
     wanted: Collection[str] | None,
+    tables: Tables = LIVE,
 ) -> tuple[Page, Related]:
     """`milestone_page`, then (when `wanted` is not None: their `project` is asked for) the
     page's projects (under "project") and their `wanted` related rows, on one connection."""
     with connected(bind) as connection:
-        page = milestone_page(connection, query, today, first, after)
+        page = milestone_page(connection, query, today, first, after, tables)
         related: Related = {}
         if wanted is not None and page.rows:
             ids = sorted({r.project_id for r in page.rows})
-            found = projects_by_id(connection, ids)
+            found = projects_by_id(connection, ids, tables)
             related["project"] = dict(zip(ids, found, strict=True))
             rows = [r for r in found if r is not None]
-            related.update(related_rows(connection, rows, wanted))
+            related.update(related_rows(connection, rows, wanted, tables))
         return page, related
 
 
 # -- milestones --------------------------------------------------------------------------
 
 
-def milestone_conditions(query: MilestoneQuery | None, today: date) -> list[Any]:
+def milestone_conditions(
+    query: MilestoneQuery | None, today: date, tables: Tables = LIVE
+) -> list[Any]:
+    milestones = tables.milestones
     m = milestones
     if query is None:
         return []
     conditions: list[Any] = []
     if query.projects is not None:
-        conditions += kept_projects(m.c.project_id, query.projects)
+        conditions += kept_projects(m.c.project_id, query.projects, tables)
     if query.project_id is not None:
         conditions.append(m.c.project_id == query.project_id)
     if query.status is not None:
@@ -417,12 +476,18 @@ def milestone_conditions(query: MilestoneQuery | None, today: date) -> list[Any]
 
 
 def milestone_page(
-    bind: Bind, query: MilestoneQuery | None, today: date, first: int, after: str | None
+    bind: Bind,
+    query: MilestoneQuery | None,
+    today: date,
+    first: int,
+    after: str | None,
+    tables: Tables = LIVE,
 ) -> Page:
     """Milestones by due date (then project and id), keyset-paged on that triple."""
+    milestones = tables.milestones
     check_first(first)
     m = milestones
-    conditions = milestone_conditions(query, today)
+    conditions = milestone_conditions(query, today, tables)
     statement = sa.select(m).where(*conditions)
     if after is not None:
         due_on, project_id, milestone_id = cursor_milestone_key(after)
@@ -487,7 +552,7 @@ class Portfolio:
 
 
 def _project_counts(
-    connection: Connection, kept: list[Any]
+    connection: Connection, kept: list[Any], tables: Tables = LIVE
 ) -> tuple[
     int, list[tuple[str, int]], list[tuple[str, int]], list[tuple[str, int]], list[tuple[str, int]]
 ]:
@@ -501,6 +566,7 @@ def _project_counts(
     here per key: a third of the time at 10,000 projects. Ties are then ordered by the
     key's code points (the order of the C collation).
     """
+    projects = tables.projects
     p = projects
     columns = (p.c.phase, p.c.health, p.c.status, p.c.lab)
     if connection.dialect.name != "postgresql":
@@ -539,16 +605,23 @@ def _ranked(pairs: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
 
 
 def portfolio(
-    bind: Bind, query: ProjectQuery | None, today: date, due_within_days: int
+    bind: Bind, query: ProjectQuery | None, today: date, due_within_days: int, tables: Tables = LIVE
 ) -> Portfolio:
     """Every roll-up of the dashboards' portfolio view, over the filtered projects."""
+    milestones, activities, funding, project_territories, project_themes = (
+        tables.milestones,
+        tables.activities,
+        tables.funding,
+        tables.project_territories,
+        tables.project_themes,
+    )
     _check_due_within_days(due_within_days)
     m, a, f = milestones, activities, funding
     t, th = project_territories, project_themes
-    kept = project_conditions(query)
+    kept = project_conditions(query, tables)
     planned = m.c.status == "planned"
     with connected(bind) as connection:
-        total, by_phase, by_health, by_status, by_lab = _project_counts(connection, kept)
+        total, by_phase, by_health, by_status, by_lab = _project_counts(connection, kept, tables)
         # (project_id, level, code) is the table's primary key: within one (code, level)
         # each project appears once, so count(*) is the number of distinct projects
         # (without the sort that count(DISTINCT …) costs).
@@ -556,7 +629,7 @@ def portfolio(
             (r[0], r[1], r[2])
             for r in connection.execute(
                 sa.select(t.c.code, t.c.level, sa.func.count())
-                .where(*kept_projects(t.c.project_id, query))
+                .where(*kept_projects(t.c.project_id, query, tables))
                 .group_by(t.c.code, t.c.level)
                 .order_by(sa.func.count().desc(), t.c.code)
             )
@@ -582,13 +655,13 @@ def portfolio(
                 sa.func.count().filter(planned & (m.c.due_on < today)),
                 sa.func.count().filter(m.c.days_slipped > 0),
                 sa.func.count().filter(m.c.status == "achieved"),
-            ).where(*kept_projects(m.c.project_id, query))
+            ).where(*kept_projects(m.c.project_id, query, tables))
         ).one()
         by_month = [
             (r[0], r[1], int(r[2] or 0))
             for r in connection.execute(
                 sa.select(a.c.month, sa.func.count(), sa.func.sum(a.c.participants))
-                .where(*kept_projects(a.c.project_id, query))
+                .where(*kept_projects(a.c.project_id, query, tables))
                 .group_by(a.c.month)
                 .order_by(a.c.month)
             )
@@ -597,7 +670,7 @@ def portfolio(
             (r[0], int(r[1] or 0))
             for r in connection.execute(
                 sa.select(f.c.fiscal_year, sa.func.sum(f.c.amount_cents))
-                .where(*kept_projects(f.c.project_id, query))
+                .where(*kept_projects(f.c.project_id, query, tables))
                 .group_by(f.c.fiscal_year)
                 .order_by(f.c.fiscal_year)
             )
@@ -620,18 +693,236 @@ def portfolio(
     )
 
 
-def portfolio_as_of(
-    services: Services,
-    as_of: datetime,
-    query: ProjectQuery | None,
-    due_within_days: int,
-) -> Portfolio:
-    """The same roll-ups over the portfolio as known at `as_of` (its events recorded up to
-    then, replayed: `projections.temporal`). "Overdue" and "due soon" count from `as_of`'s
-    date in the server's time zone, not today's: what the dashboard showed on that day."""
-    day = temporal.instant(as_of).astimezone(services.settings.zone).date()
-    with temporal.portfolio_as_of(services, as_of) as engine:
-        return portfolio(engine, query, day, due_within_days)
+# -- time travel (docs/time.md) --------------------------------------------------------------
+
+
+def instant(moment: datetime) -> datetime:
+    """An aware UTC instant (a naive one is read as UTC, as the REST API does)."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def sliced(on: date | None, known_at: datetime | None) -> Tables:
+    """The project tables on the business date `on` (None: the latest), as known at the
+    instant `known_at` (None: now): subqueries of the timeline's bitemporal twins, named and
+    shaped as the live tables, so that every read above runs on them unchanged.
+
+    Each is one indexed range condition per axis: its cost depends on the rows of that
+    (date, instant), not on the length of the log, and nothing is replayed or cached.
+    """
+
+    def cut(table: sa.Table) -> sa.FromClause:
+        twin = BITEMPORAL[table]
+        conditions: list[Any] = []
+        if known_at is None:
+            conditions.append(twin.c.recorded_to == END_OF_TIME)
+        else:
+            moment = instant(known_at)
+            conditions += [twin.c.recorded_to > moment, twin.c.recorded_from <= moment]
+        if on is None:
+            conditions.append(twin.c.valid_to == END_DATE)
+        else:
+            conditions += [twin.c.valid_to > on, twin.c.valid_from <= on]
+        columns = [twin.c[c.name] for c in table.columns]
+        return sa.select(*columns).where(*conditions).subquery(table.name)
+
+    return Tables(
+        projects=cut(projects),
+        project_themes=cut(project_themes),
+        project_territories=cut(project_territories),
+        milestones=cut(milestones),
+        phase_periods=cut(phase_periods),
+        activities=cut(activities),
+        funding=cut(funding),
+        indicators=cut(indicators),
+    )
+
+
+def day_of(on: date | None, known_at: datetime | None, today: date, zone: tzinfo) -> date:
+    """The day "overdue" and "due soon" count from: the business date asked for, else the
+    day of the instant asked for (in the server's zone), else today."""
+    if on is not None:
+        return on
+    if known_at is not None:
+        return instant(known_at).astimezone(zone).date()
+    return today
+
+
+def project_with(
+    bind: Bind, project_id: str, wanted: Collection[str], tables: Tables = LIVE
+) -> tuple[RowMapping | None, Related]:
+    """One project's row and the `wanted` related rows, on one connection."""
+    with connected(bind) as connection:
+        (row,) = projects_by_id(connection, [project_id], tables)
+        related = related_rows(connection, [row], wanted, tables) if row is not None else {}
+        return row, related
+
+
+# -- comparing two dates (docs/time.md) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MilestoneChange:
+    milestone_id: str
+    title: str
+    change: str  # planned, slipped, brought_forward, achieved, cancelled
+    days: int  # for slipped (positive) and brought forward (negative): the due date's move
+
+
+@dataclass(frozen=True)
+class ProjectChange:
+    project_id: str
+    title: str
+    lab: str
+    opened: bool
+    closed: bool
+    reopened: bool
+    phase_before: str | None
+    phase_after: str | None
+    health_before: str | None
+    health_after: str | None
+    phases_entered: list[str]
+    phases_left: list[str]
+    milestones: list[MilestoneChange]
+
+
+@dataclass(frozen=True)
+class Changes:
+    projects: list[ProjectChange]
+
+    def count(self, predicate: Any) -> int:
+        return sum(1 for p in self.projects if predicate(p))
+
+    def milestones(self, change: str) -> list[MilestoneChange]:
+        return [m for p in self.projects for m in p.milestones if m.change == change]
+
+
+def _slice_rows(
+    connection: Connection, table: sa.FromClause, ids: Collection[str]
+) -> dict[Any, RowMapping]:
+    key = table.c.id if "id" in table.c else table.c.project_id
+    statement = sa.select(table).where(key.in_(sorted(ids)))
+    if "milestone_id" in table.c:
+        return {(r.project_id, r.milestone_id): r for r in connection.execute(statement).mappings()}
+    return {r.id: r for r in connection.execute(statement).mappings()}
+
+
+def portfolio_changes(bind: Bind, query: ProjectQuery | None, start: date, end: date) -> Changes:
+    """What changed in the filtered portfolio between the business dates `start` and `end`
+    (as known now): the projects the filter keeps on either date, each compared between
+    the two slices; phases entered and left in between from the phase periods on `end`."""
+    if end < start:
+        raise BadInput("to must not be before from")
+    before, after = sliced(start, None), sliced(end, None)
+    with connected(bind) as connection:
+        ids = {
+            r[0]
+            for tables in (before, after)
+            for r in connection.execute(
+                sa.select(tables.projects.c.id).where(*project_conditions(query, tables))
+            )
+        }
+        if not ids:
+            return Changes([])
+        old, new = (
+            _slice_rows(connection, before.projects, ids),
+            _slice_rows(connection, after.projects, ids),
+        )
+        old_milestones = _slice_rows(connection, before.milestones, ids)
+        new_milestones = _slice_rows(connection, after.milestones, ids)
+        periods = after.phase_periods
+        entered: dict[str, list[str]] = defaultdict(list)
+        left: dict[str, list[str]] = defaultdict(list)
+        for r in connection.execute(
+            sa.select(periods)
+            .where(periods.c.project_id.in_(sorted(ids)))
+            .order_by(periods.c.project_id, periods.c.seq)
+        ).mappings():
+            if start < r.entered_on <= end and r.decision != "start":
+                entered[r.project_id].append(r.phase)
+            if r.left_on is not None and start < r.left_on <= end:
+                left[r.project_id].append(r.phase)
+    milestone_changes: dict[str, list[MilestoneChange]] = defaultdict(list)
+    for key, m in sorted(new_milestones.items()):
+        was = old_milestones.get(key)
+        moved = _milestone_change(was, m)
+        if moved is not None:
+            milestone_changes[m.project_id].append(moved)
+    changes: list[ProjectChange] = []
+    for project_id in sorted(ids, key=lambda i: (new.get(i) or old[i]).registered_position):
+        was, now = old.get(project_id), new.get(project_id)
+        row = now or was
+        assert row is not None
+        change = ProjectChange(
+            project_id=project_id,
+            title=row.title,
+            lab=row.lab,
+            opened=was is None and now is not None,
+            closed=now is not None
+            and now.status == "closed"
+            and (was is None or was.status != "closed"),
+            reopened=was is not None
+            and now is not None
+            and was.status == "closed"
+            and now.status != "closed",
+            phase_before=was.phase if was else None,
+            phase_after=now.phase if now else None,
+            health_before=was.health if was else None,
+            health_after=now.health if now else None,
+            phases_entered=entered.get(project_id, []),
+            phases_left=left.get(project_id, []),
+            milestones=milestone_changes.get(project_id, []),
+        )
+        if (
+            change.opened
+            or change.closed
+            or change.reopened
+            or change.phase_before != change.phase_after
+            or change.health_before != change.health_after
+            or change.phases_entered
+            or change.milestones
+        ):
+            changes.append(change)
+    return Changes(changes)
+
+
+def _milestone_change(was: RowMapping | None, now: RowMapping) -> MilestoneChange | None:
+    def line(change: str, days: int = 0) -> MilestoneChange:
+        return MilestoneChange(now.milestone_id, now.title, change, days)
+
+    if now.status == "achieved" and (was is None or was.status != "achieved"):
+        return line("achieved")
+    if now.status == "cancelled" and (was is None or was.status != "cancelled"):
+        return line("cancelled")
+    if was is None:
+        return line("planned")
+    moved = (now.due_on - was.due_on).days
+    if moved > 0:
+        return line("slipped", moved)
+    if moved < 0:
+        return line("brought_forward", moved)
+    return None
+
+
+def knowledge_changes(
+    bind: Bind, start: datetime, end: datetime, up_to: date, first: int
+) -> list[RowMapping]:
+    """The feed's events recorded in [start, end) about business dates up to `up_to`: what
+    was learnt, late, about the past after a report written at `start`."""
+    check_first(first)
+    f = activity_feed
+    with connected(bind) as connection:
+        return list(
+            connection.execute(
+                sa.select(f)
+                .where(
+                    f.c.recorded_at >= instant(start),
+                    f.c.recorded_at < instant(end),
+                    f.c.occurred_on <= up_to,
+                )
+                .order_by(f.c.position)
+                .limit(first)
+            ).mappings()
+        )
 
 
 # -- the training programme ---------------------------------------------------------------

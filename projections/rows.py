@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -75,7 +76,14 @@ class TableRows:
         column = self.target.c[self.partition_column]
         for chunk in _chunks(wanted):
             for found in connection.execute(sa.select(self.target).where(column.in_(chunk))):
-                row = dict(found._mapping)
+                # SQLite hands datetimes back naive; tracker writes them in UTC. Aware ones
+                # compare with the batch's own (and key the timeline's rows) alike.
+                row = {
+                    name: value.replace(tzinfo=UTC)
+                    if isinstance(value, datetime) and value.tzinfo is None
+                    else value
+                    for name, value in found._mapping.items()
+                }
                 key = self.key(row)
                 self.partitions[row[self.partition_column]][key] = row
                 self.stored.add(key)

@@ -52,6 +52,7 @@ from projections.activity import ActivityProjection
 from projections.base import ReadModelProjection
 from projections.portfolio import PortfolioProjection, recorded_at
 from projections.reading import read_engine
+from projections.timeline import TimelineProjection
 from projections.training import TrainingProjection
 from projections.view import ReadModelView, now_utc, utc
 from tracker.application.services import Services
@@ -66,6 +67,7 @@ PROJECTIONS: tuple[type[ReadModelProjection], ...] = (
     PortfolioProjection,
     ActivityProjection,
     TrainingProjection,
+    TimelineProjection,
 )
 SHADOW_SUFFIX = "__shadow"
 # How long an idle PostgreSQL projector waits for a NOTIFY before looking anyway (and how
@@ -225,6 +227,7 @@ class ProjectionWorker:
             read_engine(services), self.name, tables or {t: t for t in projection_class.tables}
         )
         self.projection = projection_class(self.view)
+        self.projection.attach(services)
         self.batch_size = batch_size or services.settings.projection_batch_size
         self.board = board
         self.on_wait = on_wait

@@ -1,8 +1,9 @@
 """`portfolio(asOf:)`: the roll-ups as known at a recorded instant, on SQLite and PostgreSQL.
 
 The app runs without its background projector: each test catches the live portfolio
-projection up itself (`ProjectionWorker.run_until_caught_up`, the projector's own code),
-so "the live portfolio at T" is exactly the log up to then, with no wait and no race.
+and timeline projections up itself (`ProjectionWorker.run_until_caught_up`, the
+projector's own code), so "the live portfolio at T" is exactly the log up to then, with
+no wait and no race.
 Each test works in its own lab, except where the whole log is the point.
 """
 
@@ -18,6 +19,7 @@ from fastapi.testclient import TestClient
 from domain.values import ActivityKind, GateDecision, Health, Outcome, Phase, Territory
 from projections.portfolio import PortfolioProjection
 from projections.runner import ProjectionWorker
+from projections.timeline import TimelineProjection
 from tests.api.conftest import TokenFactory
 from tests.factories import unique_slug
 from tracker.application.commands import (
@@ -94,7 +96,9 @@ class Portfolio:
         ).id
 
     def catch_up(self) -> None:
-        ProjectionWorker(self.services, PortfolioProjection).run_until_caught_up()
+        # The live portfolio, and the timeline that `asOf` reads (docs/time.md).
+        for projection in (PortfolioProjection, TimelineProjection):
+            ProjectionWorker(self.services, projection).run_until_caught_up()
 
     def response(
         self,
@@ -275,6 +279,7 @@ def test_overdue_and_due_soon_count_from_the_as_of_date(portfolio: Portfolio) ->
         portfolio.meta(),
     )
     now = datetime.now(UTC)
+    portfolio.catch_up()
 
     def milestones(at: datetime, days: int = 30) -> dict[str, int]:
         figures: dict[str, int] = portfolio.read({"lab": lab}, at, days)["milestones"]
@@ -310,6 +315,7 @@ def test_an_event_recorded_before_the_instant_but_positioned_after_a_later_one_c
     )  # stamped and saved later
     app.save(project)  # …saved last, at the higher position
     assert app.get_project(slow).version == 2
+    portfolio.catch_up()
 
     by_health = portfolio.read({"lab": lab}, then)["byHealth"]
     assert by_health == [{"key": "off_track", "count": 1}, {"key": "on_track", "count": 1}]

@@ -72,13 +72,18 @@ class Run:
     model: Project
     today: date
     commands: list[str] = field(default_factory=list)
+    latest: date | None = None
 
     @property
     def project_id(self) -> uuid.UUID:
         return self.model.id
 
     def day(self, days_ago: int) -> date:
-        return self.today - timedelta(days=days_ago % 400)
+        """A backdated business date, never before the last one given: valid commands keep
+        the timeline's order (docs/time.md)."""
+        candidate = self.today - timedelta(days=days_ago % 400)
+        self.latest = max(self.latest or candidate, candidate)
+        return self.latest
 
     def both(
         self,
@@ -396,7 +401,7 @@ def start(application: TrackerApplication, lab: str) -> Run:
         "summary": "Un lieu pour apprendre ensemble.",
         "themes": ["inclusion numérique"],
         "territories": [Territory("department", "21", 2024)],
-        "started_on": today - timedelta(days=30),
+        "started_on": today - timedelta(days=1000),  # before every date the steps draw
         "project_id": project_id,
     }
     meta = application.meta("tok_register", str(uuid.uuid4()))

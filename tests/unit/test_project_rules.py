@@ -111,8 +111,8 @@ def test_a_future_occurred_on_is_refused() -> None:
         Meta(actor="tok", correlation_id="c", occurred_on=TOMORROW, today=TODAY)
 
 
-def test_a_backdated_occurred_on_is_recorded() -> None:
-    project = new_project(meta=meta(occurred_on=date(2024, 2, 29)))
+def test_a_registration_is_dated_on_the_project_start_whatever_day_it_is_entered() -> None:
+    project = new_project(started_on=date(2024, 2, 29), meta=meta(occurred_on=DAY))
     assert project.registered_on == date(2024, 2, 29)
     assert project.collect_events()[0].occurred_on == date(2024, 2, 29)
 
@@ -328,7 +328,7 @@ def test_the_registered_event_carries_the_metadata() -> None:
     assert (event.actor, event.correlation_id, event.occurred_on, event.reason) == (
         command_meta.actor,
         command_meta.correlation_id,
-        DAY,
+        date(2025, 9, 1),
         None,
     )
 

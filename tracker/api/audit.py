@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
@@ -34,6 +34,7 @@ from tracker.audit.history import (
     project_as_of,
     project_at_version,
     project_history,
+    project_on,
 )
 from tracker.audit.verify import verify
 from tracker.store.signing import SIGNED_HEAD_RULE
@@ -76,20 +77,47 @@ def get_project_state(
     project_id: HistoryProject,
     application: AppDep,
     version: Annotated[int | None, Query(ge=1, le=2**62)] = None,
-    as_of: Annotated[datetime | None, Query(description="An ISO 8601 instant.")] = None,
+    on: Annotated[
+        date | None, Query(description="A business date: the events dated on or before it.")
+    ] = None,
+    as_known_at: Annotated[
+        datetime | None,
+        Query(description="An ISO 8601 instant: the events recorded up to then."),
+    ] = None,
+    as_of: Annotated[
+        datetime | None, Query(description="An alias of as_known_at (kept for older clients).")
+    ] = None,
 ) -> dict[str, Any]:
-    """The project replayed to `version`, or as it was known at the instant `as_of`."""
-    if (version is None) == (as_of is None):
+    """The project replayed to `version`, or on the business date `on` as known at the
+    instant `as_known_at` (either or both; `as_of` is an alias of `as_known_at`)."""
+    if as_of is not None and as_known_at is not None and as_of != as_known_at:
         raise ProblemError(
             422,
-            "give exactly one of version=N or as_of=<ISO 8601 instant>",
+            "as_of is an alias of as_known_at: give one of them",
             code="invalid-query",
-            errors=[{"loc": ["query"], "msg": "version or as_of", "type": "invalid-query"}],
+            errors=[{"loc": ["query", "as_of"], "msg": "alias", "type": "invalid-query"}],
+        )
+    known_at = as_known_at if as_known_at is not None else as_of
+    if (version is None) == (on is None and known_at is None):
+        raise ProblemError(
+            422,
+            "give version=N, or on=<date> and/or as_known_at=<ISO 8601 instant>",
+            code="invalid-query",
+            errors=[
+                {"loc": ["query"], "msg": "version, or on/as_known_at", "type": "invalid-query"}
+            ],
         )
     if version is not None:
         return project_at_version(application, project_id, version).as_dict()
-    assert as_of is not None
-    return project_as_of(application, project_id, as_of).as_dict() | {"as_of": as_of.isoformat()}
+    if on is None:
+        assert known_at is not None
+        state = project_as_of(application, project_id, known_at).as_dict()
+    else:
+        state = project_on(application, project_id, on, known_at).as_dict()
+    answer = {"on": on.isoformat()} if on is not None else {}
+    if known_at is not None:
+        answer |= {"as_known_at": known_at.isoformat(), "as_of": known_at.isoformat()}
+    return state | answer
 
 
 @router.get(

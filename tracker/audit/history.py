@@ -12,11 +12,11 @@ only grow, so this is exactly the events recorded up to that instant).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import Engine
@@ -231,6 +231,49 @@ def project_as_of(application: TrackerApplication, project_id: UUID, as_of: date
     if version == 0:
         raise NotKnownAtError(f"project {project_id} was not recorded yet at {as_of.isoformat()}")
     return application.get_project(project_id, version=version)
+
+
+def project_on(
+    application: TrackerApplication,
+    project_id: UUID,
+    on: date | None,
+    known_at: datetime | None = None,
+) -> Project:
+    """The project on the business date `on` (None: every date), as known at `known_at`
+    (None: now): its events dated on or before `on`, recorded by `known_at`, replayed in
+    order (docs/time.md). The replay is one project's history, never the log's."""
+    _require_project(application, project_id)
+    version = version_as_of(application, project_id, known_at) if known_at is not None else None
+    events: Iterable[Any] = application.repository.event_store.get(project_id, lte=version)
+    project: Project | None = None
+    for event in events:
+        if on is not None and event.occurred_on > on:
+            continue
+        if project is None:
+            if not isinstance(event, Project.ProjectRegistered):
+                break  # dated before its registration (a store older than the rules)
+            project = cast(Project, event.mutate(None))
+        else:
+            # The events kept skip versions: apply them as `mutate` does, without its check
+            # that each follows the previous version. `version` is the last one applied.
+            event.apply(project)
+            project.version = event.originator_version
+            project.modified_on = event.timestamp
+    if project is None:
+        when = f"on {on.isoformat()}" if on else ""
+        known = f" as known at {known_at.isoformat()}" if known_at else ""
+        raise NotKnownAtError(f"project {project_id} did not exist {when}{known}".strip())
+    return project
+
+
+def reasons_at(application: TrackerApplication, positions: Iterable[int]) -> dict[int, str | None]:
+    """The reason each event at these positions of the log gives (None without one)."""
+    found: dict[int, str | None] = {}
+    for position in positions:
+        (notification,) = application.recorder.select_notifications(start=position, limit=1)
+        event: Any = application.mapper.to_domain_event(notification)
+        found[position] = getattr(event, "reason", None)
+    return found
 
 
 def admin_history(application: TrackerApplication, after: int = 0, limit: int = 100) -> HistoryPage:

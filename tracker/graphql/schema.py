@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import strawberry
@@ -28,6 +28,7 @@ from strawberry.types.nodes import SelectedField, Selection
 
 from domain.values import Health, MilestoneStatus, Phase, Status
 from projections import queries as reads
+from tracker.audit.history import reasons_at
 from tracker.config.settings import Settings
 from tracker.graphql.audit import AuditQuery
 from tracker.graphql.context import Context
@@ -42,17 +43,23 @@ from tracker.graphql.training import (
 from tracker.graphql.types import (
     BIG_INT,
     BigInt,
+    ChangeTotals,
     Connection,
     FeedEvent,
     HealthEnum,
+    KnowledgeChange,
     Lab,
     Milestone,
+    MilestoneChange,
     MilestoneFigures,
     MilestoneStatusEnum,
     MonthFigures,
     PhaseEnum,
+    PhaseMoves,
     Portfolio,
+    PortfolioChanges,
     Project,
+    ProjectChanges,
     StatusEnum,
     YearFunding,
     counts,
@@ -99,6 +106,44 @@ class ClientError(GraphQLError):
 
 def bad_input(error: Exception) -> ClientError:
     return ClientError(str(error), "BAD_USER_INPUT")
+
+
+# -- time travel (docs/time.md) ----------------------------------------------------------------
+
+OnArgument = Annotated[
+    date | None,
+    strawberry.argument(
+        description="The state on this business date: the events dated on or before it."
+    ),
+]
+AsKnownAtArgument = Annotated[
+    datetime | None,
+    strawberry.argument(
+        description="The state as known at this instant: the events recorded up to then.",
+        name="asKnownAt",
+    ),
+]
+AsOfArgument = Annotated[
+    datetime | None,
+    strawberry.argument(description="An alias of asKnownAt (kept for older clients)."),
+]
+
+
+def time_slice(
+    on: date | None, as_known_at: datetime | None, as_of: datetime | None = None
+) -> reads.Tables:
+    """The tables a root field reads: the live ones, or the timeline's slice."""
+    if as_of is not None and as_known_at is not None and as_of != as_known_at:
+        raise ClientError("asOf is an alias of asKnownAt: give one of them", "BAD_USER_INPUT")
+    known_at = as_known_at if as_known_at is not None else as_of
+    if on is None and known_at is None:
+        return reads.LIVE
+    return reads.sliced(on, known_at)
+
+
+def day_asked(context: Context, on: date | None, known_at: datetime | None) -> date:
+    """The day "overdue" counts from for this question (`reads.day_of`)."""
+    return reads.day_of(on, known_at, context.today, context.services.settings.zone)
 
 
 class CanRead(BasePermission):
@@ -311,8 +356,24 @@ class MilestoneFilter:
 @strawberry.type
 class Query(AuditQuery):
     @field(permission_classes=[CanRead], description="One project, or null.")
-    async def project(self, info: GraphInfo, id: strawberry.ID) -> Project | None:
-        row = await info.context.loaders.project.load(str(id))
+    async def project(
+        self,
+        info: GraphInfo,
+        id: strawberry.ID,
+        on: OnArgument = None,
+        as_known_at: AsKnownAtArgument = None,
+    ) -> Project | None:
+        context = info.context
+        tables = time_slice(on, as_known_at)
+        if tables is reads.LIVE:
+            row = await context.loaders.project.load(str(id))
+            return Project.from_row(row) if row else None
+        # In the past: the row and what its fields read, from the same slice, at once.
+        wanted = project_loaders(selected(info.selected_fields, "project"))
+        row, related = await context.run(
+            reads.project_with, context.engine, str(id), wanted, tables
+        )
+        context.remember(related)
         return Project.from_row(row) if row else None
 
     @field(permission_classes=[CanRead], description="Projects in registration order (Relay).")
@@ -322,8 +383,11 @@ class Query(AuditQuery):
         filter: ProjectFilter | None = None,
         first: int = 20,
         after: str | None = None,
+        on: OnArgument = None,
+        as_known_at: AsKnownAtArgument = None,
     ) -> Connection[Project]:
         context = info.context
+        tables = time_slice(on, as_known_at)
         # The page and the rows its nodes' fields ask for (labs, next milestones…): one
         # worker-thread call on one connection, then those fields resolve synchronously.
         wanted = project_loaders(selected(info.selected_fields, "projects", "edges", "node"))
@@ -335,13 +399,15 @@ class Query(AuditQuery):
                 first,
                 after,
                 wanted,
+                tables,
             )
         except reads.BadInput as error:
             raise bad_input(error) from None
         context.remember(related)
         context.remember({"project": {row.id: row for row in page.rows}})
-        for row in page.rows:  # prime the loader: `project(id)` elsewhere costs nothing
-            context.loaders.project.prime(row.id, row)
+        if tables is reads.LIVE:  # prime the loader: `project(id)` elsewhere costs nothing
+            for row in page.rows:
+                context.loaders.project.prime(row.id, row)
         nodes = [
             (reads.encode_cursor(r.registered_position), Project.from_row(r)) for r in page.rows
         ]
@@ -357,8 +423,12 @@ class Query(AuditQuery):
         filter: MilestoneFilter | None = None,
         first: int = 20,
         after: str | None = None,
+        on: OnArgument = None,
+        as_known_at: AsKnownAtArgument = None,
     ) -> Connection[Milestone]:
         context = info.context
+        tables = time_slice(on, as_known_at)
+        today = day_asked(context, on, as_known_at)
         # The page, and its projects with their related rows if `project` is asked for:
         # one worker-thread call on one connection (as `projects`).
         project_fields = selected(info.selected_fields, "milestones", "edges", "node", "project")
@@ -368,10 +438,11 @@ class Query(AuditQuery):
                 reads.milestone_page_with,
                 context.engine,
                 filter.query() if filter else None,
-                context.today,
+                today,
                 first,
                 after,
                 wanted,
+                tables,
             )
         except reads.BadInput as error:
             raise bad_input(error) from None
@@ -379,7 +450,7 @@ class Query(AuditQuery):
         nodes = [
             (
                 reads.encode_cursor(r.due_on, r.project_id, r.milestone_id),
-                Milestone.from_row(r, context.today),
+                Milestone.from_row(r, today),
             )
             for r in page.rows
         ]
@@ -414,26 +485,21 @@ class Query(AuditQuery):
         self,
         info: GraphInfo,
         filter: ProjectFilter | None = None,
-        as_of: Annotated[
-            datetime | None,
-            strawberry.argument(
-                description="The roll-ups as known at this instant: the events recorded up"
-                " to then. Overdue and due soon then count from its date, not today's."
-            ),
-        ] = None,
+        on: OnArgument = None,
+        as_known_at: AsKnownAtArgument = None,
+        as_of: AsOfArgument = None,
         due_within_days: int = 30,
     ) -> Portfolio:
+        """Overdue and due soon count from the day asked for (`on`, else the day of
+        `asKnownAt`), not today: what the dashboard showed on that day."""
         context = info.context
         query = filter.query() if filter else None
+        tables = time_slice(on, as_known_at, as_of)
+        today = day_asked(context, on, as_known_at or as_of)
         try:
-            if as_of is None:
-                figures = await context.run(
-                    reads.portfolio, context.engine, query, context.today, due_within_days
-                )
-            else:
-                figures = await context.run(
-                    reads.portfolio_as_of, context.services, as_of, query, due_within_days
-                )
+            figures = await context.run(
+                reads.portfolio, context.engine, query, today, due_within_days, tables
+            )
         except reads.BadInput as error:
             raise bad_input(error) from None
         return Portfolio(
@@ -462,6 +528,123 @@ class Query(AuditQuery):
                 YearFunding(year=y, amount_cents=BigInt(c)) for y, c in figures.funding_by_year
             ],
         )
+
+    @field(
+        permission_classes=[CanRead],
+        description="What changed in the filtered portfolio between two business dates.",
+    )
+    async def portfolio_changes(
+        self,
+        info: GraphInfo,
+        from_: Annotated[date, strawberry.argument(name="from")],
+        to: date,
+        filter: ProjectFilter | None = None,
+    ) -> PortfolioChanges:
+        context = info.context
+        try:
+            changes = await context.run(
+                reads.portfolio_changes,
+                context.engine,
+                filter.query() if filter else None,
+                from_,
+                to,
+            )
+        except reads.BadInput as error:
+            raise bad_input(error) from None
+        phases: dict[str, list[int]] = {p.value: [0, 0] for p in Phase}
+        for project in changes.projects:
+            for phase in project.phases_entered:
+                phases[phase][0] += 1
+            for phase in project.phases_left:
+                phases[phase][1] += 1
+        slipped = changes.milestones("slipped")
+        return PortfolioChanges(
+            from_=from_,
+            to=to,
+            totals=ChangeTotals(
+                opened=changes.count(lambda p: p.opened),
+                closed=changes.count(lambda p: p.closed),
+                reopened=changes.count(lambda p: p.reopened),
+                health_changed=changes.count(
+                    lambda p: p.health_before is not None and p.health_before != p.health_after
+                ),
+                milestones_planned=len(changes.milestones("planned")),
+                milestones_slipped=len(slipped),
+                days_slipped=sum(m.days for m in slipped),
+                milestones_achieved=len(changes.milestones("achieved")),
+                milestones_cancelled=len(changes.milestones("cancelled")),
+            ),
+            phases=[
+                PhaseMoves(phase=phase, entered=moves[0], left=moves[1])
+                for phase, moves in phases.items()
+                if moves != [0, 0]
+            ],
+            projects=[
+                ProjectChanges(
+                    project_id=strawberry.ID(p.project_id),
+                    title=p.title,
+                    lab=p.lab,
+                    opened=p.opened,
+                    closed=p.closed,
+                    reopened=p.reopened,
+                    phase_before=p.phase_before,
+                    phase_after=p.phase_after,
+                    phases_entered=p.phases_entered,
+                    phases_left=p.phases_left,
+                    health_before=p.health_before,
+                    health_after=p.health_after,
+                    milestones=[
+                        MilestoneChange(
+                            milestone_id=strawberry.ID(m.milestone_id),
+                            title=m.title,
+                            change=m.change,
+                            days=m.days,
+                        )
+                        for m in p.milestones
+                    ],
+                )
+                for p in changes.projects
+            ],
+        )
+
+    @field(
+        permission_classes=[CanRead],
+        description="What was recorded between two instants about business dates up to"
+        " `upTo` (default: the day of `from`): late-logged facts and corrections.",
+    )
+    async def knowledge_changes(
+        self,
+        info: GraphInfo,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+        up_to: date | None = None,
+        first: int = 100,
+    ) -> list[KnowledgeChange]:
+        context = info.context
+        up_to = up_to or reads.instant(from_).astimezone(context.services.settings.zone).date()
+        try:
+            rows = await context.run(
+                reads.knowledge_changes, context.engine, from_, to, up_to, first
+            )
+        except reads.BadInput as error:
+            raise bad_input(error) from None
+        reasons = await context.run(
+            reasons_at, context.services.application, [r.position for r in rows]
+        )
+        return [
+            KnowledgeChange(
+                position=r.position,
+                type=r.event_type,
+                project_id=strawberry.ID(r.project_id) if r.project_id else None,
+                lab=r.lab,
+                occurred_on=r.occurred_on,
+                recorded_at=reads.instant(r.recorded_at),
+                actor=r.actor,
+                reason=reasons.get(r.position),
+                summary=r.summary,
+            )
+            for r in rows
+        ]
 
     @field(permission_classes=[CanRead], description="Every lab, by slug.")
     async def labs(self, info: GraphInfo) -> list[Lab]:

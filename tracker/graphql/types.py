@@ -502,3 +502,86 @@ def counts(pairs: list[tuple[str, int]], labels: dict[str, str] | None = None) -
 
 def phase_labels() -> dict[str, Any]:
     return {p.value: p.label for p in Phase}
+
+
+# -- comparing two dates (docs/time.md) -------------------------------------------------------
+
+
+@strawberry.type
+class MilestoneChange:
+    """A milestone's change between the two dates."""
+
+    milestone_id: strawberry.ID
+    title: str
+    change: str = strawberry.field(
+        description="planned, slipped, brought_forward, achieved or cancelled."
+    )
+    days: int = strawberry.field(description="How far the due date moved (slipped: positive).")
+
+
+@strawberry.type
+class ProjectChanges:
+    """One project's changes between the two dates."""
+
+    project_id: strawberry.ID
+    title: str
+    lab: str
+    opened: bool
+    closed: bool
+    reopened: bool
+    phase_before: str | None
+    phase_after: str | None
+    phases_entered: list[str]
+    phases_left: list[str]
+    health_before: str | None
+    health_after: str | None
+    milestones: list[MilestoneChange]
+
+
+@strawberry.type
+class PhaseMoves:
+    """How many projects entered and left a phase between the two dates."""
+
+    phase: str
+    entered: int
+    left: int
+
+
+@strawberry.type
+class ChangeTotals:
+    opened: int
+    closed: int
+    reopened: int
+    health_changed: int
+    milestones_planned: int
+    milestones_slipped: int
+    days_slipped: int
+    milestones_achieved: int
+    milestones_cancelled: int
+
+
+@strawberry.type
+class PortfolioChanges:
+    """What changed in a filtered portfolio between two business dates, as known now."""
+
+    from_: date = strawberry.field(name="from")
+    to: date
+    totals: ChangeTotals
+    phases: list[PhaseMoves]
+    projects: list[ProjectChanges]
+
+
+@strawberry.type
+class KnowledgeChange:
+    """An event recorded in the window about a business date up to `upTo`: a late-logged
+    fact or a correction, with who recorded it and why."""
+
+    position: int
+    type: str
+    project_id: strawberry.ID | None
+    lab: str | None
+    occurred_on: date
+    recorded_at: datetime
+    actor: str
+    reason: str | None
+    summary: str

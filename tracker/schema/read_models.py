@@ -75,6 +75,9 @@ projects = sa.Table(
     sa.Column("next_milestone_due_on", sa.Date),
     sa.Column("last_activity_on", sa.Date),
     sa.Column("version", sa.Integer, nullable=False),
+    # The business date of the current health assessment (None before the first): an
+    # assessment logged late replaces it only if dated on or after it (docs/time.md).
+    sa.Column("health_on", sa.Date),
     # The keyset for paging: registration order, unique and stable.
     sa.Column("registered_position", sa.BigInteger, nullable=False, unique=True),
     sa.Column("updated_at", TIMESTAMP, nullable=False),
@@ -280,3 +283,56 @@ training_attendance = sa.Table(
 )
 
 TRAINING_TABLES: tuple[sa.Table, ...] = (campaigns, trainings, training_attendance)
+# -- the "timeline" projection: the portfolio's rows on both time axes ----------------------
+#
+# For each project table of the portfolio, a bitemporal twin (`<table>_bt`): the same
+# columns, and four more saying when the row holds. A row is the live projection's row as
+# a replay of the project's events dated on or before D, recorded by T, would write it, for
+# every business date D in [valid_from, valid_to) and every instant T in
+# [recorded_from, recorded_to). Open ends are the sentinels `END_OF_TIME` / `END_DATE`
+# (not NULL), so that "as known now" and "on D" are plain indexed comparisons
+# (docs/time.md).
+
+TIME_COLUMNS = ("valid_from", "valid_to", "recorded_from", "recorded_to")
+
+
+def _bitemporal(table: sa.Table) -> sa.Table:
+    keys = [c.name for c in table.primary_key.columns]
+    twin = sa.Table(
+        f"{table.name}_bt",
+        metadata,
+        *(
+            sa.Column(c.name, c.type, nullable=c.nullable, primary_key=c.name in keys)
+            for c in table.columns
+        ),
+        sa.Column("valid_from", sa.Date, primary_key=True),
+        sa.Column("valid_to", sa.Date, nullable=False),
+        sa.Column("recorded_from", TIMESTAMP, primary_key=True),
+        sa.Column("recorded_to", TIMESTAMP, nullable=False),
+    )
+    # "On D, as known now" (recorded_to = the sentinel, valid_to > D) and "as known at T".
+    sa.Index(None, twin.c.recorded_to, twin.c.valid_to, twin.c.valid_from, _column_flag=True)
+    return twin
+
+
+projects_bt = _bitemporal(projects)
+project_themes_bt = _bitemporal(project_themes)
+project_territories_bt = _bitemporal(project_territories)
+milestones_bt = _bitemporal(milestones)
+phase_periods_bt = _bitemporal(phase_periods)
+activities_bt = _bitemporal(activities)
+funding_bt = _bitemporal(funding)
+indicators_bt = _bitemporal(indicators)
+
+# Each portfolio table with a project's rows, and its twin.
+BITEMPORAL: dict[sa.Table, sa.Table] = {
+    projects: projects_bt,
+    project_themes: project_themes_bt,
+    project_territories: project_territories_bt,
+    milestones: milestones_bt,
+    phase_periods: phase_periods_bt,
+    activities: activities_bt,
+    funding: funding_bt,
+    indicators: indicators_bt,
+}
+TIMELINE_TABLES: tuple[sa.Table, ...] = tuple(BITEMPORAL.values())

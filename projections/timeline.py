@@ -1,0 +1,288 @@
+"""The timeline projection: the portfolio's project rows on both time axes (docs/time.md).
+
+For each project table of the portfolio projection, a bitemporal twin
+(`tracker.schema.read_models.BITEMPORAL`) holds rows with `valid_from`/`valid_to` (business
+dates, end excluded) and `recorded_from`/`recorded_to` (recorded instants, end excluded).
+A twin row says: "for every business date D in [valid_from, valid_to), as known at every
+instant T in [recorded_from, recorded_to), the portfolio projection, replaying this
+project's events dated on or before D and recorded by T, writes this row". So a question
+about (D, T) is a filter on four indexed columns, whatever the length of the log, and a
+cold question costs what a warm one does (no replay, no cache).
+
+How the rows are kept. One code path for the logic: the rows of a business date are the
+ones the live portfolio handlers (projections/portfolio.py) write, run in memory over one
+project's events dated on or before it. When a project's event dated d is recorded at r:
+
+- its business timeline as known from r on changes on dates ≥ d only: the rows of each
+  distinct event date ≥ d are recomputed (one in-memory replay per date; usually one, as
+  most events are dated on or after the project's others);
+- rows of equal values on consecutive dates are one row (maximal runs, so the rows are
+  the same whatever the batches: a rebuild reproduces them exactly);
+- a row that held as known until r and no longer does is closed (`recorded_to = r`), a
+  new one is opened (`recorded_from = r`). A row opened and closed at the same instant
+  (two events stamped alike) was never visible on its own and is dropped.
+
+Recorded times are the events' own `timestamp`s, as the store holds them: never a clock.
+The project's earlier events are read from the event store (one read per project and
+batch): the projector applies the log in order, so they are all there.
+
+Labs have no timeline (they are registered once and never change): temporal questions
+read the live `rm_labs`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any, cast
+from uuid import UUID
+
+import sqlalchemy as sa
+from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.persistence import Tracking
+from sqlalchemy import Connection
+
+from domain.project import Project
+from projections.base import ReadModelProjection
+from projections.portfolio import PROJECT_TABLES, PortfolioProjection
+from projections.rows import BatchRows, Row
+from projections.view import ReadModelView
+from tracker.application.services import Services
+from tracker.schema.event_store import APPLICATION_NAME
+from tracker.schema.read_models import BITEMPORAL, TIMELINE_TABLES, projects
+
+# The open ends of a row's validity and knowledge.
+END_DATE = date(9999, 12, 31)
+END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
+
+Snapshot = dict[sa.Table, dict[tuple[Any, ...], Row]]
+ProjectEvent = Project.Event | Project.ProjectRegistered
+
+
+class _MemoryView:
+    """What the portfolio handlers need of a view: one project's rows, in memory only."""
+
+    def __init__(self, project_id: str) -> None:
+        # Every partition is declared fresh: the rows never touch a connection.
+        self.rows = BatchRows(cast(Connection, None), {t: t for t in PROJECT_TABLES})
+        for table in PROJECT_TABLES:
+            self.rows.fresh(table, project_id)
+
+    def insert_tracking(self, tracking: Tracking) -> None:
+        """Nothing to track: the replay is thrown away once read."""
+
+
+class Replay:
+    """The portfolio handlers run in memory over one project's events."""
+
+    def __init__(self, project_id: str, registered_position: int) -> None:
+        self.project_id = project_id
+        self.view = _MemoryView(project_id)
+        self.projection = PortfolioProjection(cast(ReadModelView, self.view))
+        self.tracking = Tracking(APPLICATION_NAME, registered_position)
+
+    def apply(self, event: ProjectEvent) -> None:
+        self.projection.process_event(event, self.tracking)
+
+    def rows(self) -> Snapshot:
+        """A copy of the project's rows now."""
+        return {
+            table: {
+                key: dict(row)
+                for key, row in self.view.rows.tables[table]
+                .partitions.get(self.project_id, {})
+                .items()
+            }
+            for table in PROJECT_TABLES
+        }
+
+
+def snapshot(
+    project_id: str, events: Sequence[ProjectEvent], day: date, registered_position: int
+) -> Snapshot:
+    """The portfolio's rows of one project from its events dated on or before `day`."""
+    replay = Replay(project_id, registered_position)
+    for event in events:
+        if event.occurred_on <= day:
+            replay.apply(event)
+    return replay.rows()
+
+
+_getters: dict[sa.Table, Callable[[Row], tuple[Any, ...]]] = {}
+
+
+def _values(table: sa.Table, row: Row) -> tuple[Any, ...]:
+    getter = _getters.get(table)
+    if getter is None:
+        names = [c.name for c in table.columns]
+        getter = _getters[table] = lambda row: tuple(row[n] for n in names)
+    return getter(row)
+
+
+def _signature(table: sa.Table, row: Row) -> str:
+    """A row's identity in the current knowledge: its values and its validity."""
+    return repr((*_values(table, row), row["valid_from"], row["valid_to"]))
+
+
+def business_timeline(
+    table: sa.Table,
+    current: Sequence[Row],
+    snapshots: Sequence[tuple[date, Snapshot]],
+) -> list[Row]:
+    """The rows of `table` valid as known now, given those known before (`current`) and
+    the snapshots of each event date from the changed one on (the first is the changed
+    date, which every snapshot date follows)."""
+    changed_on = snapshots[0][0]
+    desired: list[Row] = []
+    # Rows ending on the changed date (or cut there), which a row from it may continue.
+    continued: dict[tuple[Any, ...], Row] = {}
+    keys = [c.name for c in table.primary_key.columns]
+    for row in current:
+        if row["valid_to"] <= changed_on:
+            kept = dict(row)
+        elif row["valid_from"] < changed_on:
+            kept = dict(row, valid_to=changed_on)
+        else:
+            continue
+        desired.append(kept)
+        if kept["valid_to"] == changed_on:
+            continued[tuple(kept[k] for k in keys)] = kept
+    runs: dict[tuple[Any, ...], Row] = {}
+    for index, (day, rows) in enumerate(snapshots):
+        end = snapshots[index + 1][0] if index + 1 < len(snapshots) else END_DATE
+        for key, values in rows[table].items():
+            run = runs.get(key) or (continued.get(key) if index == 0 else None)
+            if run is not None and _values(table, run) == _values(table, values):
+                run["valid_to"] = end
+                runs[key] = run
+                continue
+            new = dict(values, valid_from=day, valid_to=end)
+            desired.append(new)
+            runs[key] = new
+        for key in [k for k in runs if k not in rows[table]]:
+            del runs[key]
+    return desired
+
+
+class TimelineProjection(ReadModelProjection):
+    """The portfolio's project rows with their business validity and recorded knowledge."""
+
+    name = "timeline"
+    description = "the portfolio's rows on both time axes (on a date, as known at an instant)"
+    tables = TIMELINE_TABLES
+
+    def __init__(self, view: ReadModelView) -> None:
+        super().__init__(view)
+        self.services: Services | None = None
+        # Each project's events up to the last one applied, for the current batch, and
+        # their replay (in version order: the project's rows on its latest event date).
+        self.histories: dict[str, list[ProjectEvent]] = {}
+        self.replays: dict[str, Replay] = {}
+
+    def attach(self, services: Services) -> None:
+        self.services = services
+
+    def prefetch(self, events: Sequence[Any]) -> None:
+        """Read the earlier events of the projects this batch changes, and their rows."""
+        self.histories, self.replays = {}, {}
+        first_versions: dict[str, int] = {}
+        for event in events:
+            if isinstance(event, Project.ProjectRegistered | Project.Event):
+                first_versions.setdefault(str(event.originator_id), event.originator_version)
+        if self.services is None:
+            msg = "the timeline projection reads earlier events: attach it to the services"
+            raise RuntimeError(msg)
+        store = self.services.application.repository.event_store
+        for project_id, version in first_versions.items():
+            earlier = store.get(UUID(project_id), lte=version - 1) if version > 1 else []
+            self.histories[project_id] = list(earlier)  # type: ignore[arg-type]
+        for twin in TIMELINE_TABLES:
+            self.rows.prefetch(twin, first_versions)
+
+    @singledispatchmethod
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        """Events of labs and of the admin log still move the position."""
+        self.view.insert_tracking(tracking)
+
+    @process_event.register(Project.ProjectRegistered)
+    def project_registered(self, event: Project.ProjectRegistered, tracking: Tracking) -> None:
+        self._apply(event, tracking.notification_id)
+        self.view.insert_tracking(tracking)
+
+    @process_event.register(Project.Event)
+    def project_changed(self, event: Project.Event, tracking: Tracking) -> None:
+        self._apply(event, None)
+        self.view.insert_tracking(tracking)
+
+    def _apply(self, event: ProjectEvent, registered_position: int | None) -> None:
+        project_id = str(event.originator_id)
+        history = self.histories.setdefault(project_id, [])
+        history.append(event)
+        recorded = event.timestamp
+        stored = {twin: self.rows.partition(twin, project_id) for twin in TIMELINE_TABLES}
+        if registered_position is None:
+            registered_position = next(
+                (int(row["registered_position"]) for row in stored[BITEMPORAL[projects]]), 0
+            )
+        replay = self.replays.get(project_id)
+        if replay is None:
+            replay = self.replays[project_id] = Replay(project_id, registered_position)
+            for earlier in history[:-1]:
+                replay.apply(earlier)
+        replay.apply(event)
+        changed_on = event.occurred_on
+        days = sorted({e.occurred_on for e in history if e.occurred_on >= changed_on})
+        # The last day's rows are the replay of every event; earlier days (after a late
+        # event only) are replayed from the history.
+        snapshots = [
+            (day, snapshot(project_id, history, day, registered_position)) for day in days[:-1]
+        ]
+        snapshots.append((days[-1], replay.rows()))
+        for table, twin in BITEMPORAL.items():
+            # Rows of the current knowledge ending before the changed date stay as they are.
+            current = [
+                row
+                for row in stored[twin]
+                if row["recorded_to"] == END_OF_TIME and row["valid_to"] >= changed_on
+            ]
+            desired = business_timeline(table, current, snapshots)
+            before = {_signature(table, row): row for row in current}
+            after = {_signature(table, row): row for row in desired}
+            if before.keys() == after.keys():
+                continue
+            superseded = [row for s, row in before.items() if s not in after]
+            if any(row["recorded_from"] == recorded for row in superseded):
+                # Opened at this very instant (two events stamped alike): never visible on
+                # its own, so dropped rather than closed; rewrite the project's rows.
+                self._rewrite(twin, project_id, stored[twin], before, after, recorded)
+                continue
+            for row in superseded:
+                self.rows.update(twin, row, recorded_to=recorded)
+            for signature, row in after.items():
+                if signature not in before:
+                    self.rows.insert(
+                        twin, **dict(row, recorded_from=recorded, recorded_to=END_OF_TIME)
+                    )
+
+    def _rewrite(
+        self,
+        twin: sa.Table,
+        project_id: str,
+        rows: Sequence[Row],
+        before: dict[str, Row],
+        after: dict[str, Row],
+        recorded: datetime,
+    ) -> None:
+        superseded = {id(row) for s, row in before.items() if s not in after}
+        written = [dict(row) for row in rows if id(row) not in superseded]
+        written += [
+            dict(row, recorded_to=recorded)
+            for s, row in before.items()
+            if s not in after and row["recorded_from"] != recorded
+        ]
+        written += [
+            dict(row, recorded_from=recorded, recorded_to=END_OF_TIME)
+            for s, row in after.items()
+            if s not in before
+        ]
+        self.rows.replace_partition(twin, project_id, written)

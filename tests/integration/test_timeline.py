@@ -1,0 +1,113 @@
+"""The timeline on the worked example of docs/time.md, and its agreement with the live
+read models and the aggregate, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+
+from domain.values import GateDecision, Health, Phase
+from projections import queries
+from projections.portfolio import PortfolioProjection
+from projections.reading import read_engine
+from projections.runner import ProjectionWorker
+from projections.timeline import TimelineProjection
+from tests.factories import registered_lab
+from tracker.application.commands import AssessHealth, Command, EnterPhase, RegisterProject
+from tracker.application.services import Services
+from tracker.audit.history import project_on
+
+
+class Example:
+    """The project of docs/time.md's worked example."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.application = services.application
+        self.project_id = uuid.uuid4()
+        self.send(
+            RegisterProject(
+                lab=registered_lab(self.application),
+                title="Projet",
+                summary="",
+                themes=[],
+                territories=[],
+                started_on=date(2025, 9, 1),
+                project_id=self.project_id,
+            ),
+            date(2025, 10, 6),  # entered later than it started
+        )
+        self.send(
+            EnterPhase(project_id=self.project_id, phase=Phase.DISCOVERY, decision=GateDecision.GO),
+            date(2025, 10, 6),
+        )
+        self.send(self.health(Health.AT_RISK, "retard du prestataire"), date(2025, 11, 3))
+        self.before_correction = datetime.now(UTC)
+        self.send(self.health(Health.OFF_TRACK, "constat du comité"), date(2025, 10, 20))
+        for projection in (PortfolioProjection, TimelineProjection):
+            ProjectionWorker(services, projection).run_until_caught_up()
+
+    def health(self, health: Health, reason: str) -> AssessHealth:
+        return AssessHealth(project_id=self.project_id, health=health, reason=reason)
+
+    def send(self, command: Command, on: date) -> None:
+        self.application.execute(command, self.application.meta("t", "c", on))
+
+    def row(self, on: date | None, known_at: datetime | None = None) -> sa.RowMapping | None:
+        (row,) = queries.projects_by_id(
+            read_engine(self.services), [str(self.project_id)], queries.sliced(on, known_at)
+        )
+        return row
+
+
+def test_a_project_entered_late_is_in_the_portfolio_from_its_start(services: Services) -> None:
+    example = Example(services)
+    row = example.row(date(2025, 9, 15))
+    assert row is not None
+    assert (row.phase, row.health) == ("framing", "on_track")
+    assert example.row(date(2025, 8, 31)) is None
+
+
+def test_a_late_logged_assessment_changes_past_dates_from_now_on(services: Services) -> None:
+    example = Example(services)
+    row = example.row(date(2025, 10, 25))
+    assert row is not None
+    assert (row.phase, row.health) == ("discovery", "off_track")
+
+
+def test_as_known_before_the_correction_the_past_date_shows_what_was_known(
+    services: Services,
+) -> None:
+    example = Example(services)
+    row = example.row(date(2025, 10, 25), example.before_correction)
+    assert row is not None
+    assert row.health == "on_track"
+
+
+def test_a_late_logged_older_assessment_does_not_replace_a_later_one(services: Services) -> None:
+    example = Example(services)
+    timeline = example.row(date(2025, 11, 10))
+    live = queries.projects_by_id(read_engine(services), [str(example.project_id)])[0]
+    aggregate = example.application.get_project(example.project_id)
+    assert timeline is not None
+    assert live is not None
+    assert timeline.health == live.health == aggregate.health.value == "at_risk"
+
+
+def test_the_timeline_now_equals_the_live_read_model(services: Services) -> None:
+    example = Example(services)
+    live = queries.projects_by_id(read_engine(services), [str(example.project_id)])[0]
+    assert dict(example.row(None) or {}) == dict(live or {})
+
+
+def test_the_rest_state_on_a_date_as_known_at_an_instant_is_the_filtered_replay(
+    services: Services,
+) -> None:
+    example = Example(services)
+    now = project_on(example.application, example.project_id, date(2025, 10, 25))
+    then = project_on(
+        example.application, example.project_id, date(2025, 10, 25), example.before_correction
+    )
+    assert (now.health, then.health) == (Health.OFF_TRACK, Health.ON_TRACK)
