@@ -93,3 +93,11 @@ class RescheduleToSameDateError(DomainError):
 
 class PartnerAlreadyJoinedError(DomainError):
     """A current partner has this name already."""
+
+
+class WebhookSubscriptionNotFoundError(NotFoundError):
+    """No webhook subscription has this id (or it was deleted)."""
+
+
+class WebhookSubscriptionStateError(DomainError):
+    """The subscription is not in a state that allows this change (paused twice, deleted…)."""

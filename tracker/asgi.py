@@ -15,13 +15,24 @@ from tracker.api.routes import install_api
 from tracker.application.services import Services
 from tracker.config.settings import Settings, get_settings
 from tracker.graphql import install_graphql
+from tracker.webhooks.deliverer import start_background_deliverer
 
 log = structlog.get_logger("tracker.asgi")
 
 
-def create_app(settings: Settings | None = None, *, run_projector: bool = True) -> FastAPI:
-    """Build the app; services open in the lifespan, so importing this connects to nothing."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    run_projector: bool = True,
+    run_webhooks: bool | None = None,
+) -> FastAPI:
+    """Build the app; services open in the lifespan, so importing this connects to nothing.
+
+    The projector and the webhook deliverer run in-process by default (`run_webhooks`
+    follows `run_projector` unless given).
+    """
     settings = settings or get_settings()
+    deliver = run_projector if run_webhooks is None else run_webhooks
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -29,10 +40,13 @@ def create_app(settings: Settings | None = None, *, run_projector: bool = True) 
         app.state.services = services
         projector = start_background_projector(services) if run_projector else None
         app.state.projector = projector  # GraphQL's X-Min-Position waits on it
-        log.info("started", env=settings.env, projector=run_projector)
+        deliverer = start_background_deliverer(services) if deliver else None
+        log.info("started", env=settings.env, projector=run_projector, webhooks=deliver)
         try:
             yield
         finally:
+            if deliverer is not None:
+                deliverer.stop()
             if projector is not None:
                 projector.stop()
             services.close()

@@ -16,6 +16,7 @@ from tracker.api import (
     milestones,
     partners,
     projects,
+    webhooks,
 )
 from tracker.api.docs import install_docs
 from tracker.api.idempotency import IdempotencyStore
@@ -36,6 +37,7 @@ def routers() -> list[APIRouter]:
         decisions.router,
         funding.router,
         audit.router,
+        webhooks.router,
     ]
 
 

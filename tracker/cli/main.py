@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
 from tracker.asgi import create_app
-from tracker.cli import audit, projections, seed, tokens
+from tracker.cli import audit, projections, seed, tokens, webhooks
 from tracker.cli.demo import run_demo
 from tracker.cli.support import load_settings
 from tracker.store import migrate as migrations
@@ -43,6 +43,9 @@ def serve(
     no_projector: Annotated[
         bool, typer.Option("--no-projector", help="Do not run the projections in-process.")
     ] = False,
+    no_webhooks: Annotated[
+        bool, typer.Option("--no-webhooks", help="Do not deliver webhooks in-process.")
+    ] = False,
     demo: Annotated[
         bool,
         typer.Option(
@@ -51,13 +54,13 @@ def serve(
         ),
     ] = False,
 ) -> None:
-    """Migrate, run the projector in-process, and serve the API."""
+    """Migrate, run the projector and the webhook deliverer in-process, and serve the API."""
     settings = load_settings()
     if not no_migrate:
         migrations.upgrade(settings)
     if demo:
         run_demo(settings, host, port, sys.stdout)
-    app = create_app(settings, run_projector=not no_projector)
+    app = create_app(settings, run_projector=not no_projector, run_webhooks=not no_webhooks)
     uvicorn.run(
         app,
         host=host,
@@ -74,7 +77,7 @@ def serve(
     )
 
 
-for _module in (tokens, projections, audit, seed):
+for _module in (tokens, projections, audit, seed, webhooks):
     _module.register(cli)
 
 
