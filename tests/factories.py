@@ -24,9 +24,11 @@ from tracker.application.commands import (
     Command,
     CommitFunding,
     DefineIndicator,
+    DeleteWebhook,
     EnterPhase,
     LogActivity,
     MeasureIndicator,
+    PauseWebhook,
     PlanMilestone,
     RecordAuditVerified,
     RecordDecision,
@@ -40,7 +42,9 @@ from tracker.application.commands import (
     RemovePartner,
     ReopenProject,
     RescheduleMilestone,
+    ResumeWebhook,
     ReviseProject,
+    SubscribeWebhook,
 )
 from tracker.application.service import CommandResult, TrackerApplication
 from tracker.audit.history import HistoryEntry, admin_history
@@ -181,6 +185,23 @@ def registered_project_with_entities(application: TrackerApplication) -> tuple[U
     return project_id, entities
 
 
+# A public address (no DNS needed): nothing delivers to it in the tests that use it.
+WEBHOOK_URL = "https://192.0.43.10/hooks/tracker"
+
+
+def subscribed_webhook(
+    application: TrackerApplication, paused: bool = False, lab: str | None = None
+) -> UUID:
+    """Subscribe a webhook (paused if asked) and return its id."""
+    at = application.meta("tok_fixture", "fixture")
+    labs = [lab] if lab else []
+    command = SubscribeWebhook(url=WEBHOOK_URL, event_types=["MilestoneAchieved"], labs=labs)
+    application.execute(command, at)
+    if paused:
+        application.execute(PauseWebhook(subscription_id=command.subscription_id), at)
+    return command.subscription_id
+
+
 # One valid example of every command of the application's table (`COMMANDS`), on the project
 # from `registered_project_with_entities`; `reopen_project` runs on a project closed first.
 CommandExample = Callable[[TrackerApplication, UUID, Entities], Command]
@@ -243,6 +264,14 @@ COMMAND_EXAMPLES: dict[str, CommandExample] = {
         events=1, last_position=1, findings=0
     ),
     "record_person_forgotten": lambda a, p, e: RecordPersonForgotten(person_id="per_example"),
+    "subscribe_webhook": lambda a, p, e: SubscribeWebhook(
+        url=WEBHOOK_URL, event_types=["MilestoneAchieved"], labs=[]
+    ),
+    "pause_webhook": lambda a, p, e: PauseWebhook(subscription_id=subscribed_webhook(a)),
+    "resume_webhook": lambda a, p, e: ResumeWebhook(
+        subscription_id=subscribed_webhook(a, paused=True)
+    ),
+    "delete_webhook": lambda a, p, e: DeleteWebhook(subscription_id=subscribed_webhook(a)),
 }
 
 
