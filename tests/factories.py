@@ -190,12 +190,20 @@ WEBHOOK_URL = "https://192.0.43.10/hooks/tracker"
 
 
 def subscribed_webhook(
-    application: TrackerApplication, paused: bool = False, lab: str | None = None
+    application: TrackerApplication,
+    paused: bool = False,
+    lab: str | None = None,
+    owner_lab: str | None = None,
 ) -> UUID:
-    """Subscribe a webhook (paused if asked) and return its id."""
+    """Subscribe a webhook (to `lab`'s events, managed by its staff if `owner_lab`; paused if
+    asked) and return its id."""
     at = application.meta("tok_fixture", "fixture")
-    labs = [lab] if lab else []
-    command = SubscribeWebhook(url=WEBHOOK_URL, event_types=["MilestoneAchieved"], labs=labs)
+    command = SubscribeWebhook(
+        url=WEBHOOK_URL,
+        event_types=["MilestoneAchieved"],
+        labs=[lab] if lab else [],
+        owner_lab=owner_lab,
+    )
     application.execute(command, at)
     if paused:
         application.execute(PauseWebhook(subscription_id=command.subscription_id), at)

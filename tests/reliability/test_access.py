@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from tests.api.conftest import assert_problem, project_body
 from tests.api.test_rest_access import PRINCIPALS as WRITE_MATRIX_PRINCIPALS
 from tests.api.test_rest_access import WRITE_ROUTES, Arranged, arrange
-from tests.factories import unique_slug
+from tests.factories import WEBHOOK_URL, subscribed_webhook, unique_slug
 from tests.reliability.harness import Deployment
 from tracker.application.access import (
     Role,
@@ -51,6 +51,8 @@ class Policy(Enum):
     ADMIN = "admin"
     STAFF_OF_LAB = "staff of the project's lab"
     AUDITOR = "auditor"
+    WEBHOOKS = "admin, or staff of the subscription's lab"
+    WEBHOOK_LIST = "admin, or any staff (who sees their own lab's subscriptions)"
 
 
 PROJECT_POSTS = [
@@ -88,6 +90,12 @@ POLICY: dict[tuple[str, str], Policy] = {
     },
     ("PATCH", "/api/v1/projects/{project_id}"): Policy.STAFF_OF_LAB,
     ("DELETE", "/api/v1/projects/{project_id}/partners/{partner_id}"): Policy.STAFF_OF_LAB,
+    ("POST", "/api/v1/webhooks"): Policy.WEBHOOKS,
+    ("GET", "/api/v1/webhooks"): Policy.WEBHOOK_LIST,
+    ("GET", "/api/v1/webhooks/{subscription_id}"): Policy.WEBHOOKS,
+    ("POST", "/api/v1/webhooks/{subscription_id}/pause"): Policy.WEBHOOKS,
+    ("POST", "/api/v1/webhooks/{subscription_id}/resume"): Policy.WEBHOOKS,
+    ("DELETE", "/api/v1/webhooks/{subscription_id}"): Policy.WEBHOOKS,
 }
 
 CALLERS = [
@@ -214,6 +222,8 @@ def _request(
             world.shared[closed] = arrange(world.application, world.lab, closed=closed)
         arranged = world.shared[closed]
     url = _concrete(path, arranged, world)
+    if path.startswith("/api/v1/webhooks"):
+        return _webhook_request(method, path, world)
     if (method, path) == ("POST", "/api/v1/labs"):
         return url, {"slug": unique_slug(), "name": "Lab", "region_code": "53"}, 201
     if (method, path) == ("POST", "/api/v1/projects"):
@@ -231,6 +241,17 @@ def _request(
     return url, None, 200
 
 
+def _webhook_request(method: str, path: str, world: World) -> tuple[str, dict[str, Any], int]:
+    """A subscription of the world's lab, in the state the route needs (paused to resume)."""
+    if path == "/api/v1/webhooks":
+        body = {"url": WEBHOOK_URL, "event_types": ["ProjectClosed"], "labs": [world.lab]}
+        return path, body, 201 if method == "POST" else 200
+    subscription = subscribed_webhook(
+        world.application, paused=path.endswith("/resume"), lab=world.lab, owner_lab=world.lab
+    )
+    return path.replace("{subscription_id}", str(subscription)), {}, 200
+
+
 def _expected(policy: Policy, caller: str) -> int | None:
     """The status this caller gets (None: the route's success)."""
     admitted = {
@@ -239,6 +260,8 @@ def _expected(policy: Policy, caller: str) -> int | None:
         Policy.ADMIN: caller == "admin",
         Policy.AUDITOR: caller == "auditor",
         Policy.STAFF_OF_LAB: caller == "staff_own_lab",
+        Policy.WEBHOOKS: caller in {"admin", "staff_own_lab"},
+        Policy.WEBHOOK_LIST: caller in {"admin", "staff_own_lab", "staff_other_lab"},
     }[policy]
     if admitted:
         return None
