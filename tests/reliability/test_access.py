@@ -77,6 +77,7 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("GET", "/api/v1/labs"): Policy.ANY_TOKEN,
     ("GET", "/api/v1/labs/{slug}"): Policy.ANY_TOKEN,
     ("GET", "/api/v1/projects/{project_id}"): Policy.ANY_TOKEN,
+    ("GET", "/api/v1/milestones"): Policy.ANY_TOKEN,
     ("POST", "/api/v1/labs"): Policy.ADMIN,
     ("POST", "/api/v1/projects"): Policy.STAFF_OF_LAB,
     ("GET", "/api/v1/projects/{project_id}/events"): Policy.AUDITOR,

@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from tracker.api.deps import AppDep, AuditorPrincipal, ProjectIdPath, RequestIdDep
+from tracker.api.deps import AppDep, AuditorPrincipal, ProjectIdPath, RequestIdDep, ServicesDep
+from tracker.api.formats import negotiate, negotiates, spreadsheet_response
 from tracker.api.problems import ProblemError, problem_responses
 from tracker.application.commands import RecordAuditVerified
 from tracker.audit.export import canonical_json, export_records
@@ -27,6 +28,8 @@ from tracker.audit.history import (
     project_history,
 )
 from tracker.audit.verify import verify
+from tracker.exports.spreadsheets import ODS, WRITERS, XLSX
+from tracker.exports.tables import project_history_tables
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -42,17 +45,31 @@ def _page(entries: list[dict[str, Any]], next_after: int | None) -> dict[str, An
 
 @router.get(
     "/projects/{project_id}/events",
-    operation_id="get_project_events",
-    responses=READ_ERRORS,
+    operation_id=negotiates("get_project_events"),
+    responses={
+        **READ_ERRORS,
+        **problem_responses(406),
+        200: {"content": {XLSX: {}, ODS: {}}, "description": "JSON page, or a spreadsheet."},
+    },
 )
 def get_project_events(
+    request: Request,
     _principal: AuditorPrincipal,
     project_id: ProjectIdPath,
-    application: AppDep,
+    services: ServicesDep,
     after: After = 0,
     limit: Limit = 100,
-) -> dict[str, Any]:
-    """The project's recorded events in order, with metadata and hashes, paged by version."""
+    format: Annotated[
+        str | None, Query(description="json (default), xlsx or ods (or ask with Accept).")
+    ] = None,
+) -> Any:
+    """The project's recorded events in order, with metadata and hashes, paged by version;
+    as a spreadsheet (`?format=xlsx|ods`), its whole history and its funding."""
+    application = services.application
+    chosen = negotiate(request, format, ["json", *WRITERS])
+    if chosen != "json":
+        tables = project_history_tables(application, services.read_engine, project_id)
+        return spreadsheet_response(tables, chosen, "historique-projet", application.today())
     page = project_history(application, project_id, after, limit)
     return _page([e.as_dict() for e in page.entries], page.next_after)
 
@@ -85,7 +102,7 @@ def get_project_state(
 
 @router.get(
     "/events",
-    operation_id="get_events",
+    operation_id=negotiates("get_events"),
     responses=problem_responses(401, 403, 422, 503),
 )
 def get_events(

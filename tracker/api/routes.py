@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from tracker.api import (
     activities,
@@ -13,12 +13,14 @@ from tracker.api import (
     funding,
     indicators,
     labs,
+    lists,
     milestones,
     partners,
     projects,
     webhooks,
 )
 from tracker.api.docs import install_docs
+from tracker.api.formats import json_only
 from tracker.api.idempotency import IdempotencyStore
 from tracker.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from tracker.api.problems import install_problem_handlers
@@ -37,6 +39,7 @@ def routers() -> list[APIRouter]:
         decisions.router,
         funding.router,
         audit.router,
+        lists.router,
         webhooks.router,
     ]
 
@@ -48,7 +51,8 @@ def install_api(app: FastAPI, settings: Settings) -> None:
         lease=timedelta(seconds=settings.idempotency_lease_seconds),
     )
     for router in routers():
-        app.include_router(router)
+        # JSON only, unless a route negotiates its format (tracker/api/formats.py).
+        app.include_router(router, dependencies=[Depends(json_only)])
     install_problem_handlers(app)
     # The last added is the outermost: the request id wraps everything, the 413 included.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
