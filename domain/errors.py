@@ -101,3 +101,7 @@ class WebhookSubscriptionNotFoundError(NotFoundError):
 
 class WebhookSubscriptionStateError(DomainError):
     """The subscription is not in a state that allows this change (paused twice, deleted…)."""
+
+
+class LabPublicationUnchangedError(DomainError):
+    """The lab's open-data publication is already as asked."""

@@ -20,6 +20,7 @@ from tracker.application.commands import (
     AddPartner,
     AssessHealth,
     CancelMilestone,
+    ChangeLabPublication,
     CloseProject,
     Command,
     CommitFunding,
@@ -215,6 +216,9 @@ def subscribed_webhook(
 CommandExample = Callable[[TrackerApplication, UUID, Entities], Command]
 COMMAND_EXAMPLES: dict[str, CommandExample] = {
     "register_lab": lambda a, p, e: RegisterLab(slug=unique_slug(), name="Lab", region_code="27"),
+    "change_lab_publication": lambda a, p, e: ChangeLabPublication(
+        lab=registered_lab(a), published=True
+    ),
     "register_project": lambda a, p, e: RegisterProject(
         lab=registered_lab(a), title="Projet", summary="", themes=[], territories=[], started_on=DAY
     ),

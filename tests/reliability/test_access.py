@@ -51,7 +51,7 @@ class Policy(Enum):
     ADMIN = "admin"
     STAFF_OF_LAB = "staff of the project's lab"
     AUDITOR = "auditor"
-    WEBHOOKS = "admin, or staff of the subscription's lab"
+    WEBHOOKS = "admin, or staff of the lab (the subscription's, the publishing one)"
     WEBHOOK_LIST = "admin, or any staff (who sees their own lab's subscriptions)"
 
 
@@ -78,6 +78,9 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("GET", "/api/v1/labs/{slug}"): Policy.ANY_TOKEN,
     ("GET", "/api/v1/projects/{project_id}"): Policy.ANY_TOKEN,
     ("GET", "/api/v1/milestones"): Policy.ANY_TOKEN,
+    ("GET", "/api/v1/open-data/datapackage.json"): Policy.PUBLIC,
+    ("GET", "/api/v1/open-data/{resource}.csv"): Policy.PUBLIC,
+    ("PUT", "/api/v1/labs/{slug}/publication"): Policy.WEBHOOKS,
     ("POST", "/api/v1/labs"): Policy.ADMIN,
     ("POST", "/api/v1/projects"): Policy.STAFF_OF_LAB,
     ("GET", "/api/v1/projects/{project_id}/events"): Policy.AUDITOR,
@@ -139,6 +142,7 @@ class World:
     headers: dict[str, dict[str, str]]
     raw_tokens: list[str]
     shared: dict[bool, Arranged] = field(default_factory=dict)
+    published: bool = False
 
     @property
     def application(self) -> TrackerApplication:
@@ -225,6 +229,13 @@ def _request(
     url = _concrete(path, arranged, world)
     if path.startswith("/api/v1/webhooks"):
         return _webhook_request(method, path, world)
+    if path == "/api/v1/labs/{slug}/publication":
+        # Alternately publish and stop: each admitted call changes the setting.
+        if fresh:
+            world.published = not world.published
+        return url, {"published": world.published}, 200
+    if path == "/api/v1/open-data/{resource}.csv":
+        return "/api/v1/open-data/projets.csv", None, 200
     if (method, path) == ("POST", "/api/v1/labs"):
         return url, {"slug": unique_slug(), "name": "Lab", "region_code": "53"}, 201
     if (method, path) == ("POST", "/api/v1/projects"):

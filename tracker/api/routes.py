@@ -15,6 +15,7 @@ from tracker.api import (
     labs,
     lists,
     milestones,
+    open_data,
     partners,
     projects,
     webhooks,
@@ -40,6 +41,7 @@ def routers() -> list[APIRouter]:
         funding.router,
         audit.router,
         lists.router,
+        open_data.router,
         webhooks.router,
     ]
 

@@ -167,6 +167,23 @@ class RegisterLab(Command):
         raise LabAlreadyRegisteredError(f"a lab {self.slug!r} is registered already")
 
 
+@dataclass(frozen=True, kw_only=True)
+class ChangeLabPublication(Command):
+    """Publish a lab's portfolio as open data, or stop publishing it."""
+
+    lab: str
+    published: bool
+
+    @property
+    def aggregate_id(self) -> UUID:
+        return Lab.id_for(self.lab)
+
+    def decide(self, load: Load, meta: Meta) -> Decision:
+        lab = load_lab(load, self.lab)
+        lab.change_publication(self.published, meta, self.reason)
+        return Decision(lab)
+
+
 # -- projects --------------------------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
 from tracker.asgi import create_app
-from tracker.cli import audit, projections, seed, tokens, webhooks
+from tracker.cli import audit, open_data, projections, seed, tokens, webhooks
 from tracker.cli.demo import run_demo
 from tracker.cli.support import load_settings
 from tracker.store import migrate as migrations
@@ -77,7 +77,7 @@ def serve(
     )
 
 
-for _module in (tokens, projections, audit, seed, webhooks):
+for _module in (tokens, projections, audit, seed, webhooks, open_data):
     _module.register(cli)
 
 
