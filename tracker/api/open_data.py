@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
 from tracker.api.deps import ServicesDep
@@ -29,9 +29,11 @@ def get_open_data_package(services: ServicesDep) -> dict[str, Any]:
 @router.get(
     "/{resource}.csv",
     operation_id=negotiates("get_open_data_resource"),
-    responses={**problem_responses(404, 503), 200: {"content": {"text/csv": {}}}},
+    responses={**problem_responses(404, 422, 503), 200: {"content": {"text/csv": {}}}},
 )
-def get_open_data_resource(resource: str, services: ServicesDep) -> Response:
+def get_open_data_resource(
+    resource: Annotated[str, Path(max_length=64)], services: ServicesDep
+) -> Response:
     """One resource of the package as CSV (UTF-8), for the labs that publish."""
     found = resource_named(resource)
     if found is None:
