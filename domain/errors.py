@@ -172,3 +172,15 @@ class PartnerLeftBeforeJoiningError(TimelineError):
 
 class MeasuredBeforeDefinedError(TimelineError):
     """An indicator is measured on or after the day it was defined."""
+
+
+class WebhookSubscriptionNotFoundError(NotFoundError):
+    """No webhook subscription has this id (or it was deleted)."""
+
+
+class WebhookSubscriptionStateError(DomainError):
+    """The subscription is not in a state that allows this change (paused twice, deleted…)."""
+
+
+class LabPublicationUnchangedError(DomainError):
+    """The lab's open-data publication is already as asked."""

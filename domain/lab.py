@@ -8,7 +8,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import InvalidSlugError, InvalidTerritoryError
+from domain.errors import InvalidSlugError, InvalidTerritoryError, LabPublicationUnchangedError
 from domain.meta import Meta
 from domain.values import REGIONS_SINCE_2016, clean_title
 
@@ -42,6 +42,7 @@ class Lab(Aggregate):
         self.name = name
         self.region_code = region_code
         self.registered_on = occurred_on
+        self.published = False
 
     @staticmethod
     def id_for(slug: str) -> UUID:
@@ -65,4 +66,26 @@ class Lab(Aggregate):
             name=clean_title(name),
             region_code=region_code,
             **meta.event_fields(),
+        )
+
+    class LabPublicationChanged(Aggregate.Event):
+        """The lab chose to publish its portfolio as open data, or to stop (docs/open-data.md)."""
+
+        published: bool
+        actor: str
+        correlation_id: str
+        occurred_on: date
+        reason: str | None
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Lab)
+            aggregate.published = self.published
+
+    def change_publication(self, published: bool, meta: Meta, reason: str | None = None) -> None:
+        """Publish the lab's portfolio as open data (or stop); a no-op change is refused."""
+        if published == self.published:
+            state = "published already" if published else "not published"
+            raise LabPublicationUnchangedError(f"lab {self.slug!r} is {state}")
+        self.trigger_event(
+            self.LabPublicationChanged, published=published, **meta.event_fields(reason)
         )

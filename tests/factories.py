@@ -30,14 +30,17 @@ from tracker.application.commands import (
     AssessHealth,
     CancelMilestone,
     CancelTraining,
+    ChangeLabPublication,
     CloseProject,
     Command,
     CommitFunding,
     DefineIndicator,
+    DeleteWebhook,
     EnterPhase,
     HoldTraining,
     LogActivity,
     MeasureIndicator,
+    PauseWebhook,
     PlanMilestone,
     RecordAuditVerified,
     RecordDecision,
@@ -54,9 +57,11 @@ from tracker.application.commands import (
     ReopenProject,
     RescheduleMilestone,
     RescheduleTraining,
+    ResumeWebhook,
     ReviseProject,
     ReviseTraining,
     ScheduleTraining,
+    SubscribeWebhook,
 )
 from tracker.application.service import CommandResult, TrackerApplication
 from tracker.audit.history import HistoryEntry, admin_history
@@ -240,11 +245,39 @@ def project_lab(application: TrackerApplication, project_id: UUID) -> str:
     return application.get_project(project_id).lab
 
 
+# A public address (no DNS needed): nothing delivers to it in the tests that use it.
+WEBHOOK_URL = "https://192.0.43.10/hooks/tracker"
+
+
+def subscribed_webhook(
+    application: TrackerApplication,
+    paused: bool = False,
+    lab: str | None = None,
+    owner_lab: str | None = None,
+) -> UUID:
+    """Subscribe a webhook (to `lab`'s events, managed by its staff if `owner_lab`; paused if
+    asked) and return its id."""
+    at = application.meta("tok_fixture", "fixture")
+    command = SubscribeWebhook(
+        url=WEBHOOK_URL,
+        event_types=["MilestoneAchieved"],
+        labs=[lab] if lab else [],
+        owner_lab=owner_lab,
+    )
+    application.execute(command, at)
+    if paused:
+        application.execute(PauseWebhook(subscription_id=command.subscription_id), at)
+    return command.subscription_id
+
+
 # One valid example of every command of the application's table (`COMMANDS`), on the project
 # from `registered_project_with_entities`; `reopen_project` runs on a project closed first.
 CommandExample = Callable[[TrackerApplication, UUID, Entities], Command]
 COMMAND_EXAMPLES: dict[str, CommandExample] = {
     "register_lab": lambda a, p, e: RegisterLab(slug=unique_slug(), name="Lab", region_code="27"),
+    "change_lab_publication": lambda a, p, e: ChangeLabPublication(
+        lab=registered_lab(a), published=True
+    ),
     "register_project": lambda a, p, e: RegisterProject(
         lab=registered_lab(a), title="Projet", summary="", themes=[], territories=[], started_on=DAY
     ),
@@ -330,6 +363,14 @@ COMMAND_EXAMPLES: dict[str, CommandExample] = {
     "record_signing_key_adopted": lambda a, p, e: RecordSigningKeyAdopted(
         key_id=uuid.uuid4().hex[:16], public_key=uuid.uuid4().hex * 2
     ),
+    "subscribe_webhook": lambda a, p, e: SubscribeWebhook(
+        url=WEBHOOK_URL, event_types=["MilestoneAchieved"], labs=[]
+    ),
+    "pause_webhook": lambda a, p, e: PauseWebhook(subscription_id=subscribed_webhook(a)),
+    "resume_webhook": lambda a, p, e: ResumeWebhook(
+        subscription_id=subscribed_webhook(a, paused=True)
+    ),
+    "delete_webhook": lambda a, p, e: DeleteWebhook(subscription_id=subscribed_webhook(a)),
 }
 
 

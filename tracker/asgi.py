@@ -17,6 +17,7 @@ from tracker.application.services import Services
 from tracker.config.settings import Settings, get_settings
 from tracker.graphql import install_graphql
 from tracker.i18n import FRENCH, catalogue
+from tracker.webhooks.deliverer import start_background_deliverer
 
 log = structlog.get_logger("tracker.asgi")
 
@@ -40,9 +41,19 @@ CORS_RESPONSE_HEADERS = [
 ]
 
 
-def create_app(settings: Settings | None = None, *, run_projector: bool = True) -> FastAPI:
-    """Build the app; services open in the lifespan, so importing this connects to nothing."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    run_projector: bool = True,
+    run_webhooks: bool | None = None,
+) -> FastAPI:
+    """Build the app; services open in the lifespan, so importing this connects to nothing.
+
+    The projector and the webhook deliverer run in-process by default (`run_webhooks`
+    follows `run_projector` unless given).
+    """
     settings = settings or get_settings()
+    deliver = run_projector if run_webhooks is None else run_webhooks
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,10 +62,13 @@ def create_app(settings: Settings | None = None, *, run_projector: bool = True) 
         catalogue(FRENCH)  # read the .po now, not on the first problem (~0.1 s)
         projector = start_background_projector(services) if run_projector else None
         app.state.projector = projector  # GraphQL's X-Min-Position waits on it
-        log.info("started", env=settings.env, projector=run_projector)
+        deliverer = start_background_deliverer(services) if deliver else None
+        log.info("started", env=settings.env, projector=run_projector, webhooks=deliver)
         try:
             yield
         finally:
+            if deliverer is not None:
+                deliverer.stop()
             if projector is not None:
                 projector.stop()
             services.close()

@@ -32,7 +32,7 @@ from tests.api.test_rest_access import (
     campaign_body,
     training_body,
 )
-from tests.factories import unique_slug
+from tests.factories import WEBHOOK_URL, subscribed_webhook, unique_slug
 from tests.reliability.harness import Deployment
 from tracker.application.access import (
     Role,
@@ -58,6 +58,8 @@ class Policy(Enum):
     ADMIN = "admin"
     STAFF_OF_LAB = "staff of the project's lab"
     AUDITOR = "auditor"
+    WEBHOOKS = "admin, or staff of the lab (the subscription's, the publishing one)"
+    WEBHOOK_LIST = "admin, or any staff (who sees their own lab's subscriptions)"
 
 
 PROJECT_POSTS = [
@@ -83,6 +85,10 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("GET", "/api/v1/labs/{slug}"): Policy.ANY_TOKEN,
     ("GET", "/api/v1/projects"): Policy.ANY_TOKEN,
     ("GET", "/api/v1/projects/{project_id}"): Policy.ANY_TOKEN,
+    ("GET", "/api/v1/milestones"): Policy.ANY_TOKEN,
+    ("GET", "/api/v1/open-data/datapackage.json"): Policy.PUBLIC,
+    ("GET", "/api/v1/open-data/{resource}.csv"): Policy.PUBLIC,
+    ("PUT", "/api/v1/labs/{slug}/publication"): Policy.WEBHOOKS,
     ("POST", "/api/v1/labs"): Policy.ADMIN,
     ("POST", "/api/v1/projects"): Policy.STAFF_OF_LAB,
     ("GET", "/api/v1/projects/{project_id}/events"): Policy.AUDITOR,
@@ -108,6 +114,12 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("GET", "/api/v1/campaigns/{campaign}"): Policy.ANY_TOKEN,
     ("GET", "/api/v1/trainings/{training_id}/events"): Policy.AUDITOR,
     ("GET", "/api/v1/trainings/{training_id}/state"): Policy.AUDITOR,
+    ("POST", "/api/v1/webhooks"): Policy.WEBHOOKS,
+    ("GET", "/api/v1/webhooks"): Policy.WEBHOOK_LIST,
+    ("GET", "/api/v1/webhooks/{subscription_id}"): Policy.WEBHOOKS,
+    ("POST", "/api/v1/webhooks/{subscription_id}/pause"): Policy.WEBHOOKS,
+    ("POST", "/api/v1/webhooks/{subscription_id}/resume"): Policy.WEBHOOKS,
+    ("DELETE", "/api/v1/webhooks/{subscription_id}"): Policy.WEBHOOKS,
 }
 
 CALLERS = [
@@ -150,6 +162,7 @@ class World:
     headers: dict[str, dict[str, str]]
     raw_tokens: list[str]
     shared: dict[bool, Arranged] = field(default_factory=dict)
+    published: bool = False
 
     @property
     def application(self) -> TrackerApplication:
@@ -238,6 +251,15 @@ def _request(
             world.shared[closed] = arrange(world.application, world.lab, closed=closed)
         arranged = world.shared[closed]
     url = _concrete(path, arranged, world)
+    if path.startswith("/api/v1/webhooks"):
+        return _webhook_request(method, path, world)
+    if path == "/api/v1/labs/{slug}/publication":
+        # Alternately publish and stop: each admitted call changes the setting.
+        if fresh:
+            world.published = not world.published
+        return url, {"published": world.published}, 200
+    if path == "/api/v1/open-data/{resource}.csv":
+        return "/api/v1/open-data/projets.csv", None, 200
     if (method, path) == ("POST", "/api/v1/labs"):
         return url, {"slug": unique_slug(), "name": "Lab", "region_code": "53"}, 201
     if (method, path) == ("POST", "/api/v1/projects"):
@@ -259,6 +281,17 @@ def _request(
     return url, None, 200
 
 
+def _webhook_request(method: str, path: str, world: World) -> tuple[str, dict[str, Any], int]:
+    """A subscription of the world's lab, in the state the route needs (paused to resume)."""
+    if path == "/api/v1/webhooks":
+        body = {"url": WEBHOOK_URL, "event_types": ["ProjectClosed"], "labs": [world.lab]}
+        return path, body, 201 if method == "POST" else 200
+    subscription = subscribed_webhook(
+        world.application, paused=path.endswith("/resume"), lab=world.lab, owner_lab=world.lab
+    )
+    return path.replace("{subscription_id}", str(subscription)), {}, 200
+
+
 def _expected(policy: Policy, caller: str) -> int | None:
     """The status this caller gets (None: the route's success)."""
     admitted = {
@@ -267,6 +300,8 @@ def _expected(policy: Policy, caller: str) -> int | None:
         Policy.ADMIN: caller == "admin",
         Policy.AUDITOR: caller == "auditor",
         Policy.STAFF_OF_LAB: caller == "staff_own_lab",
+        Policy.WEBHOOKS: caller in {"admin", "staff_own_lab"},
+        Policy.WEBHOOK_LIST: caller in {"admin", "staff_own_lab", "staff_other_lab"},
     }[policy]
     if admitted:
         return None

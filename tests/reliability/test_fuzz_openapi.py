@@ -95,6 +95,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzWorld]:
             Policy.ADMIN: {"Authorization": f"Bearer {admin}"},
             Policy.STAFF_OF_LAB: staff_headers,
             Policy.AUDITOR: {"Authorization": f"Bearer {deployment.token('auditor')}"},
+            Policy.WEBHOOKS: {"Authorization": f"Bearer {admin}"},
+            Policy.WEBHOOK_LIST: {"Authorization": f"Bearer {admin}"},
         }
         schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
         # Unknown query parameters are ignored, as HTTP APIs do, not refused: do not count

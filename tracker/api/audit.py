@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from tracker.api.deps import (
@@ -24,6 +24,7 @@ from tracker.api.deps import (
     RequestIdDep,
     ServicesDep,
 )
+from tracker.api.formats import negotiate, negotiates, spreadsheet_response
 from tracker.api.problems import ProblemError, problem_responses
 from tracker.application.commands import RecordAuditVerified
 from tracker.audit.export import canonical_json, export_records
@@ -37,6 +38,8 @@ from tracker.audit.history import (
     project_on,
 )
 from tracker.audit.verify import verify
+from tracker.exports.spreadsheets import ODS, WRITERS, XLSX
+from tracker.exports.tables import project_history_tables
 from tracker.store.signing import SIGNED_HEAD_RULE
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -53,17 +56,31 @@ def _page(entries: list[dict[str, Any]], next_after: int | None) -> dict[str, An
 
 @router.get(
     "/projects/{project_id}/events",
-    operation_id="get_project_events",
-    responses=READ_ERRORS,
+    operation_id=negotiates("get_project_events"),
+    responses={
+        **READ_ERRORS,
+        **problem_responses(406),
+        200: {"content": {XLSX: {}, ODS: {}}, "description": "JSON page, or a spreadsheet."},
+    },
 )
 def get_project_events(
+    request: Request,
     project_id: HistoryProject,
     services: ServicesDep,
     after: After = 0,
     limit: Limit = 100,
-) -> dict[str, Any]:
-    """The project's recorded events in order, with metadata, hashes and actors' names."""
-    page = project_history(services.application, project_id, after, limit)
+    format: Annotated[
+        str | None, Query(description="json (default), xlsx or ods (or ask with Accept).")
+    ] = None,
+) -> Any:
+    """The project's recorded events in order, with metadata, hashes and actors' names, paged
+    by version; as a spreadsheet (`?format=xlsx|ods`), its whole history and its funding."""
+    application = services.application
+    chosen = negotiate(request, format, ["json", *WRITERS])
+    if chosen != "json":
+        tables = project_history_tables(application, services.read_engine, project_id)
+        return spreadsheet_response(tables, chosen, "historique-projet", application.today())
+    page = project_history(application, project_id, after, limit)
     entries = named(services.read_engine, page.entries)
     return _page([e.as_dict() for e in entries], page.next_after)
 
@@ -122,7 +139,7 @@ def get_project_state(
 
 @router.get(
     "/events",
-    operation_id="get_events",
+    operation_id=negotiates("get_events"),
     responses=problem_responses(401, 403, 422, 503),
 )
 def get_events(

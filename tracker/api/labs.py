@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from domain.lab import Lab
 from tracker.api.commands import CommandAnswer, CommandBody, Title, execute
-from tracker.api.deps import AdminPrincipal, AppDep, CurrentPrincipal, WriteContextDep
+from tracker.api.deps import (
+    AdminPrincipal,
+    AppDep,
+    CurrentPrincipal,
+    WriteContextDep,
+    require_own_lab,
+    require_role,
+)
 from tracker.api.problems import ProblemError, problem_responses
 from tracker.application import commands
+from tracker.application.access import Principal, Role
 
 router = APIRouter(prefix="/api/v1/labs", tags=["labs"])
+LabManager = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.STAFF))]
 
 
 class RegisterLab(CommandBody):
@@ -93,3 +102,30 @@ def get_lab(slug: str, _principal: CurrentPrincipal, application: AppDep) -> Lab
     if len(slug) > 64:
         raise ProblemError(404, f"no lab {slug!r}", code="lab-not-found")
     return lab_view(application.get_lab(slug))
+
+
+class ChangePublication(CommandBody):
+    """Whether the lab publishes its portfolio as open data."""
+
+    published: bool = Field(strict=True, examples=[True])
+
+
+@router.put(
+    "/{slug}/publication",
+    operation_id="change_lab_publication",
+    response_model=CommandAnswer,
+    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 503),
+)
+def change_lab_publication(
+    slug: str, body: ChangePublication, principal: LabManager, context: WriteContextDep
+) -> JSONResponse:
+    """Publish the lab's portfolio as open data, or stop (admin, or staff of the lab)."""
+    if principal.role is Role.STAFF:
+        require_own_lab(principal, slug)
+    if len(slug) > 64:
+        raise ProblemError(404, f"no lab {slug!r}", code="lab-not-found")
+    return execute(
+        context,
+        body,
+        commands.ChangeLabPublication(lab=slug, published=body.published, reason=body.reason),
+    )

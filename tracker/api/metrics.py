@@ -15,6 +15,9 @@ apps in one process (the tests) do not share or double-register series.
   is append-only, so this is a counter, and it counts every process's writes.
 - `tracker_projection_position{projection}`, `tracker_projection_lag_events{projection}`,
   `tracker_projection_lag_seconds{projection}`.
+- `tracker_webhook_state{webhook,state,last_error}`, `tracker_webhook_lag_events{webhook}`,
+  `tracker_webhook_failed_attempts{webhook}`, `tracker_webhook_deliveries_total{webhook}`
+  (docs/webhooks.md).
 - `tracker_database_up`: 1 when the scrape could read the database.
 
 The middleware sits outside the API's request-context middleware (it is added after it),
@@ -35,6 +38,7 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from projections.runner import status
+from tracker.webhooks.deliverer import webhook_status
 
 log = structlog.get_logger("tracker.api.metrics")
 
@@ -175,6 +179,37 @@ def _store_families(services: Any) -> Iterator[Metric]:
         lag_events.add_metric([s.name], s.lag_events)
         lag_seconds.add_metric([s.name], s.lag_seconds)
     yield from (position, lag_events, lag_seconds)
+    yield from _webhook_families(services)
+
+
+def _webhook_families(services: Any) -> Iterator[Metric]:
+    statuses = webhook_status(services)
+    state = GaugeMetricFamily(
+        "tracker_webhook_state",
+        "1 per subscription, labelled with its state (active, paused) and last error.",
+        labels=["webhook", "state", "last_error"],
+    )
+    lag = GaugeMetricFamily(
+        "tracker_webhook_lag_events",
+        "Events of the log after a subscription's delivery position.",
+        labels=["webhook"],
+    )
+    attempts = GaugeMetricFamily(
+        "tracker_webhook_failed_attempts",
+        "Failed attempts in a row on a subscription's next event (0 when healthy).",
+        labels=["webhook"],
+    )
+    delivered = CounterMetricFamily(
+        "tracker_webhook_deliveries",
+        "Events a subscription's receiver accepted (2xx).",
+        labels=["webhook"],
+    )
+    for s in statuses:
+        state.add_metric([str(s.id), s.state, s.last_error or ""], 1)
+        lag.add_metric([str(s.id)], s.lag_events)
+        attempts.add_metric([str(s.id)], s.attempts)
+        delivered.add_metric([str(s.id)], s.delivered)
+    yield from (state, lag, attempts, delivered)
 
 
 def install_metrics(app: FastAPI) -> Metrics:

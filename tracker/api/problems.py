@@ -403,6 +403,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "A domain rule refuses the command, or the Idempotency-Key is in use.",
         412: "If-Match names a version that is no longer current; nothing was written.",
         413: "The body is larger than the limit.",
+        406: "No format this route answers in is acceptable (the problem lists them).",
         422: "Invalid fields (see `errors`), or an Idempotency-Key reused with another body.",
         503: "The database is unavailable, or too many concurrent writers; retry.",
     }

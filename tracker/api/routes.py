@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from tracker.api import (
     activities,
@@ -14,12 +14,16 @@ from tracker.api import (
     funding,
     indicators,
     labs,
+    lists,
     milestones,
+    open_data,
     partners,
     projects,
     trainings,
+    webhooks,
 )
 from tracker.api.docs import install_docs
+from tracker.api.formats import json_only
 from tracker.api.idempotency import IdempotencyStore
 from tracker.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from tracker.api.problems import install_problem_handlers
@@ -40,6 +44,9 @@ def routers() -> list[APIRouter]:
         trainings.router,
         campaigns.router,
         audit.router,
+        lists.router,
+        open_data.router,
+        webhooks.router,
     ]
 
 
@@ -50,7 +57,8 @@ def install_api(app: FastAPI, settings: Settings) -> None:
         lease=timedelta(seconds=settings.idempotency_lease_seconds),
     )
     for router in routers():
-        app.include_router(router)
+        # JSON only, unless a route negotiates its format (tracker/api/formats.py).
+        app.include_router(router, dependencies=[Depends(json_only)])
     install_problem_handlers(app)
     # The last added is the outermost: the request id wraps everything, the 413 included.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -12,12 +12,14 @@ Adding a command is this declaration plus its route (and, for a new aggregate ty
 
 from __future__ import annotations
 
+import base64
 import re
+import secrets
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar, TypeAlias
 from uuid import UUID
 
@@ -34,6 +36,7 @@ from domain.errors import (
     ProjectNotFoundError,
     ProjectOfAnotherLabError,
     TrainingNotFoundError,
+    WebhookSubscriptionNotFoundError,
 )
 from domain.lab import Lab
 from domain.meta import Meta
@@ -49,6 +52,9 @@ from domain.values import (
     Territory,
     TrainingFormat,
 )
+from domain.webhook import WebhookSubscription
+from tracker.application.rows import PositionedRowWrite, RowWrite
+from tracker.schema.webhooks import WEBHOOK_SUBSCRIPTIONS_TABLE
 from tracker.store.interface import SideWrite
 
 Load: TypeAlias = Callable[[UUID], Aggregate]
@@ -166,6 +172,23 @@ class RegisterLab(Command):
         except LabNotFoundError:
             return False
         raise LabAlreadyRegisteredError(f"a lab {self.slug!r} is registered already")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeLabPublication(Command):
+    """Publish a lab's portfolio as open data, or stop publishing it."""
+
+    lab: str
+    published: bool
+
+    @property
+    def aggregate_id(self) -> UUID:
+        return Lab.id_for(self.lab)
+
+    def decide(self, load: Load, meta: Meta) -> Decision:
+        lab = load_lab(load, self.lab)
+        lab.change_publication(self.published, meta, self.reason)
+        return Decision(lab)
 
 
 # -- projects --------------------------------------------------------------------------------
@@ -785,6 +808,133 @@ class RecordSigningKeyAdopted(AdminCommand):
 
     def record(self, log: AdminLog, meta: Meta) -> None:
         log.signing_key_adopted(meta, self.key_id, self.public_key, self.reason)
+
+
+# -- webhook subscriptions (docs/webhooks.md) ---------------------------------------------
+
+
+def load_webhook(load: Load, subscription_id: UUID) -> WebhookSubscription:
+    """A webhook subscription's latest state, or `WebhookSubscriptionNotFoundError`."""
+    try:
+        subscription = load(subscription_id)
+    except AggregateNotFoundError:
+        raise WebhookSubscriptionNotFoundError(f"no webhook {subscription_id}") from None
+    if not isinstance(subscription, WebhookSubscription):
+        raise WebhookSubscriptionNotFoundError(f"no webhook {subscription_id}")
+    return subscription
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubscribeWebhook(Command):
+    """Subscribe a URL to event types of some labs; its secret is written beside the log."""
+
+    url: str
+    event_types: list[str]
+    labs: list[str]
+    owner_lab: str | None = None
+    secret: str = field(default_factory=new_webhook_secret, repr=False)
+    subscription_id: UUID = field(default_factory=uuid.uuid4)
+
+    @property
+    def aggregate_id(self) -> UUID:
+        return self.subscription_id
+
+    def decide(self, load: Load, meta: Meta) -> Decision:
+        for lab in self.labs:
+            load_lab(load, lab)
+        return Decision(
+            WebhookSubscription.subscribe(
+                self.subscription_id,
+                self.url,
+                self.event_types,
+                self.labs,
+                self.owner_lab,
+                meta,
+                self.reason,
+            )
+        )
+
+    def retry_after_conflict(self, load: Load) -> bool:
+        return False
+
+    def side_writes(self) -> Sequence[SideWrite]:
+        # The secret and the delivery position, never in the event (docs/webhooks.md).
+        return [
+            PositionedRowWrite(
+                f"INSERT INTO {WEBHOOK_SUBSCRIPTIONS_TABLE} (subscription_id, secret,"  # noqa: S608
+                " attempts, delivered, created_at, position) VALUES (%s, %s, 0, 0, %s, %s)",
+                (str(self.subscription_id), self.secret, datetime.now(UTC)),
+            )
+        ]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookCommand(Command):
+    """A command on an existing webhook subscription: `apply` calls the domain method."""
+
+    subscription_id: UUID
+
+    @property
+    def aggregate_id(self) -> UUID:
+        return self.subscription_id
+
+    def decide(self, load: Load, meta: Meta) -> Decision:
+        subscription = load_webhook(load, self.subscription_id)
+        if subscription.deleted:
+            raise WebhookSubscriptionNotFoundError(f"no webhook {self.subscription_id}")
+        self.apply(subscription, meta)
+        return Decision(subscription)
+
+    @abstractmethod
+    def apply(self, subscription: WebhookSubscription, meta: Meta) -> None:
+        """Trigger the event on `subscription`."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PauseWebhook(WebhookCommand):
+    """Stop a subscription's deliveries (by hand, or by the deliverer after failures)."""
+
+    def apply(self, subscription: WebhookSubscription, meta: Meta) -> None:
+        subscription.pause(meta, self.reason)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResumeWebhook(WebhookCommand):
+    """Deliver again from where deliveries stopped, with a fresh count of attempts."""
+
+    def apply(self, subscription: WebhookSubscription, meta: Meta) -> None:
+        subscription.resume(meta, self.reason)
+
+    def side_writes(self) -> Sequence[SideWrite]:
+        return [
+            RowWrite(
+                f"UPDATE {WEBHOOK_SUBSCRIPTIONS_TABLE} SET attempts = 0,"  # noqa: S608
+                " next_attempt_at = NULL WHERE subscription_id = %s",
+                (str(self.subscription_id),),
+            )
+        ]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeleteWebhook(WebhookCommand):
+    """Delete a subscription for ever; its secret is erased in the same transaction."""
+
+    def apply(self, subscription: WebhookSubscription, meta: Meta) -> None:
+        subscription.delete(meta, self.reason)
+
+    def side_writes(self) -> Sequence[SideWrite]:
+        return [
+            RowWrite(
+                f"UPDATE {WEBHOOK_SUBSCRIPTIONS_TABLE} SET secret = NULL"  # noqa: S608
+                " WHERE subscription_id = %s",
+                (str(self.subscription_id),),
+            )
+        ]
 
 
 def _leaves(base: type[Command]) -> list[type[Command]]:

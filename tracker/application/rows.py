@@ -37,3 +37,21 @@ class RowWrite:
 
     def write_postgres(self, cursor: Cursor[DictRow], positions: Sequence[int]) -> None:
         cursor.execute(self.statement, self.params)
+
+
+@dataclass(frozen=True)
+class PositionedRowWrite:
+    """A `RowWrite` whose last parameter is the position of the save's last event.
+
+    A new webhook subscription's row starts at its own `WebhookSubscribed` event: the
+    deliverer sends the events recorded after the subscription, not the log's past.
+    """
+
+    statement: str
+    params: tuple[Any, ...]
+
+    def write_sqlite(self, cursor: SQLiteCursor, positions: Sequence[int]) -> None:
+        RowWrite(self.statement, (*self.params, positions[-1])).write_sqlite(cursor, positions)
+
+    def write_postgres(self, cursor: Cursor[DictRow], positions: Sequence[int]) -> None:
+        RowWrite(self.statement, (*self.params, positions[-1])).write_postgres(cursor, positions)

@@ -11,7 +11,7 @@ import typer
 import uvicorn
 
 from tracker.asgi import create_app
-from tracker.cli import audit, projections, seed, tokens
+from tracker.cli import audit, open_data, projections, seed, tokens, webhooks
 from tracker.cli.demo import run_demo
 from tracker.cli.failures import describe_failure
 from tracker.cli.support import load_settings, require_free_port
@@ -42,6 +42,9 @@ def serve(
     no_projector: Annotated[
         bool, typer.Option("--no-projector", help="Do not run the projections in-process.")
     ] = False,
+    no_webhooks: Annotated[
+        bool, typer.Option("--no-webhooks", help="Do not deliver webhooks in-process.")
+    ] = False,
     demo: Annotated[
         bool,
         typer.Option(
@@ -50,14 +53,14 @@ def serve(
         ),
     ] = False,
 ) -> None:
-    """Migrate, run the projector in-process, and serve the API."""
+    """Migrate, run the projector and the webhook deliverer in-process, and serve the API."""
     settings = load_settings()
     require_free_port(host, port)
     if not no_migrate:
         migrations.upgrade(settings)
     if demo:
         run_demo(settings, host, port, sys.stdout)
-    app = create_app(settings, run_projector=not no_projector)
+    app = create_app(settings, run_projector=not no_projector, run_webhooks=not no_webhooks)
     uvicorn.run(
         app,
         host=host,
@@ -92,7 +95,7 @@ def _options(
     """Event-sourced project tracking for public innovation labs."""
 
 
-for _module in (tokens, projections, audit, seed):
+for _module in (tokens, projections, audit, seed, webhooks, open_data):
     _module.register(cli)
 
 

@@ -99,6 +99,30 @@ class Settings(BaseSettings):
         ge=0,
         description="A save signs the log's head when the latest signed head is this old.",
     )
+    # Webhooks (docs/webhooks.md).
+    webhook_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts, addresses or networks (CIDR) that webhooks may reach although "
+        "they are loopback, private, link-local or reserved (refused otherwise); a JSON list.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="How long a delivery waits for the receiver's answer."
+    )
+    webhook_poll_seconds: float = Field(
+        default=0.2, gt=0, description="How often the deliverer looks for new events."
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=1.0, gt=0, description="The first retry's delay; each next one doubles it."
+    )
+    webhook_retry_max_seconds: float = Field(
+        default=600.0, gt=0, description="The longest delay between two attempts."
+    )
+    webhook_max_attempts: int = Field(
+        default=10, ge=1, description="Failed attempts in a row after which a webhook pauses."
+    )
+    webhook_batch_size: int = Field(
+        default=100, ge=1, description="Events read per subscription and turn."
+    )
 
     @property
     def is_production(self) -> bool:

@@ -1,0 +1,36 @@
+"""`tracker open-data export DIR`: write the open-data package (docs/open-data.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tracker.application.services import Services
+from tracker.cli.support import load_settings
+from tracker.exports.open_data import export
+
+open_data_cli = typer.Typer(
+    name="open-data", help="Export the open-data package.", no_args_is_help=True
+)
+
+
+@open_data_cli.command("export")
+def export_command(
+    directory: Annotated[Path, typer.Argument(help="Where to write datapackage.json and CSVs.")],
+) -> None:
+    """Write datapackage.json and its CSV resources (labs that publish only) into DIRECTORY."""
+    settings = load_settings()
+    services = Services.open(settings)
+    try:
+        written = export(services, directory, services.application.today())
+    finally:
+        services.close()
+    for path in written:
+        typer.echo(str(path))
+
+
+def register(cli: typer.Typer) -> None:
+    """Add this module's commands to the `tracker` CLI."""
+    cli.add_typer(open_data_cli)

@@ -1,0 +1,1 @@
+"""Tables leaving tracker: spreadsheets for managers (docs/spreadsheets.md)."""
