@@ -90,7 +90,12 @@ def _write(services: Services, lab: str, milestones: int) -> UUID:
     at = application.meta("tok", "c", date(2025, 3, 1))
     project = application.execute(
         RegisterProject(
-            lab=lab, title="Projet", summary="", themes=[], territories=[], started_on=at.today
+            lab=lab,
+            title="Projet",
+            summary="",
+            themes=[],
+            territories=[],
+            started_on=at.occurred_on,
         ),
         at,
     ).id

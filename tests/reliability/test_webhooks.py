@@ -71,7 +71,7 @@ def _arrange(deployment: Deployment, receiver: Receiver, milestones: int) -> lis
                 summary="",
                 themes=[],
                 territories=[],
-                started_on=at.today,
+                started_on=at.occurred_on,
             ),
             at,
         ).id
