@@ -58,6 +58,7 @@ class Policy(Enum):
     ADMIN = "admin"
     STAFF_OF_LAB = "staff of the project's lab"
     AUDITOR = "auditor"
+    HISTORY = "auditor, or staff of the project's lab"
     WEBHOOKS = "admin, or staff of the lab (the subscription's, the publishing one)"
     WEBHOOK_LIST = "admin, or any staff (who sees their own lab's subscriptions)"
 
@@ -91,8 +92,9 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("PUT", "/api/v1/labs/{slug}/publication"): Policy.WEBHOOKS,
     ("POST", "/api/v1/labs"): Policy.ADMIN,
     ("POST", "/api/v1/projects"): Policy.STAFF_OF_LAB,
-    ("GET", "/api/v1/projects/{project_id}/events"): Policy.AUDITOR,
-    ("GET", "/api/v1/projects/{project_id}/state"): Policy.AUDITOR,
+    ("GET", "/api/v1/projects/{project_id}/events"): Policy.HISTORY,
+    ("GET", "/api/v1/projects/{project_id}/state"): Policy.HISTORY,
+    ("GET", "/api/v1/audit/keys"): Policy.PUBLIC,  # public keys, for verifiers
     ("GET", "/api/v1/events"): Policy.AUDITOR,
     ("GET", "/api/v1/audit/verify"): Policy.AUDITOR,
     ("GET", "/api/v1/audit/admin-log"): Policy.AUDITOR,
@@ -299,6 +301,7 @@ def _expected(policy: Policy, caller: str) -> int | None:
         Policy.ANY_TOKEN: caller not in INVALID,
         Policy.ADMIN: caller == "admin",
         Policy.AUDITOR: caller == "auditor",
+        Policy.HISTORY: caller in {"auditor", "staff_own_lab"},
         Policy.STAFF_OF_LAB: caller == "staff_own_lab",
         Policy.WEBHOOKS: caller in {"admin", "staff_own_lab"},
         Policy.WEBHOOK_LIST: caller in {"admin", "staff_own_lab", "staff_other_lab"},
@@ -341,7 +344,7 @@ HISTORY_FIELDS = {
 
 @pytest.mark.parametrize("caller", CALLERS)
 @pytest.mark.parametrize("field", HISTORY_FIELDS)
-def test_graphql_history_fields_are_for_auditors_only(
+def test_graphql_history_fields_are_for_auditors_and_the_labs_staff(
     world: World, field: str, caller: str
 ) -> None:
     project = arrange(world.application, world.lab).project
@@ -351,7 +354,7 @@ def test_graphql_history_fields_are_for_auditors_only(
         headers=world.headers[caller],
     )
     body = response.json()
-    if caller == "auditor":
+    if caller in {"auditor", "staff_own_lab"}:
         assert response.status_code == 200, body
         assert "errors" not in body, body
         assert body["data"][field]

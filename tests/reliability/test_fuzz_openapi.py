@@ -95,6 +95,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzWorld]:
             Policy.ADMIN: {"Authorization": f"Bearer {admin}"},
             Policy.STAFF_OF_LAB: staff_headers,
             Policy.AUDITOR: {"Authorization": f"Bearer {deployment.token('auditor')}"},
+            Policy.HISTORY: {"Authorization": f"Bearer {deployment.token('auditor')}"},
             Policy.WEBHOOKS: {"Authorization": f"Bearer {admin}"},
             Policy.WEBHOOK_LIST: {"Authorization": f"Bearer {admin}"},
         }
