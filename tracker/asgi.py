@@ -1,4 +1,5 @@
-"""The ASGI application: REST API, GraphQL and operations endpoints over one set of services."""
+"""The ASGI application: REST API, GraphQL, web pages and operations endpoints over one set of
+services."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from tracker.api.routes import install_api
 from tracker.application.services import Services
 from tracker.config.settings import Settings, get_settings
 from tracker.graphql import install_graphql
+from tracker.graphql.inprocess import in_process_runner
+from tracker.graphql.schema import build_schema
+from tracker.web import install_web
 
 log = structlog.get_logger("tracker.asgi")
 
@@ -51,5 +55,7 @@ def create_app(settings: Settings | None = None, *, run_projector: bool = True) 
     app.include_router(ops_router)
     install_api(app, settings)
     install_graphql(app, settings)
+    # The web pages run the same schema in-process (docs/web.md).
+    install_web(app, settings, in_process_runner(build_schema(settings)))
     install_metrics(app)  # after the API's middleware: outermost, it sees every final status
     return app

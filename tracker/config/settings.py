@@ -6,7 +6,7 @@ from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -68,6 +68,14 @@ class Settings(BaseSettings):
         default=100, ge=1, description="Events per batch once a projector has caught up."
     )
     readiness_max_lag_events: int = Field(default=1000, ge=0)
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs the web pages' session cookies (docs/web.md); unset: generated "
+        "at first start into var/session_secret.",
+    )
+    session_hours: int = Field(
+        default=8, ge=1, le=24 * 30, description="How long a web sign-in lasts."
+    )
 
     @property
     def is_production(self) -> bool:
