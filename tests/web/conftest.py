@@ -33,14 +33,10 @@ def web(settings: Settings) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def services(web: TestClient) -> Services:  # type: ignore[override]
+def web_services(web: TestClient) -> Services:
+    """The services the running app opened."""
     running: Services = web.app.state.services  # type: ignore[attr-defined]
     return running
-
-
-@pytest.fixture
-def application(services: Services) -> TrackerApplication:  # type: ignore[override]
-    return services.application
 
 
 def caught_up(web: TestClient, position: int) -> None:

@@ -30,9 +30,7 @@ class QueryAnswer:
     errors: tuple[tuple[str, str], ...]
 
 
-QueryRunner = Callable[
-    [Services, Principal, str, Mapping[str, Any] | None], Awaitable[QueryAnswer]
-]
+QueryRunner = Callable[[Services, Principal, str, Mapping[str, Any] | None], Awaitable[QueryAnswer]]
 
 
 def in_process_runner(schema: strawberry.Schema) -> QueryRunner:

@@ -135,7 +135,9 @@ def timeline(rows: Sequence[TimelineRow], today: date) -> Timeline:
         )
         for index, row in enumerate(rows)
     )
-    ticks = tuple(Tick(x=x(date(year, 1, 1)), label=str(year)) for year in range(first.year, last.year))
+    ticks = tuple(
+        Tick(x=x(date(year, 1, 1)), label=str(year)) for year in range(first.year, last.year)
+    )
     return Timeline(
         spans=spans,
         ticks=ticks,

@@ -214,7 +214,9 @@ def router(pages: Pages) -> APIRouter:
     async def sign_out(request: Request) -> Response:
         """Close the session: the cookie is deleted."""
         if not _same_origin(request):
-            return Response("cross-site sign-out refused", status_code=403, headers=SECURITY_HEADERS)
+            return Response(
+                "cross-site sign-out refused", status_code=403, headers=SECURITY_HEADERS
+            )
         response = RedirectResponse("/connexion?sortie=1", status_code=303)
         response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict")
         return response
@@ -283,7 +285,9 @@ def router(pages: Pages) -> APIRouter:
             phases=[(p.value, p.label) for p in Phase],
             total=found["totalCount"],
             rows=[edge["node"] for edge in found["edges"]],
-            next_cursor=found["pageInfo"]["endCursor"] if found["pageInfo"]["hasNextPage"] else None,
+            next_cursor=found["pageInfo"]["endCursor"]
+            if found["pageInfo"]["hasNextPage"]
+            else None,
         )
 
     @routes.get("/projets/{project_id}")
@@ -368,7 +372,15 @@ def dashboard_values(
                 (
                     label(row),
                     row["count"],
-                    link("/projets", keep, {key: row["key"].lower() if key in ("phase", "health", "status") else row["key"]}),
+                    link(
+                        "/projets",
+                        keep,
+                        {
+                            key: row["key"].lower()
+                            if key in ("phase", "health", "status")
+                            else row["key"]
+                        },
+                    ),
                     f"{row['count']}",
                 )
                 for row in rows

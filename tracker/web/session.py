@@ -55,10 +55,12 @@ class WebSession:
     def from_payload(cls, payload: Any) -> WebSession | None:
         if not isinstance(payload, Mapping):
             return None
-        values = [payload.get(key) for key in ("sid", "method", "credential")]
-        if not all(isinstance(value, str) and value for value in values):
+        session_id, method, credential = (payload.get(k) for k in ("sid", "method", "credential"))
+        if not (isinstance(session_id, str) and isinstance(method, str)):
             return None
-        return cls(*values)
+        if not (isinstance(credential, str) and session_id and method and credential):
+            return None
+        return cls(session_id, method, credential)
 
     @classmethod
     def new(cls, method: str, credential: str) -> WebSession:
