@@ -18,6 +18,7 @@ BAR_VALUE_ROOM = 60
 @dataclass(frozen=True)
 class Bar:
     label: str
+    short: str  # the label beside the bar (the table holds the whole one)
     value: int
     href: str | None
     y: int
@@ -40,20 +41,21 @@ class BarChart:
         return sum(bar.value for bar in self.bars)
 
 
-def bar_chart(rows: Sequence[tuple[str, int, str | None, str]]) -> BarChart:
-    """Bars for `(label, value, href, shown)` rows, in the given order."""
-    largest = max((value for _, value, _, _ in rows), default=0) or 1
+def bar_chart(rows: Sequence[tuple[str, str, int, str | None, str]]) -> BarChart:
+    """Bars for `(label, short label, value, href, shown)` rows, in the given order."""
+    largest = max((row[2] for row in rows), default=0) or 1
     span = BAR_CHART_WIDTH - BAR_LABEL_WIDTH - BAR_VALUE_ROOM
     bars = tuple(
         Bar(
             label=label,
+            short=short,
             value=value,
             href=href,
             y=index * BAR_ROW_HEIGHT,
             width=max(1, round(span * value / largest)) if value else 0,
             shown=shown,
         )
-        for index, (label, value, href, shown) in enumerate(rows)
+        for index, (label, short, value, href, shown) in enumerate(rows)
     )
     return BarChart(
         bars=bars,

@@ -366,22 +366,16 @@ def dashboard_values(
     keep = {**filters.values, **travel.query}
     lab_names = {lab["slug"]: lab["name"] for lab in data["labs"]}
 
-    def chart(rows: list[Mapping[str, Any]], key: str, label: Any) -> Any:
+    def chart(rows: list[Mapping[str, Any]], key: str, label: Any, short: Any = None) -> Any:
+        lowered = key in ("phase", "health", "status")
         return bar_chart(
             [
                 (
                     label(row),
+                    (short or label)(row),
                     row["count"],
-                    link(
-                        "/projets",
-                        keep,
-                        {
-                            key: row["key"].lower()
-                            if key in ("phase", "health", "status")
-                            else row["key"]
-                        },
-                    ),
-                    f"{row['count']}",
+                    link("/projets", keep, {key: row["key"].lower() if lowered else row["key"]}),
+                    str(row["count"]),
                 )
                 for row in rows
             ]
@@ -399,7 +393,12 @@ def dashboard_values(
         "lab_names": lab_names,
         "by_phase": chart(portfolio["byPhase"], "phase", lambda r: r["label"]),
         "by_health": chart(portfolio["byHealth"], "health", lambda r: r["key"].lower()),
-        "by_lab": chart(portfolio["byLab"], "lab", lambda r: lab_names.get(r["key"], r["key"])),
+        "by_lab": chart(
+            portfolio["byLab"],
+            "lab",
+            lambda r: lab_names.get(r["key"], r["key"]),
+            lambda r: r["key"],
+        ),
         "by_territory": chart(portfolio["byTerritory"][:15], "territory", lambda r: r["key"]),
         "by_theme": chart(portfolio["byTheme"][:15], "theme", lambda r: r["key"]),
         "overdue": data["overdue"],
