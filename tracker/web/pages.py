@@ -392,6 +392,7 @@ def dashboard_values(
         "portfolio": portfolio,
         "lab_names": lab_names,
         "by_phase": chart(portfolio["byPhase"], "phase", lambda r: r["label"]),
+        "by_status": chart(portfolio["byStatus"], "status", lambda r: r["key"].lower()),
         "by_health": chart(portfolio["byHealth"], "health", lambda r: r["key"].lower()),
         "by_lab": chart(
             portfolio["byLab"],
