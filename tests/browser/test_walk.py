@@ -99,6 +99,22 @@ def test_no_page_has_an_axe_core_wcag_violation(page: Any, server: Server) -> No
     assert {path: v for path, v in found.items() if v} == {}
 
 
+def test_a_viewer_cannot_reach_the_auditor_pages_and_an_auditor_can(
+    page: Any, server: Server
+) -> None:
+    project = server.graphql(query_text("projects"), {"first": 1})["projects"]["edges"][0]
+    history = f"{server.url}/projets/{project['node']['id']}/historique"
+    _sign_in(page, server, "viewer")
+    assert page.goto(history).status == 403
+    page.context.clear_cookies()
+    _sign_in(page, server, "auditor")
+    page.goto(f"{server.url}/projets/{project['node']['id']}")
+    page.get_by_role("link", name="Son historique : qui a changé quoi, quand et pourquoi").click()
+    assert page.url == history
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Historique")
+    assert _axe_violations(page) == []
+
+
 def test_pages_run_no_script_and_load_nothing_from_elsewhere(page: Any, server: Server) -> None:
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))

@@ -8,6 +8,7 @@ from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import caught_up, new_token, register, sign_in
+from tracker.application.access import Role
 from tracker.application.services import Services
 from tracker.web.i18n import CATALOGUE, template_messages
 from tracker.web.reading import query_text
@@ -102,3 +103,25 @@ def test_the_stylesheet_is_served_by_tracker_itself(web: TestClient) -> None:
     response = web.get("/static/tracker.css")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/css")
+
+
+def test_an_auditor_reads_a_projects_history_with_reasons_and_both_dates(
+    web: TestClient, web_services: Services
+) -> None:
+    _, project_id, position = register(web_services.application, "Villages du futur")
+    caught_up(web, position)
+    sign_in(web, new_token(web_services, Role.AUDITOR))
+    page = web.get(f"/projets/{project_id}/historique")
+    assert page.status_code == 200
+    assert "ProjectRegistered" in page.text
+    assert "Survenu le" in page.text
+    assert "Enregistré le" in page.text
+
+
+def test_a_viewer_cannot_reach_a_projects_history(web: TestClient, web_services: Services) -> None:
+    _, project_id, position = register(web_services.application, "Villages du futur")
+    caught_up(web, position)
+    sign_in(web, new_token(web_services, Role.VIEWER))
+    page = web.get(f"/projets/{project_id}/historique")
+    assert page.status_code == 403
+    assert "ProjectRegistered" not in page.text

@@ -1,4 +1,5 @@
-"""The pages (docs/web.md): `/`, `/projets`, `/projets/{id}`, `/connexion`, `/deconnexion`.
+"""The pages (docs/web.md): `/`, `/projets`, `/projets/{id}`, `/projets/{id}/historique`
+(auditors), `/connexion`, `/deconnexion`.
 
 Each page authenticates its session, reads its data with its GraphQL query run in-process
 (tracker/web/reading.py), shapes it for its template, and renders. Time travel: every page
@@ -22,7 +23,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from domain.values import Health, Phase, Status
-from tracker.application.access import Principal
+from tracker.application.access import Principal, Role
 from tracker.application.services import Services
 from tracker.web.charts import TimelineRow, bar_chart, timeline
 from tracker.web.reading import QueryFailedError, QueryRunner, query_text, read
@@ -324,6 +325,36 @@ def router(pages: Pages) -> APIRouter:
             travel_query=travel.query,
             project=found,
             timeline=project_timeline(found, today),
+        )
+
+    @routes.get("/projets/{project_id}/historique")
+    async def history(request: Request, project_id: str) -> Response:
+        """A project's recorded events, for auditors: who, both dates, and why."""
+        principal = await pages.signed_in(request)
+        if principal is None:
+            return pages.to_sign_in(request)
+        if principal.role is not Role.AUDITOR:
+            return pages.render(request, "forbidden.html", principal, 403)
+        try:
+            UUID(project_id)
+        except ValueError:
+            return pages.render(request, "not_found.html", principal, 404)
+        services: Services = request.app.state.services
+        variables = {"id": project_id}
+        try:
+            data = await read(pages.run, services, principal, "history", variables)
+        except QueryFailedError as error:
+            return pages.failed(request, principal, error, query_text("history"))
+        if data["project"] is None:
+            return pages.render(request, "not_found.html", principal, 404)
+        return pages.render(
+            request,
+            "history.html",
+            principal,
+            query=query_text("history"),
+            variables=variables,
+            project=data["project"],
+            events=data["projectHistory"],
         )
 
     return routes
