@@ -125,3 +125,19 @@ def test_a_viewer_cannot_reach_a_projects_history(web: TestClient, web_services:
     page = web.get(f"/projets/{project_id}/historique")
     assert page.status_code == 403
     assert "ProjectRegistered" not in page.text
+
+
+def test_the_demo_link_pre_fills_the_sign_in_form(web: TestClient) -> None:
+    page = web.get("/connexion", params={"jeton": "tok_0123456789abcdef.secret"})
+    assert 'value="tok_0123456789abcdef.secret"' in page.text
+
+
+def test_each_dashboard_figure_links_to_the_filtered_list(
+    web: TestClient, web_services: Services
+) -> None:
+    lab, _, position = register(web_services.application, "Villages du futur")
+    caught_up(web, position)
+    sign_in(web, new_token(web_services))
+    page = web.get("/", params={"lab": lab})
+    assert f'href="/projets?lab={lab}&amp;phase=framing"' in page.text
+    assert f'href="/projets?lab={lab}"' in page.text
