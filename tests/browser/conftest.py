@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -22,8 +23,6 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import sync_playwright
-
-from tests.e2e.test_serve_scenario import _free_port
 
 TRACKER = str(Path(sys.executable).parent / "tracker")
 CHROMIUM = os.environ.get("TRACKER_CHROMIUM", "/usr/bin/chromium")
@@ -38,6 +37,13 @@ CHROMIUM_ARGS = [
 ]
 START_DEADLINE_SECONDS = 90
 SEEDED_PROJECTS = 24
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def _require_browser() -> None:
