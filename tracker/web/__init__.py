@@ -38,6 +38,6 @@ async def stylesheet() -> Response:
 
 def install_web(app: FastAPI, settings: Settings, run: QueryRunner) -> None:
     """Mount the pages on `app`; `run` executes the GraphQL schema in-process."""
-    sessions = Sessions(session_secret(settings), settings.session_hours * 3600)
+    sessions = Sessions(lambda: session_secret(settings), settings.session_hours * 3600)
     app.include_router(router(Pages(Renderer(), sessions, run)))
     app.add_api_route(f"/static/{STYLESHEET}", stylesheet, methods=["GET"], include_in_schema=False)

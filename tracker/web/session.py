@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -106,10 +107,16 @@ def session_secret(settings: Settings, secret_file: Path = SECRET_FILE) -> str:
 class Sessions:
     """Signs and reads session cookies, and resolves them to principals."""
 
-    def __init__(self, secret: str, max_age_seconds: int) -> None:
+    def __init__(self, secret: str | Callable[[], str], max_age_seconds: int) -> None:
+        # A callable is asked on first use: building the app writes no secret file.
+        self._secret = secret
         self.max_age_seconds = max_age_seconds
-        self._serializer = URLSafeTimedSerializer(secret, salt=_SALT)
         self.methods: dict[str, SignInMethod] = {TokenSignIn.name: TokenSignIn()}
+
+    @cached_property
+    def _serializer(self) -> URLSafeTimedSerializer:
+        secret = self._secret if isinstance(self._secret, str) else self._secret()
+        return URLSafeTimedSerializer(secret, salt=_SALT)
 
     def dumps(self, session: WebSession) -> str:
         return self._serializer.dumps(session.as_payload())
