@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import Server
+from tracker.web.pages import Filters, TimeTravel, dashboard_variables
 from tracker.web.reading import query_text
 
 pytestmark = pytest.mark.e2e
@@ -48,7 +49,9 @@ def test_a_person_signs_in_filters_opens_a_project_changes_the_date_and_signs_ou
     page: Any, server: Server
 ) -> None:
     _sign_in(page, server)
-    portfolio = server.graphql(query_text("dashboard"), {"milestones": {"overdue": True}})
+    portfolio = server.graphql(
+        query_text("dashboard"), dashboard_variables(Filters(), TimeTravel())
+    )
     total = page.locator('[data-figure="total"]').inner_text()
     assert _figure(total) == portfolio["portfolio"]["total"]
     overdue = page.locator('[data-figure="overdue"]').inner_text()

@@ -232,12 +232,7 @@ def router(pages: Pages) -> APIRouter:
         travel, filters = TimeTravel.parse(params), Filters.parse(params)
         if travel.error:
             return _bad_date(pages, request, principal, travel)
-        variables: dict[str, Any] = {
-            "filter": filters.variable(),
-            # portfolio(asOf:) until portfolio(on:, asKnownAt:) arrives (module docstring).
-            "asOf": travel.known_at.isoformat() if travel.known_at else None,
-            "milestones": {"overdue": True, "project": filters.variable()},
-        }
+        variables = dashboard_variables(filters, travel)
         services: Services = request.app.state.services
         try:
             data = await read(pages.run, services, principal, "dashboard", variables)
@@ -386,6 +381,19 @@ async def _form(request: Request) -> dict[str, str]:
     return {key: values[0] for key, values in parsed.items()}
 
 
+def dashboard_variables(filters: Filters, travel: TimeTravel) -> dict[str, Any]:
+    """The dashboard query's variables: the portfolio's filter, and its milestone lists."""
+    projects = filters.variable()
+    return {
+        "filter": projects,
+        # portfolio(asOf:) until portfolio(on:, asKnownAt:) arrives (module docstring).
+        "asOf": travel.known_at.isoformat() if travel.known_at else None,
+        "overdue": {"overdue": True, "project": projects},
+        "dueSoon": {"dueWithinDays": 30, "project": projects},
+        "slipped": {"slipped": True, "project": projects},
+    }
+
+
 def dashboard_values(
     data: Mapping[str, Any],
     filters: Filters,
@@ -434,6 +442,8 @@ def dashboard_values(
         "by_territory": chart(portfolio["byTerritory"][:15], "territory", lambda r: r["key"]),
         "by_theme": chart(portfolio["byTheme"][:15], "theme", lambda r: r["key"]),
         "overdue": data["overdue"],
+        "due_soon": data["dueSoon"],
+        "slipped": data["slipped"],
     }
 
 
