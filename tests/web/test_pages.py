@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
@@ -66,10 +67,11 @@ def test_the_dashboard_says_in_french_which_date_it_shows(
 def test_the_projects_list_filters_by_words_of_the_title(
     web: TestClient, web_services: Services
 ) -> None:
-    _, project_id, position = register(web_services.application, "Médiathèque zéphyrine")
+    word = f"zéphyrine{uuid.uuid4().hex[:8]}"
+    _, project_id, position = register(web_services.application, f"Médiathèque {word}")
     caught_up(web, position)
     sign_in(web, new_token(web_services))
-    found = web.get("/projets", params={"text": "zéphyrine"})
+    found = web.get("/projets", params={"text": word})
     assert found.status_code == 200
     assert f"/projets/{project_id}" in found.text
     assert "1 projets trouvés" in found.text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import BASE_URL, caught_up, new_token, register, sign_in
@@ -99,12 +101,14 @@ def test_sign_in_returns_only_to_this_site(web: TestClient, web_services: Servic
 
 
 def test_a_project_titled_script_shows_as_text(web: TestClient, web_services: Services) -> None:
-    _, project_id, position = register(web_services.application, "<script>alert(1)</script>")
+    word = f"zz{uuid.uuid4().hex[:10]}"
+    title = f"<script>alert(1)</script> {word}"
+    _, project_id, position = register(web_services.application, title)
     caught_up(web, position)
     sign_in(web, new_token(web_services))
-    for path in (f"/projets/{project_id}", "/projets"):
+    for path in (f"/projets/{project_id}", f"/projets?text={word}"):
         page = web.get(path)
-        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+        assert f"&lt;script&gt;alert(1)&lt;/script&gt; {word}" in page.text
         assert "<script" not in page.text
 
 
