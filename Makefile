@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench soak clean
+.PHONY: install run test lint format bench soak clean web-messages web-bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,15 @@ bench: install
 		apt-get install -y wrk >/dev/null 2>&1 || \
 		(apt-get update >/dev/null 2>&1 && apt-get install -y wrk >/dev/null 2>&1) || true
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The web pages' French catalogue: merge the templates' message ids into
+# tracker/web/i18n/fr/LC_MESSAGES/messages.po (then translate the new, empty entries).
+web-messages: install
+	$(BIN)/python -m tracker.web.i18n
+
+# Server time of each web page at 200 seeded projects, p50/p95 (docs/web.md).
+web-bench: install
+	$(BIN)/python -m bench.web_pages $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

@@ -1,4 +1,5 @@
-"""The ASGI application: REST API, GraphQL and operations endpoints over one set of services."""
+"""The ASGI application: REST API, GraphQL, web pages and operations endpoints over one set of
+services."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ from tracker.api.routes import install_api
 from tracker.application.services import Services
 from tracker.config.settings import Settings, get_settings
 from tracker.graphql import install_graphql
+from tracker.graphql.inprocess import in_process_runner
+from tracker.graphql.schema import build_schema
 from tracker.i18n import FRENCH, catalogue
+from tracker.web import install_web
 from tracker.webhooks.deliverer import start_background_deliverer
 
 log = structlog.get_logger("tracker.asgi")
@@ -97,5 +101,7 @@ def create_app(
             expose_headers=CORS_RESPONSE_HEADERS,
             max_age=600,
         )
+    # The web pages run the same schema in-process (docs/web.md).
+    install_web(app, settings, in_process_runner(build_schema(settings)))
     install_metrics(app)  # after the API's middleware: outermost, it sees every final status
     return app

@@ -61,6 +61,8 @@ class Policy(Enum):
     HISTORY = "auditor, or staff of the project's lab"
     WEBHOOKS = "admin, or staff of the lab (the subscription's, the publishing one)"
     WEBHOOK_LIST = "admin, or any staff (who sees their own lab's subscriptions)"
+    # The web pages: a session cookie, never a bearer header (tests/web, tests/browser).
+    WEB_SESSION = "a web session"
 
 
 PROJECT_POSTS = [
@@ -122,6 +124,15 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("POST", "/api/v1/webhooks/{subscription_id}/pause"): Policy.WEBHOOKS,
     ("POST", "/api/v1/webhooks/{subscription_id}/resume"): Policy.WEBHOOKS,
     ("DELETE", "/api/v1/webhooks/{subscription_id}"): Policy.WEBHOOKS,
+    ("GET", "/static/tracker.css"): Policy.PUBLIC,
+    ("GET", "/connexion"): Policy.PUBLIC,
+    ("POST", "/connexion"): Policy.WEB_SESSION,
+    ("GET", "/deconnexion"): Policy.WEB_SESSION,
+    ("POST", "/deconnexion"): Policy.WEB_SESSION,
+    ("GET", "/"): Policy.WEB_SESSION,
+    ("GET", "/projets"): Policy.WEB_SESSION,
+    ("GET", "/projets/{project_id}"): Policy.WEB_SESSION,
+    ("GET", "/projets/{project_id}/historique"): Policy.WEB_SESSION,
 }
 
 CALLERS = [
@@ -208,8 +219,8 @@ def _policy_cases() -> list[tuple[str, str, str]]:
     app = create_app(Settings(database_url="sqlite:///unused.db"), run_projector=False)
     cases = []
     for method, path in route_table(app):
-        if method == "HEAD":
-            continue
+        if method == "HEAD" or POLICY.get((method, path)) is Policy.WEB_SESSION:
+            continue  # the web pages: tests/web, and the bearer check below
         for caller in CALLERS:
             write = POLICY.get((method, path)) is Policy.STAFF_OF_LAB and (
                 "{project_id}" in path or "{training_id}" in path
@@ -334,6 +345,19 @@ def test_every_route_admits_exactly_its_policys_callers(
         assert all(token not in response.text for token in world.raw_tokens)
     else:
         assert response.status_code == expected, response.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for (m, p), policy in POLICY.items() if policy is Policy.WEB_SESSION and m == "GET"),
+)
+def test_a_bearer_token_opens_no_web_page(world: World, path: str) -> None:
+    arranged = arrange(world.application, world.lab)
+    response = world.client.get(
+        _concrete(path, arranged, world), headers=world.headers["auditor"], follow_redirects=False
+    )
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/connexion")
 
 
 HISTORY_FIELDS = {

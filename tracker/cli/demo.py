@@ -13,6 +13,7 @@ import json
 import shlex
 from dataclasses import dataclass
 from typing import TextIO
+from urllib.parse import urlencode
 from uuid import UUID
 
 from rich.console import Console
@@ -103,6 +104,12 @@ def base_url(host: str, port: int) -> str:
 PORTFOLIO_QUERY = "{ portfolio { total byPhase { key label count } byHealth { key count } } }"
 
 
+def sign_in_link(url: str, token: str) -> str:
+    """The web sign-in page with this token pre-filled (docs/web.md): for the demo only,
+    since a link carries its token wherever it is pasted."""
+    return f"{url}/connexion?{urlencode({'jeton': token})}"
+
+
 def graphql_body(query: str) -> str:
     """A GraphQL request body, as JSON."""
     return json.dumps({"query": query}, ensure_ascii=False)
@@ -113,6 +120,7 @@ def banner(setup: DemoSetup, url: str) -> str:
     lines = [
         "",
         f"tracker is serving on {url}",
+        f"  web pages (French)      {url}/  (sign in at {url}/connexion)",
         f"  API docs (Swagger UI)   {url}/docs",
         f"  GraphQL (GraphiQL)      {url}/graphql",
         f"  health, readiness       {url}/healthz  {url}/readyz  ({url}/metrics for Prometheus)",
@@ -132,6 +140,8 @@ def banner(setup: DemoSetup, url: str) -> str:
     lines += [setup.summary.line(), "", "Demo tokens (shown once; only their hashes are stored):"]
     width = max(len(t.label) for t in setup.tokens)
     lines += [f"  {t.label:<{width}}  {t.token}" for t in setup.tokens]
+    lines += ["", "Sign in to the web pages (one link per role; the form opens pre-filled):"]
+    lines += [f"  {t.label:<{width}}  {sign_in_link(url, t.token)}" for t in setup.tokens]
     staff = setup.token_for(Role.STAFF, LABS[0].slug)
     viewer = setup.token_for(Role.VIEWER)
     auditor = setup.token_for(Role.AUDITOR)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The database URLs tracker runs on (TRACKER_DATABASE_URL).
@@ -122,6 +122,13 @@ class Settings(BaseSettings):
     )
     webhook_batch_size: int = Field(
         default=100, ge=1, description="Events read per subscription and turn."
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs the web pages' session cookies (docs/web.md); unset: generated "
+        "at first start into var/session_secret.",
+    )
+    session_hours: int = Field(
+        default=8, ge=1, le=24 * 30, description="How long a web sign-in lasts."
     )
 
     @property

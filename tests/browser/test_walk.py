@@ -1,0 +1,127 @@
+"""A person's walk through the pages in a real browser, and axe-core on every page."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import Server
+from tracker.web.pages import Filters, TimeTravel, dashboard_variables
+from tracker.web.reading import query_text
+
+pytestmark = pytest.mark.e2e
+
+# axe-core's own script, from the axe-playwright-python wheel: injected from this file, never
+# fetched. Its WCAG 2.1 A and AA rules are the ones checked.
+AXE_SCRIPT = (resources.files("axe_playwright_python") / "axe.min.js").read_text("utf-8")
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def _figure(text: str) -> int:
+    return int(re.sub(r"\D", "", text))
+
+
+def _sign_in(page: Any, server: Server, role: str = "viewer") -> None:
+    page.goto(f"{server.url}/")
+    assert page.url.startswith(f"{server.url}/connexion")
+    page.get_by_label("Jeton").fill(server.tokens[role])
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(f"{server.url}/")
+
+
+def _axe_violations(page: Any) -> list[dict[str, Any]]:
+    # evaluate() runs as the browser's devtools would, so the pages' CSP (no script) stays on.
+    page.evaluate(AXE_SCRIPT)
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
+    )
+    assert result["passes"], "axe-core checked nothing"
+    return [
+        {"id": v["id"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"]
+    ]
+
+
+def test_a_person_signs_in_filters_opens_a_project_changes_the_date_and_signs_out(
+    page: Any, server: Server
+) -> None:
+    _sign_in(page, server)
+    portfolio = server.graphql(
+        query_text("dashboard"), dashboard_variables(Filters(), TimeTravel())
+    )
+    total = page.locator('[data-figure="total"]').inner_text()
+    assert _figure(total) == portfolio["portfolio"]["total"]
+    overdue = page.locator('[data-figure="overdue"]').inner_text()
+    assert _figure(overdue) == portfolio["portfolio"]["milestones"]["overdue"]
+
+    page.get_by_role("link", name="Projets", exact=True).click()
+    page.get_by_label("Phase").select_option("framing")
+    page.get_by_role("button", name="Filtrer").click()
+    page.wait_for_url(re.compile(r".*phase=framing.*"))
+    listed = server.graphql(query_text("projects"), {"filter": {"phase": "FRAMING"}, "first": 25})[
+        "projects"
+    ]
+    heading = page.get_by_role("heading", level=2, name=re.compile("projets trouvés"))
+    assert _figure(heading.inner_text()) == listed["totalCount"]
+
+    first = listed["edges"][0]["node"]
+    page.get_by_role("link", name=first["title"], exact=True).first.click()
+    assert page.get_by_role("heading", level=1).inner_text() == first["title"]
+
+    page.get_by_label("Date métier").fill("2024-12-31")
+    page.get_by_role("button", name="Afficher").click()
+    page.wait_for_url(re.compile(r".*on=2024-12-31.*"))
+    assert "Date métier demandée : 31 décembre 2024" in page.locator("main").inner_text()
+
+    page.get_by_role("link", name="Se déconnecter").click()
+    page.get_by_role("button", name="Se déconnecter de ce navigateur").click()
+    page.wait_for_url(re.compile(r".*/connexion.*"))
+    page.goto(f"{server.url}/projets")
+    assert "/connexion" in page.url
+
+
+def test_no_page_has_an_axe_core_wcag_violation(page: Any, server: Server) -> None:
+    page.goto(f"{server.url}/connexion")
+    found = {"/connexion": _axe_violations(page)}
+    _sign_in(page, server)
+    project = server.graphql(query_text("projects"), {"first": 1})["projects"]["edges"][0]
+    for path in (
+        "/",
+        "/?on=2024-12-31&connu_le=2025-06-30T12:00:00",
+        "/projets",
+        "/projets?phase=framing",
+        f"/projets/{project['node']['id']}",
+        "/deconnexion",
+        "/projets/00000000-0000-0000-0000-000000000000",
+    ):
+        page.goto(f"{server.url}{path}")
+        found[path] = _axe_violations(page)
+    assert {path: v for path, v in found.items() if v} == {}
+
+
+def test_a_viewer_cannot_reach_the_auditor_pages_and_an_auditor_can(
+    page: Any, server: Server
+) -> None:
+    project = server.graphql(query_text("projects"), {"first": 1})["projects"]["edges"][0]
+    history = f"{server.url}/projets/{project['node']['id']}/historique"
+    _sign_in(page, server, "viewer")
+    assert page.goto(history).status == 403
+    page.context.clear_cookies()
+    _sign_in(page, server, "auditor")
+    page.goto(f"{server.url}/projets/{project['node']['id']}")
+    page.get_by_role("link", name="Son historique : qui a changé quoi, quand et pourquoi").click()
+    assert page.url == history
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Historique")
+    assert _axe_violations(page) == []
+
+
+def test_pages_run_no_script_and_load_nothing_from_elsewhere(page: Any, server: Server) -> None:
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    _sign_in(page, server)
+    page.goto(f"{server.url}/projets")
+    assert all(url.startswith(server.url) for url in requested), requested
+    assert page.locator("script").count() == 0

@@ -1,0 +1,146 @@
+"""The pages through the real app: what each shows, and that it shows the GraphQL answers."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from babel.messages.pofile import read_po
+from fastapi.testclient import TestClient
+
+from tests.web.conftest import caught_up, new_token, register, sign_in
+from tracker.application.access import Role
+from tracker.application.services import Services
+from tracker.web.i18n import CATALOGUE, template_messages
+from tracker.web.pages import Filters, TimeTravel, dashboard_variables
+from tracker.web.reading import query_text
+
+
+def _graphql(web: TestClient, token: str, name: str, variables: dict[str, object]) -> dict:
+    response = web.post(
+        "/graphql",
+        json={"query": query_text(name), "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def test_every_template_message_has_a_french_translation() -> None:
+    with CATALOGUE.open("rb") as source:
+        catalogue = read_po(source)
+    untranslated = [
+        m for m in template_messages() if not (catalogue.get(m) and catalogue[m].string)
+    ]
+    assert template_messages()
+    assert untranslated == []
+
+
+def test_the_dashboard_shows_the_portfolio_totals_graphql_answers(
+    web: TestClient, web_services: Services
+) -> None:
+    _, _, position = register(web_services.application, "Villages du futur")
+    caught_up(web, position)
+    token = new_token(web_services)
+    sign_in(web, token)
+    page = web.get("/")
+    assert page.status_code == 200
+    answer = _graphql(web, token, "dashboard", dashboard_variables(Filters(), TimeTravel()))
+    shown = re.search(r'data-figure="total">([^<]+)<', page.text)
+    assert shown is not None
+    assert shown.group(1).replace("\u202f", "").replace("\xa0", "") == str(
+        answer["portfolio"]["total"]
+    )
+
+
+def test_the_dashboard_says_in_french_which_date_it_shows(
+    web: TestClient, web_services: Services
+) -> None:
+    sign_in(web, new_token(web_services))
+    page = web.get("/?on=2024-12-31")
+    assert page.status_code == 200
+    assert 'lang="fr"' in page.text
+    assert "Date métier demandée : 31 décembre 2024" in page.text
+
+
+def test_the_projects_list_filters_by_words_of_the_title(
+    web: TestClient, web_services: Services
+) -> None:
+    word = f"zéphyrine{uuid.uuid4().hex[:8]}"
+    _, project_id, position = register(web_services.application, f"Médiathèque {word}")
+    caught_up(web, position)
+    sign_in(web, new_token(web_services))
+    found = web.get("/projets", params={"text": word})
+    assert found.status_code == 200
+    assert f"/projets/{project_id}" in found.text
+    assert "1 projets trouvés" in found.text
+
+
+def test_a_project_page_draws_its_timeline_and_shows_its_query(
+    web: TestClient, web_services: Services
+) -> None:
+    _, project_id, position = register(web_services.application, "Villages du futur")
+    caught_up(web, position)
+    sign_in(web, new_token(web_services))
+    page = web.get(f"/projets/{project_id}")
+    assert page.status_code == 200
+    assert "<svg" in page.text
+    assert 'class="period phase-framing"' in page.text
+    assert "voir la requête GraphQL" in page.text
+
+
+def test_an_unknown_project_is_a_french_404_page(web: TestClient, web_services: Services) -> None:
+    sign_in(web, new_token(web_services))
+    page = web.get("/projets/00000000-0000-0000-0000-000000000000")
+    assert page.status_code == 404
+    assert "Page introuvable" in page.text
+
+
+def test_a_malformed_date_is_a_400_page(web: TestClient, web_services: Services) -> None:
+    sign_in(web, new_token(web_services))
+    assert web.get("/projets?on=hier").status_code == 400
+
+
+def test_the_stylesheet_is_served_by_tracker_itself(web: TestClient) -> None:
+    response = web.get("/static/tracker.css")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/css")
+
+
+def test_an_auditor_reads_a_projects_history_with_reasons_and_both_dates(
+    web: TestClient, web_services: Services
+) -> None:
+    _, project_id, position = register(web_services.application, "Villages du futur")
+    caught_up(web, position)
+    sign_in(web, new_token(web_services, Role.AUDITOR))
+    page = web.get(f"/projets/{project_id}/historique")
+    assert page.status_code == 200
+    assert "ProjectRegistered" in page.text
+    assert "Survenu le" in page.text
+    assert "Enregistré le" in page.text
+
+
+def test_a_viewer_cannot_reach_a_projects_history(web: TestClient, web_services: Services) -> None:
+    _, project_id, position = register(web_services.application, "Villages du futur")
+    caught_up(web, position)
+    sign_in(web, new_token(web_services, Role.VIEWER))
+    page = web.get(f"/projets/{project_id}/historique")
+    assert page.status_code == 403
+    assert "ProjectRegistered" not in page.text
+
+
+def test_the_demo_link_pre_fills_the_sign_in_form(web: TestClient) -> None:
+    page = web.get("/connexion", params={"jeton": "tok_0123456789abcdef.secret"})
+    assert 'value="tok_0123456789abcdef.secret"' in page.text
+
+
+def test_each_dashboard_figure_links_to_the_filtered_list(
+    web: TestClient, web_services: Services
+) -> None:
+    lab, _, position = register(web_services.application, "Villages du futur")
+    caught_up(web, position)
+    sign_in(web, new_token(web_services))
+    page = web.get("/", params={"lab": lab})
+    assert f'href="/projets?lab={lab}&amp;phase=framing"' in page.text
+    assert f'href="/projets?lab={lab}"' in page.text

@@ -1,0 +1,43 @@
+"""The web front (docs/web.md): French pages for people, served by `tracker serve` itself.
+
+Server-rendered (Jinja2) pages whose data comes from the project's own GraphQL schema run
+in-process, charts drawn on the server as SVG beside tables of the same numbers, one
+stylesheet served from here, and no script: nothing is loaded from another origin.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+from fastapi import FastAPI
+from starlette.responses import Response
+
+from tracker.config.settings import Settings
+from tracker.web.pages import Pages, router
+from tracker.web.reading import QueryRunner
+from tracker.web.rendering import Renderer
+from tracker.web.session import Sessions, session_secret
+
+STYLESHEET = "tracker.css"
+
+
+@cache
+def _stylesheet() -> bytes:
+    return (resources.files("tracker.web") / "static" / STYLESHEET).read_bytes()
+
+
+async def stylesheet() -> Response:
+    """The pages' one stylesheet."""
+    return Response(
+        _stylesheet(),
+        media_type="text/css",
+        headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+def install_web(app: FastAPI, settings: Settings, run: QueryRunner) -> None:
+    """Mount the pages on `app`; `run` executes the GraphQL schema in-process."""
+    sessions = Sessions(lambda: session_secret(settings), settings.session_hours * 3600)
+    app.include_router(router(Pages(Renderer(), sessions, run)))
+    app.add_api_route(f"/static/{STYLESHEET}", stylesheet, methods=["GET"], include_in_schema=False)
