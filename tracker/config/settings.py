@@ -122,6 +122,7 @@ class Settings(BaseSettings):
     )
     webhook_batch_size: int = Field(
         default=100, ge=1, description="Events read per subscription and turn."
+    )
     session_secret: SecretStr | None = Field(
         default=None,
         description="Signs the web pages' session cookies (docs/web.md); unset: generated "
