@@ -187,7 +187,7 @@ def resume_webhook(
 @router.delete(
     "/{subscription_id}",
     operation_id="delete_webhook",
-    responses=problem_responses(401, 403, 404, 409, 412, 503),
+    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 503),
 )
 def delete_webhook(
     subscription_id: SubscriptionIdPath,
