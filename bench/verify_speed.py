@@ -7,11 +7,11 @@ Writes a log of `--events` events (bench.rebuild_speed's writer; with `--signed`
 key signs every checkpoint and the head with every save), then times, on the same database:
 
 - verify: `tracker.audit.verify.verify` (chains, checkpoints, signed heads; no projections);
+- floor: reading the same rows (the events and the hash rows, streamed from one snapshot as
+  verify reads them) and computing each event's hash and the running hash, with no checks.
+
 Rates are also given per CPU-second of this process (on PostgreSQL the server's own time is
 excluded), which a machine shared with other work disturbs less.
-
-- floor: reading the same rows (the events and the hash rows, page by page, as verify does)
-  and computing each event's hash and the running hash, with no checks at all.
 """
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ import argparse
 import os
 import tempfile
 import time
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 from bench.common import Figure
 from bench.rebuild_speed import database, write_log
 from tracker.application.services import Services
-from tracker.audit.verify import PAGE, verify
+from tracker.audit.verify import verify
 from tracker.config.logging import configure_logging
 from tracker.config.settings import Settings
 from tracker.store import migrate
@@ -39,26 +40,20 @@ def floor(services: Services) -> int:
     """Read every event and hash row as verify does, and hash them: the events read."""
     recorder = audit_recorder(services.application.recorder)
     heads: dict[str, str] = {}
-    running, after, count = GENESIS, 0, 0
-    stop = recorder.max_notification_id() or 0
-    while True:
-        page = recorder.select_chained_events(after, PAGE, stop)
-        recorder.select_hash_rows(after, PAGE)
-        for event in page:
-            stream = event.originator_id
-            hash_ = canonical_event_hash(
-                heads.get(stream, GENESIS),
-                stream,
-                event.originator_version,
-                event.topic,
-                event.state,
-            )
-            heads[stream] = hash_
-            running = running_hash(running, event.position, hash_)
-        count += len(page)
-        if len(page) < PAGE:
-            return count
-        after = page[-1].position
+    running, count = GENESIS, 0
+    stop = max(recorder.max_notification_id() or 0, recorder.max_hash_position())
+    with recorder.scan_chain(stop) as scan:
+        recorded = chain.from_iterable(scan.recorded)
+        for page in scan.events:
+            for position, stream, version, topic, state in page:
+                next(recorded, None)
+                hash_ = canonical_event_hash(
+                    heads.get(stream, GENESIS), stream, version, topic, state
+                )
+                heads[stream] = hash_
+                running = running_hash(running, position, hash_)
+            count += len(page)
+    return count
 
 
 def measure(backend: str, events: int, signed: bool) -> dict[str, Any]:

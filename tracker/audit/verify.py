@@ -25,8 +25,10 @@ one tampering, localised so that one change is reported once, not once per later
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,9 +37,9 @@ from tracker.application.service import TrackerApplication
 from tracker.application.services import Services
 from tracker.store.chain import (
     GENESIS,
-    ChainedEvent,
     Checkpoint,
-    HashRow,
+    EventRow,
+    RecordedRow,
     canonical_event_hash,
     running_hash,
 )
@@ -49,7 +51,9 @@ from tracker.store.signing import (
     signature_is_valid,
 )
 
-PAGE = 1000
+# A stream the verifier has not met yet: version 0, chained from genesis.
+UNSEEN = (0, GENESIS)
+NEVER = float("inf")
 
 Kind = Literal[
     "modified",
@@ -203,33 +207,6 @@ class VerifyReport:
         }
 
 
-def _events(application: TrackerApplication, stop: int) -> Iterator[list[ChainedEvent]]:
-    # Pages of raw rows: no UUID parsed, no domain event decoded (docs/audit.md, speed).
-    recorder = audit_recorder(application.recorder)
-    after = 0
-    while True:
-        page = recorder.select_chained_events(after, PAGE, stop)
-        if page:
-            yield page
-        if len(page) < PAGE:
-            return
-        after = page[-1].position
-
-
-def _hash_rows(application: TrackerApplication, stop: int) -> Iterator[HashRow]:
-    recorder = audit_recorder(application.recorder)
-    after = 0
-    while True:
-        page = recorder.select_hash_rows(after, PAGE)
-        for row in page:
-            if row.position > stop:
-                return
-            yield row
-        if len(page) < PAGE:
-            return
-        after = page[-1].position
-
-
 class _Verifier:
     def __init__(
         self,
@@ -239,8 +216,8 @@ class _Verifier:
         witness: Witness | None,
     ) -> None:
         self.report = VerifyReport(checkpoints=len(checkpoints))
-        self.pending_checkpoints = list(checkpoints)
-        self.pending_signatures = self._valid_signatures(signatures, keys)
+        self.pending_checkpoints = deque(checkpoints)
+        self.pending_signatures = deque(self._valid_signatures(signatures, keys))
         # An invalid signature is reported once, as such, not again as a missing one.
         self.signed_positions = {head.position for head in signatures}
         self.first_signed = min(self.signed_positions, default=None)
@@ -252,6 +229,12 @@ class _Verifier:
         self.witness = witness
         if witness is not None:
             self._check_witness_signature(witness, keys)
+        # While nothing is wrong with any stream (`fast`), each stream's last (version,
+        # hash) is all there is to know: `clean` holds it, and `_fast_page` checks an event
+        # with a few comparisons and its two hashes. At the first event that is not exactly
+        # what its hash row says, the three maps below take over (`_leave_fast`).
+        self.fast = True
+        self.clean: dict[str, tuple[int, str]] = {}
         # From the hash rows: each stream's last recorded (version, hash).
         self.recorded_heads: dict[str, tuple[int, str]] = {}
         # From the events: each stream's last version, and the hash the running hash used.
@@ -302,22 +285,103 @@ class _Verifier:
             return
         self.report.findings.append(Finding("witness", head.position, detail))
 
-    def row_without_event(self, row: HashRow) -> None:
-        self.deleted.add((row.originator_id, row.originator_version))
+    def _interest(self) -> float:
+        """The next position where `_advance` has more to do than chain the running hash."""
+        interest = NEVER
+        if self.pending_checkpoints:
+            interest = self.pending_checkpoints[0].position
+        if self.pending_signatures:
+            interest = min(interest, self.pending_signatures[0].position)
+        if self.witness is not None and self.report.witness_position is None:
+            interest = min(interest, self.witness.head.position)
+        return interest
+
+    def page(
+        self, page: list[EventRow], recorded: Iterator[RecordedRow], row: RecordedRow | None
+    ) -> RecordedRow | None:
+        """Check a page of events beside the hash rows (`row` first); the next hash row."""
+        done = 0
+        if self.fast:
+            done, row = self._fast_page(page, recorded, row)
+        for event in page[done:] if done else page:
+            while row is not None and row[0] < event[0]:
+                self.row_without_event(row)
+                row = next(recorded, None)
+            if row is not None and row[0] == event[0]:
+                self.event(event, row)
+                row = next(recorded, None)
+            else:
+                self.event(event, None)
+        return row
+
+    def _fast_page(
+        self, page: list[EventRow], recorded: Iterator[RecordedRow], row: RecordedRow | None
+    ) -> tuple[int, RecordedRow | None]:
+        """Check events while each one is exactly what its hash row says.
+
+        Returns how many events of `page` were checked, and the next hash row. Stops at the
+        first event that needs a closer look (no hash row, another stream or version, a
+        hash that does not match or does not link): `event` then reports it. This path
+        never reports anything itself, except through `_advance` at checkpoints and signed
+        heads, so a log checked here gets the verdict the closer look would give.
+        """
+        clean = self.clean
+        running = self.running
+        interest = self._interest()
+        done = 0
+        for position, stream, version, topic, state in page:
+            if row is None or row[0] != position or row[1] != stream or row[2] != version:
+                break
+            prev = row[4]
+            if clean.get(stream, UNSEEN) != (version - 1, prev):
+                break
+            local = canonical_event_hash(prev, stream, version, topic, state)
+            if local != row[3]:
+                break
+            clean[stream] = (version, local)
+            if position < interest:
+                running = running_hash(running, position, local)
+            else:
+                self.running = running
+                self._advance(position, local)
+                running = self.running
+                interest = self._interest()
+            done += 1
+            row = next(recorded, None)
+        self.running = running
+        if done:
+            self.report.events += done
+            self.report.last_position = page[done - 1][0]
+        return done, row
+
+    def _leave_fast(self) -> None:
+        """Hand the streams' state from `clean` to the maps of the closer look."""
+        if not self.fast:
+            return
+        self.fast = False
+        self.versions = {stream: version for stream, (version, _) in self.clean.items()}
+        self.recorded_heads = dict(self.clean)
+        self.local_heads = {stream: hash_ for stream, (_, hash_) in self.clean.items()}
+        self.clean = {}
+
+    def row_without_event(self, row: RecordedRow) -> None:
+        self._leave_fast()
+        position, stream, version, hash_, _ = row
+        self.deleted.add((stream, version))
         self.add(
             Finding(
                 "deleted",
-                row.position,
+                position,
                 "the event recorded here is missing from the log",
-                row.originator_id,
-                row.originator_version,
+                stream,
+                version,
             )
         )
-        self.recorded_heads[row.originator_id] = (row.originator_version, row.hash)
+        self.recorded_heads[stream] = (version, hash_)
 
-    def event(self, event: ChainedEvent, row: HashRow | None) -> None:
-        stream, version, position = event.originator_id, event.originator_version, event.position
-        state = event.state
+    def event(self, event: EventRow, row: RecordedRow | None) -> None:
+        self._leave_fast()
+        position, stream, version, topic, state = event
         self.report.events += 1
         self.report.last_position = position
         if row is None:
@@ -332,25 +396,27 @@ class _Verifier:
             )
             self._check_sequence(position, stream, version)
             prev = self.local_heads.get(stream, GENESIS)
-            local = canonical_event_hash(prev, stream, version, event.topic, state)
-        elif (row.originator_id, row.originator_version) != (stream, version):
-            same_stream = row.originator_id == stream
+            local = canonical_event_hash(prev, stream, version, topic, state)
+        elif (row[1], row[2]) != (stream, version):
+            _, row_stream, row_version, row_hash, row_prev = row
+            same_stream = row_stream == stream
             self.add(
                 Finding(
                     "reordered" if same_stream else "modified",
                     position,
                     f"this position holds {stream} v{version} but recorded "
-                    f"{row.originator_id} v{row.originator_version}",
+                    f"{row_stream} v{row_version}",
                     stream,
                     version,
                 )
             )
             self.versions[stream] = max(self.versions.get(stream, 0), version)
-            self.recorded_heads[row.originator_id] = (row.originator_version, row.hash)
-            local = canonical_event_hash(row.prev_hash, stream, version, event.topic, state)
+            self.recorded_heads[row_stream] = (row_version, row_hash)
+            local = canonical_event_hash(row_prev, stream, version, topic, state)
         else:
-            local = canonical_event_hash(row.prev_hash, stream, version, event.topic, state)
-            if local != row.hash:
+            row_hash = row[3]
+            local = canonical_event_hash(row[4], stream, version, topic, state)
+            if local != row_hash:
                 self.add(
                     Finding(
                         "modified",
@@ -363,21 +429,22 @@ class _Verifier:
             else:
                 self._check_link(position, row)
             self._check_sequence(position, stream, version)
-            self.recorded_heads[stream] = (version, row.hash)
+            self.recorded_heads[stream] = (version, row_hash)
         self.local_heads[stream] = local
         self._advance(position, local)
 
-    def _check_link(self, position: int, row: HashRow) -> None:
-        version, prev = self.recorded_heads.get(row.originator_id, (0, GENESIS))
-        if version == row.originator_version - 1 and prev != row.prev_hash:
+    def _check_link(self, position: int, row: RecordedRow) -> None:
+        _, stream, row_version, _, row_prev = row
+        version, prev = self.recorded_heads.get(stream, UNSEEN)
+        if version == row_version - 1 and prev != row_prev:
             self.add(
                 Finding(
                     "modified",
                     position,
                     "the recorded previous hash is not the hash of the stream's previous "
                     "version: the hash records were altered",
-                    row.originator_id,
-                    row.originator_version,
+                    stream,
+                    row_version,
                 )
             )
 
@@ -412,11 +479,11 @@ class _Verifier:
         self._pass_signed_before(position)
         self.running = running_hash(self.running, position, hash_)
         if self.pending_signatures and self.pending_signatures[0].position == position:
-            self._check_signed(self.pending_signatures.pop(0))
+            self._check_signed(self.pending_signatures.popleft())
         if self.witness is not None and self.witness.head.position == position:
             self._check_witness(self.witness.head)
         if self.pending_checkpoints and self.pending_checkpoints[0].position == position:
-            checkpoint = self.pending_checkpoints.pop(0)
+            checkpoint = self.pending_checkpoints.popleft()
             self._check_checkpoint_signed(checkpoint)
             if checkpoint.running_hash != self.running and not self.segment_findings:
                 self.add(
@@ -473,7 +540,7 @@ class _Verifier:
 
     def _pass_signed_before(self, position: int) -> None:
         while self.pending_signatures and self.pending_signatures[0].position < position:
-            head = self.pending_signatures.pop(0)
+            head = self.pending_signatures.popleft()
             if not self.segment_findings:
                 self.add(
                     Finding(
@@ -499,7 +566,7 @@ class _Verifier:
 
     def _pass_checkpoints_before(self, position: int) -> None:
         while self.pending_checkpoints and self.pending_checkpoints[0].position < position:
-            checkpoint = self.pending_checkpoints.pop(0)
+            checkpoint = self.pending_checkpoints.popleft()
             if not self.segment_findings:
                 self.add(
                     Finding(
@@ -516,6 +583,7 @@ class _Verifier:
         self.segment_findings = 0
 
     def finish(self) -> VerifyReport:
+        self._leave_fast()
         last = self.report.last_position
         if self.pending_signatures:
             beyond_head = self.pending_signatures[-1]
@@ -568,23 +636,16 @@ def verify(
     signatures = recorder.select_signatures()
     stop = max(recorder.max_notification_id() or 0, recorder.max_hash_position())
     verifier = _Verifier(checkpoints, signatures, application.signing_keys(), witness)
-    rows = _hash_rows(application, stop)
-    row = next(rows, None)
-    for page in _events(application, stop):
-        for event in page:
-            while row is not None and row.position < event.position:
-                verifier.row_without_event(row)
-                row = next(rows, None)
-            if row is not None and row.position == event.position:
-                verifier.event(event, row)
-                row = next(rows, None)
-            else:
-                verifier.event(event, None)
-        if on_progress is not None:
-            on_progress(page[-1].position, stop)
-    while row is not None:
-        verifier.row_without_event(row)
-        row = next(rows, None)
+    with recorder.scan_chain(stop) as scan:
+        recorded = chain.from_iterable(scan.recorded)
+        row = next(recorded, None)
+        for page in scan.events:
+            row = verifier.page(page, recorded, row)
+            if on_progress is not None:
+                on_progress(page[-1][0], stop)
+        while row is not None:
+            verifier.row_without_event(row)
+            row = next(recorded, None)
     if on_progress is not None:
         on_progress(stop, stop)
     return verifier.finish()

@@ -49,22 +49,13 @@ def event_hash(
 def canonical_event_hash(
     prev_hash: str, originator_id: str, version: int, topic: str, state: bytes
 ) -> str:
-    """`event_hash` for an id already in canonical form (the verifier's fast path)."""
-    head = f"tracker-event-v1\n{prev_hash}\n{originator_id}\n{int(version)}\n"
-    return hashlib.sha256(
-        head.encode("ascii") + topic.encode("utf-8") + b"\n" + bytes(state)
-    ).hexdigest()
+    """`event_hash` for an id already in canonical form (the verifier's fast path).
 
-
-def canonical_hex_id(hex_id: str) -> str:
-    """A 32-digit hex UUID (SQLite's stored form) in canonical form, without parsing it.
-
-    Anything else is returned lowercased as it is: a tampered id then fails its hash check.
+    Every text is UTF-8 encoded, as the rule says: a stored hash or id that an insider
+    replaced with non-ASCII text then hashes differently (a finding), instead of failing.
     """
-    h = hex_id.lower()
-    if len(h) != 32:
-        return h
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    head = f"tracker-event-v1\n{prev_hash}\n{originator_id}\n{int(version)}\n{topic}\n"
+    return hashlib.sha256(head.encode("utf-8") + bytes(state)).hexdigest()
 
 
 def running_hash(prev_running: str, position: int, hash_: str) -> str:
@@ -76,6 +67,13 @@ def running_hash(prev_running: str, position: int, hash_: str) -> str:
 def crosses_checkpoint(previous_position: int, position: int) -> bool:
     """True when the event at `position` gets a checkpoint row."""
     return position // CHECKPOINT_INTERVAL > previous_position // CHECKPOINT_INTERVAL
+
+
+# What the verifier reads, as plain tuples (no object per event: docs/benchmarks.md, verify).
+# An event: (position, originator id in canonical form, version, topic, state).
+EventRow = tuple[int, str, int, str, bytes]
+# A row of `tracker_event_hashes`: (position, originator id, version, hash, previous hash).
+RecordedRow = tuple[int, str, int, str, str]
 
 
 @dataclass(frozen=True)

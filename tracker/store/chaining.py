@@ -11,7 +11,7 @@ each database module wraps its cursor in a `ChainCursor` that adapts them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 import structlog
@@ -26,7 +26,7 @@ from tracker.store.chain import (
     HashRow,
     canonical_id,
 )
-from tracker.store.interface import SideWrite, Signing, StoreNotEmptyError
+from tracker.store.interface import SCAN_PAGE, SideWrite, Signing, StoreNotEmptyError
 from tracker.store.signing import SignedHead, signed_age_seconds
 
 log = structlog.get_logger("tracker.store.chaining")
@@ -58,6 +58,10 @@ SELECT_LATEST_SIGNATURE = (
 )
 SELECT_SIGNATURES = f"SELECT {SIGNATURE_COLUMNS} FROM {SIGNATURES_TABLE} ORDER BY position"
 MAX_HASH_POSITION = f"SELECT MAX(position) AS position FROM {EVENT_HASHES_TABLE}"
+SCAN_RECORDED = (
+    "SELECT position, originator_id, originator_version, hash, prev_hash"
+    f" FROM {EVENT_HASHES_TABLE} WHERE position <= %s ORDER BY position"
+)
 
 
 class ChainCursor(Protocol):
@@ -71,6 +75,18 @@ class ChainCursor(Protocol):
     def executemany(self, statement: str, params: Sequence[Sequence[Any]]) -> None: ...
 
     def fetchone(self) -> Any: ...
+
+
+class FetchingCursor(Protocol):
+    """A DB-API cursor that has run a query: what `pages` reads."""
+
+    def fetchmany(self, size: int) -> list[Any]: ...
+
+
+def pages(cursor: FetchingCursor, size: int = SCAN_PAGE) -> Iterator[list[Any]]:
+    """The rows of the cursor's query, `size` at a time (the last page may be shorter)."""
+    while page := cursor.fetchmany(size):
+        yield page
 
 
 def side_writes(kwargs: dict[str, Any]) -> Sequence[SideWrite]:

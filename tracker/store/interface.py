@@ -7,14 +7,16 @@ implement it. Code that holds an application's recorder, typed as the library's
 the class instead of trusting it.
 
 The value types that cross this interface live here too: `PositionedEvent` and
-`ImportedEvent` (audit reads and the import), `SideWrite` (a write that a command hands to
-`save()` to run in the events' transaction), and the errors the store raises.
+`ImportedEvent` (audit reads and the import), `ChainScan` (what the verifier reads),
+`SideWrite` (a write that a command hands to `save()` to run in the events' transaction),
+and the errors the store raises.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
@@ -25,7 +27,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 
 from tracker.schema.event_store import SNAPSHOTS_TABLE
-from tracker.store.chain import ChainedEvent, Checkpoint, HashRow
+from tracker.store.chain import Checkpoint, EventRow, HashRow, RecordedRow
 from tracker.store.signing import SignedHead, Signer
 
 
@@ -114,6 +116,22 @@ class ImportedEvent:
     state: bytes
 
 
+@dataclass(frozen=True)
+class ChainScan:
+    """The whole log and its hash rows up to a position, page by page, from one snapshot.
+
+    `events` yields pages of `EventRow` tuples in position order, `recorded` pages of
+    `RecordedRow` tuples of `tracker_event_hashes` in position order; the two are read side
+    by side, each from its own cursor, so memory stays constant whatever the log's length.
+    """
+
+    events: Iterator[list[EventRow]]
+    recorded: Iterator[list[RecordedRow]]
+
+
+SCAN_PAGE = 2000
+
+
 class AuditRecorder(ApplicationRecorder, ABC):
     """The library's application recorder, plus the reads and the import of tracker's audit.
 
@@ -148,9 +166,13 @@ class AuditRecorder(ApplicationRecorder, ABC):
         """
 
     @abstractmethod
-    def select_chained_events(self, after: int, limit: int, stop: int) -> list[ChainedEvent]:
-        """Events after position `after` up to `stop`, `limit` at most, in position order,
-        with their ids in canonical form: what the verifier hashes (no UUID parsed)."""
+    def scan_chain(self, stop: int) -> AbstractContextManager[ChainScan]:
+        """Every event and every hash row up to position `stop`, streamed from one snapshot.
+
+        Events come with their ids in canonical form (no UUID parsed) and a NULL or
+        non-binary state as bytes (b"" for NULL): what the verifier hashes. Pages hold
+        `SCAN_PAGE` rows; the snapshot is released when the context exits.
+        """
 
     @abstractmethod
     def select_hash_rows(self, after: int, limit: int) -> list[HashRow]:

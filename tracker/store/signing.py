@@ -17,6 +17,7 @@ head is older than `TRACKER_AUDIT_HEAD_SIGNING_SECONDS` (tracker.store.chaining)
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from dataclasses import asdict, dataclass
@@ -72,11 +73,16 @@ def key_id(public_key_hex: str) -> str:
 def signature_is_valid(public_key_hex: str, head: SignedHead) -> bool:
     """True when `head.signature` is the key's signature of `head.message()`."""
     try:
-        public = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key_hex))
-        public.verify(bytes.fromhex(head.signature), head.message())
+        _public_key(public_key_hex).verify(bytes.fromhex(head.signature), head.message())
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+@functools.lru_cache(maxsize=64)
+def _public_key(public_key_hex: str) -> Ed25519PublicKey:
+    # A log holds thousands of heads signed by a handful of keys: load each key once.
+    return Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key_hex))
 
 
 def now_text() -> str:

@@ -12,7 +12,9 @@ recorder on `tracker_snapshots`, and refuses the recorders that have no table he
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, NoReturn
 from uuid import UUID
 
@@ -30,11 +32,12 @@ from eventsourcing.sqlite import (
 
 from tracker.schema.audit import EVENT_HASHES_TABLE, SIGNATURES_TABLE
 from tracker.schema.event_store import EVENTS_TABLE, SNAPSHOTS_TABLE
-from tracker.store.chain import ChainedEvent, Checkpoint, HashRow, canonical_hex_id
+from tracker.store.chain import Checkpoint, EventRow, HashRow
 from tracker.store.chaining import (
     INSERT_CHECKPOINT,
     INSERT_HASH_ROW,
     MAX_HASH_POSITION,
+    SCAN_RECORDED,
     SELECT_CHECKPOINTS,
     SELECT_HASH_ROWS,
     SELECT_LATEST_SIGNATURE,
@@ -42,6 +45,7 @@ from tracker.store.chaining import (
     checkpoint_params,
     hash_params,
     hash_row,
+    pages,
     refuse_non_empty,
     side_writes,
     signed_head,
@@ -49,6 +53,7 @@ from tracker.store.chaining import (
 )
 from tracker.store.interface import (
     AuditRecorder,
+    ChainScan,
     ImportedEvent,
     PositionedEvent,
     UnsupportedRecorderError,
@@ -56,6 +61,35 @@ from tracker.store.interface import (
 from tracker.store.signing import SignedHead
 
 SNAPSHOTS = "snapshots"
+
+
+class _CanonicalIds(dict[Any, str]):
+    """Stored originator ids in the chain's form, each worked out once per stream.
+
+    SQLite stores 32 hex digits, the chain hashes a lowercase hyphenated UUID. Anything
+    else (a tampered id) is only lowercased as text, and then fails its hash check.
+    """
+
+    def __missing__(self, stored: Any) -> str:
+        text = str(stored).lower()
+        if len(text) == 32:
+            text = f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+        self[stored] = text
+        return text
+
+
+def _state_bytes(state: Any) -> bytes:
+    # SQLite lets a tampered BLOB come back as TEXT (e.g. `state || 'x'`), or NULL.
+    return b"" if state is None else str(state).encode("utf-8")
+
+
+def _event_rows(cursor: sqlite3.Cursor) -> Iterator[list[EventRow]]:
+    ids = _CanonicalIds()
+    for page in pages(cursor):
+        yield [
+            (position, ids[stored_id], version, topic, s if type(s) is bytes else _state_bytes(s))
+            for position, stored_id, version, topic, s in page
+        ]
 
 
 class SQLiteChainCursor:
@@ -122,25 +156,24 @@ class TrackerSQLiteApplicationRecorder(AuditRecorder, SQLiteApplicationRecorder)
                 for row in c.fetchall()
             ]
 
-    def select_chained_events(self, after: int, limit: int, stop: int) -> list[ChainedEvent]:
-        statement = (
+    @contextmanager
+    def scan_chain(self, stop: int) -> Iterator[ChainScan]:
+        events_query = (
             "SELECT rowid, originator_id, originator_version, topic, state"
-            f" FROM {self.events_table_name} WHERE rowid > ? AND rowid <= ?"
-            " ORDER BY rowid LIMIT ?"
+            f" FROM {self.events_table_name} WHERE rowid <= ? ORDER BY rowid"
         )
+        # One read transaction, two cursors: both read the same snapshot of the file.
         with self.datastore.transaction(commit=False) as c:
-            c.execute(statement, (after, stop, limit))
-            return [
-                ChainedEvent(
-                    row[0],
-                    canonical_hex_id(str(row[1])),
-                    row[2],
-                    row[3],
-                    # SQLite lets a tampered BLOB come back as TEXT (e.g. `state || 'x'`).
-                    row[4] if isinstance(row[4], bytes) else str(row[4]).encode("utf-8"),
-                )
-                for row in c.fetchall()
-            ]
+            events = c.sqlite_cursor
+            events.row_factory = None
+            recorded = events.connection.cursor()
+            recorded.row_factory = None
+            try:
+                events.execute(events_query, (stop,))
+                recorded.execute(SCAN_RECORDED.replace("%s", "?"), (stop,))
+                yield ChainScan(_event_rows(events), pages(recorded))
+            finally:
+                recorded.close()
 
     def select_hash_rows(self, after: int, limit: int) -> list[HashRow]:
         with self.datastore.transaction(commit=False) as c:
