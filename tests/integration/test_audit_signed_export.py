@@ -16,12 +16,21 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.factories import registered_project
 from tracker.application.services import Services
-from tracker.audit.export import canonical_json, export_log, manifest_path, readable_hash
-from tracker.audit.verify import Witness, latest_witness
+from tracker.audit.export import (
+    ExportFileError,
+    canonical_json,
+    export_log,
+    import_log,
+    manifest_path,
+    readable_hash,
+)
+from tracker.audit.verify import Witness, latest_witness, verify
 from tracker.config.settings import Settings
 from tracker.store import migrate
+from tracker.store.interface import audit_recorder
 from tracker.store.signing import Signer, generate_key_file
 
 VERIFY_EXPORT = Path(__file__).resolve().parents[2] / "docs" / "verify_export.py"
@@ -186,3 +195,70 @@ def test_an_export_cut_before_the_witness_is_detected_offline(
     done = _run(export, "--witness", path)
     assert done.returncode == 1
     assert f"witness at position {found.head.position}: the export ends" in done.stdout
+
+
+@pytest.fixture
+def target_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A second empty, migrated store on the same back end."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'target.db'}"
+        migrate.upgrade(Settings(database_url=url))
+        yield url
+        return
+    server_url = request.getfixturevalue("postgres_server_url")
+    url = create_postgres_database(server_url, prefix="tracker_target")
+    migrate.upgrade(Settings(database_url=url))
+    try:
+        yield url
+    finally:
+        drop_postgres_database(server_url, url)
+
+
+def _imported(export: Path, url: str, key_file: Path | None = None) -> Services:
+    settings = Settings(database_url=url, audit_signing_key_file=key_file)
+    services = Services.open(settings)
+    try:
+        import_log(services.application, export)
+    except BaseException:
+        services.close()
+        raise
+    return services
+
+
+def test_an_imported_store_keeps_the_signed_heads_and_verifies_against_a_witness(
+    signed: Services, export: Path, target_url: str, tmp_path: Path
+) -> None:
+    witness = latest_witness(signed.application)
+    assert witness is not None
+    imported = _imported(export, target_url)
+    try:
+        report = verify(imported.application, witness=witness)
+        heads = audit_recorder(imported.application.recorder).select_signatures()
+    finally:
+        imported.close()
+    assert heads == audit_recorder(signed.application.recorder).select_signatures()
+    assert report.intact, report.findings
+    assert report.signed_heads == len(heads) > 0
+    assert report.witness_position == witness.head.position
+
+
+def test_an_import_refuses_a_forged_manifest_or_signed_head_and_writes_nothing(
+    export: Path, target_url: str
+) -> None:
+    manifest = _manifest(export)
+    manifest["exported_at"] = "2020-01-01T00:00:00+00:00"
+    manifest_path(export).write_bytes(canonical_json(manifest) + b"\n")
+    with pytest.raises(ExportFileError, match="manifest's signature does not verify"):
+        _imported(export, target_url).close()
+    del manifest["signature"]
+    head = manifest["signed_heads"][-1]
+    head["running_hash"] = "f" * 64
+    manifest_path(export).write_bytes(canonical_json(manifest) + b"\n")
+    with pytest.raises(ExportFileError, match=f"signed head at position {head['position']}"):
+        _imported(export, target_url).close()
+    empty = Services.open(Settings(database_url=target_url))
+    try:
+        assert audit_recorder(empty.application.recorder).max_notification_id() is None
+        assert audit_recorder(empty.application.recorder).select_signatures() == []
+    finally:
+        empty.close()

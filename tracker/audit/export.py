@@ -12,7 +12,9 @@ one is configured. docs/audit.md says how to check it offline.
 
 An import recomputes every hash with the chain rule and refuses the file at the first line
 that disagrees, so what it writes is exactly what was exported: same positions, same bytes,
-same hashes, same checkpoints.
+same hashes, same checkpoints, and the same signed heads (each checked against its key and
+against the running hash the file leads to at its position), so that the imported store
+verifies against the keys and witnesses of the one exported.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,7 +45,13 @@ from tracker.store.chain import (
     canonical_id,
 )
 from tracker.store.interface import ImportedEvent, audit_recorder
-from tracker.store.signing import SIGNED_HEAD_RULE
+from tracker.store.signing import (
+    SIGNED_HEAD_RULE,
+    SignedHead,
+    bytes_signature_is_valid,
+    key_id,
+    signature_is_valid,
+)
 
 FORMAT = "tracker-export-v1"
 READABLE_RULE = "tracker-readable-v1"
@@ -259,8 +268,71 @@ def read_manifest(path: Path) -> dict[str, Any] | None:
     return manifest
 
 
+def manifest_signed_heads(manifest: dict[str, Any]) -> list[SignedHead]:
+    """The manifest's signed heads, in position order, each checked with the manifest's key.
+
+    Also checks the manifest's own signature, when it has one. Raises `ExportFileError` at
+    the first one that does not verify: nothing forged is carried into the imported store.
+    """
+    keys = manifest.get("signing_keys") or {}
+    if not isinstance(keys, dict):
+        raise ExportFileError("the manifest's signing_keys are not a mapping of key ids to keys")
+    signature = manifest.get(MANIFEST_SIGNATURE)
+    if signature is not None:
+        signer = signature.get("key_id") if isinstance(signature, dict) else None
+        public_key = keys.get(signer)
+        if not (
+            isinstance(public_key, str)
+            and isinstance(signature, dict)
+            and bytes_signature_is_valid(
+                public_key, manifest_message(manifest), str(signature.get("signature"))
+            )
+        ):
+            raise ExportFileError(
+                f"the manifest's signature does not verify with its key {signer}: "
+                "the manifest was altered"
+            )
+    heads: list[SignedHead] = []
+    for item in manifest.get("signed_heads") or []:
+        try:
+            head = SignedHead(
+                int(item["position"]),
+                str(item["running_hash"]),
+                str(item["signed_at"]),
+                str(item["key_id"]),
+                str(item["signature"]),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ExportFileError(
+                f"a signed head of the manifest is not readable: {error}"
+            ) from None
+        public_key = keys.get(head.key_id)
+        if not (
+            isinstance(public_key, str)
+            and key_id(public_key) == head.key_id
+            and signature_is_valid(public_key, head)
+        ):
+            raise ExportFileError(
+                f"the manifest's signed head at position {head.position} does not verify with "
+                f"key {head.key_id}"
+            )
+        heads.append(head)
+    return sorted(heads, key=lambda head: head.position)
+
+
+def _check_signed_heads(heads: deque[SignedHead], chain: ChainState) -> None:
+    """Check the signed heads up to the chain's last position against its running hash."""
+    while heads and heads[0].position <= chain.last_position:
+        head = heads.popleft()
+        if head.position < chain.last_position or head.running_hash != chain.running:
+            raise ExportFileError(
+                f"the manifest's signed head at position {head.position} does not match the "
+                "file: the export was altered, or the log was tampered with before it"
+            )
+
+
 def _imported(
-    path: Path, chain: ChainState, checkpoints: list[Checkpoint]
+    path: Path, chain: ChainState, checkpoints: list[Checkpoint], heads: deque[SignedHead]
 ) -> Iterator[ImportedEvent]:
     with path.open("rb") as stream:
         for number, raw in enumerate(stream, start=1):
@@ -286,6 +358,7 @@ def _imported(
                 )
             if checkpoint is not None:
                 checkpoints.append(checkpoint)
+            _check_signed_heads(heads, chain)
             yield ImportedEvent(row, event.topic, event.state)
 
 
@@ -302,16 +375,23 @@ class ImportResult:
 def import_log(
     application: TrackerApplication, path: Path, on_progress: Progress | None = None
 ) -> ImportResult:
-    """Import an export file into an empty store, exactly; refuse a non-empty store."""
+    """Import an export file into an empty store, exactly; refuse a non-empty store.
+
+    The manifest's signed heads are imported too (checked first with their keys, then each
+    against the running hash at its position), so the store verifies as the exported one
+    did. Without a manifest, nothing vouches for them: the imported history is unsigned.
+    """
     manifest = read_manifest(path)
     total = int(manifest["count"]) if manifest else 0
+    signed = manifest_signed_heads(manifest) if manifest else []
+    heads = deque(signed)
     chain = ChainState(heads={})
     checkpoints: list[Checkpoint] = []
 
     def batches() -> Iterator[list[ImportedEvent]]:
         batch: list[ImportedEvent] = []
         done = 0
-        for imported in _imported(path, chain, checkpoints):
+        for imported in _imported(path, chain, checkpoints, heads):
             batch.append(imported)
             if len(batch) == PAGE:
                 yield batch
@@ -325,9 +405,15 @@ def import_log(
         if manifest is not None:
             # Still inside the import's transaction: a disagreement rolls everything back.
             _check_against_manifest(manifest, done, chain, checkpoints)
+        if heads:
+            raise ExportFileError(
+                f"the manifest has a signed head at position {heads[0].position}, beyond the "
+                f"file's last event ({chain.last_position}): the file was cut"
+            )
 
-    # The recorder consumes `batches()` first, then inserts `checkpoints`, filled meanwhile.
-    count = audit_recorder(application.recorder).import_log(batches(), checkpoints)
+    # The recorder consumes `batches()` first, then inserts `checkpoints` (filled meanwhile)
+    # and the signed heads (checked meanwhile).
+    count = audit_recorder(application.recorder).import_log(batches(), checkpoints, signed)
     if on_progress is not None:
         on_progress(count, count)
     return ImportResult(count, chain.last_position, chain.running, file_sha256(path))

@@ -188,14 +188,18 @@ class AuditRecorder(ApplicationRecorder, ABC):
 
     @abstractmethod
     def import_log(
-        self, batches: Iterable[Sequence[ImportedEvent]], checkpoints: Sequence[Checkpoint]
+        self,
+        batches: Iterable[Sequence[ImportedEvent]],
+        checkpoints: Sequence[Checkpoint],
+        signatures: Sequence[SignedHead] = (),
     ) -> int:
         """Insert exported events at their own positions into an empty store, in one transaction.
 
         Consumes `batches` first, inserting each event with its hash row, then inserts
-        `checkpoints` (which the caller may fill while `batches` is consumed). Returns the
-        number of events inserted. Raises `StoreNotEmptyError` when the store already holds
-        an event, a hash row or a checkpoint; any error rolls the whole import back.
+        `checkpoints` and the exported `signatures` (which the caller may fill, or check,
+        while `batches` is consumed). Returns the number of events inserted. Raises
+        `StoreNotEmptyError` when the store already holds an event, a hash row, a checkpoint
+        or a signature; any error rolls the whole import back.
         """
 
 

@@ -43,6 +43,7 @@ from tracker.store.chain import Checkpoint, HashRow
 from tracker.store.chaining import (
     INSERT_CHECKPOINT,
     INSERT_HASH_ROW,
+    INSERT_SIGNATURE,
     MAX_HASH_POSITION,
     SCAN_RECORDED,
     SELECT_CHECKPOINTS,
@@ -55,6 +56,7 @@ from tracker.store.chaining import (
     pages,
     refuse_non_empty,
     side_writes,
+    signature_params,
     signed_head,
     write_chain,
 )
@@ -260,7 +262,10 @@ class TrackerPostgresApplicationRecorder(AuditRecorder, PostgresApplicationRecor
             return int(found["position"] or 0) if found else 0
 
     def import_log(
-        self, batches: Iterable[Sequence[ImportedEvent]], checkpoints: Sequence[Checkpoint]
+        self,
+        batches: Iterable[Sequence[ImportedEvent]],
+        checkpoints: Sequence[Checkpoint],
+        signatures: Sequence[SignedHead] = (),
     ) -> int:
         insert = (
             f"INSERT INTO {self.events_table_name} (originator_id, originator_version, topic,"
@@ -289,6 +294,7 @@ class TrackerPostgresApplicationRecorder(AuditRecorder, PostgresApplicationRecor
                 count += len(batch)
                 last = max([last, *(e.row.position for e in batch)])
             db.executemany(INSERT_CHECKPOINT, checkpoint_params(checkpoints))
+            db.executemany(INSERT_SIGNATURE, [signature_params(head) for head in signatures])
             if last:
                 # New events continue after the imported positions.
                 curs.execute(

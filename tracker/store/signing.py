@@ -72,9 +72,14 @@ def key_id(public_key_hex: str) -> str:
 
 def signature_is_valid(public_key_hex: str, head: SignedHead) -> bool:
     """True when `head.signature` is the key's signature of `head.message()`."""
+    return bytes_signature_is_valid(public_key_hex, head.message(), head.signature)
+
+
+def bytes_signature_is_valid(public_key_hex: str, data: bytes, signature_hex: str) -> bool:
+    """True when `signature_hex` is the key's signature of `data` (an export's manifest)."""
     try:
-        _public_key(public_key_hex).verify(bytes.fromhex(head.signature), head.message())
-    except (InvalidSignature, ValueError):
+        _public_key(public_key_hex).verify(bytes.fromhex(signature_hex), data)
+    except (InvalidSignature, ValueError, TypeError):
         return False
     return True
 

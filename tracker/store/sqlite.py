@@ -36,6 +36,7 @@ from tracker.store.chain import Checkpoint, EventRow, HashRow
 from tracker.store.chaining import (
     INSERT_CHECKPOINT,
     INSERT_HASH_ROW,
+    INSERT_SIGNATURE,
     MAX_HASH_POSITION,
     SCAN_RECORDED,
     SELECT_CHECKPOINTS,
@@ -48,6 +49,7 @@ from tracker.store.chaining import (
     pages,
     refuse_non_empty,
     side_writes,
+    signature_params,
     signed_head,
     write_chain,
 )
@@ -209,14 +211,17 @@ class TrackerSQLiteApplicationRecorder(AuditRecorder, SQLiteApplicationRecorder)
             return int(c.fetchone()["position"] or 0)
 
     def import_log(
-        self, batches: Iterable[Sequence[ImportedEvent]], checkpoints: Sequence[Checkpoint]
+        self,
+        batches: Iterable[Sequence[ImportedEvent]],
+        checkpoints: Sequence[Checkpoint],
+        signatures: Sequence[SignedHead] = (),
     ) -> int:
         with self.datastore.get_connection(commit=True) as connection:
             c = connection.cursor()
             # IMMEDIATE: take the write lock before reading whether the store is empty.
             c.execute("BEGIN IMMEDIATE")
             try:
-                count = self._import(c, batches, checkpoints)
+                count = self._import(c, batches, checkpoints, signatures)
             except BaseException:
                 connection.rollback()
                 raise
@@ -228,6 +233,7 @@ class TrackerSQLiteApplicationRecorder(AuditRecorder, SQLiteApplicationRecorder)
         c: SQLiteCursor,
         batches: Iterable[Sequence[ImportedEvent]],
         checkpoints: Sequence[Checkpoint],
+        signatures: Sequence[SignedHead],
     ) -> int:
         db = SQLiteChainCursor(c)
         refuse_non_empty(db, self.events_table_name)
@@ -253,6 +259,7 @@ class TrackerSQLiteApplicationRecorder(AuditRecorder, SQLiteApplicationRecorder)
             db.executemany(INSERT_HASH_ROW, [hash_params(e.row) for e in batch])
             count += len(batch)
         db.executemany(INSERT_CHECKPOINT, checkpoint_params(checkpoints))
+        db.executemany(INSERT_SIGNATURE, [signature_params(head) for head in signatures])
         return count
 
 
