@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from unittest.mock import patch
 from uuid import UUID
 
 import pytest
@@ -16,7 +17,7 @@ from projections.runner import PROJECTIONS, ProjectionWorker
 from tests.factories import registered_project
 from tracker.application.commands import AssessHealth
 from tracker.application.services import Services
-from tracker.audit.verify import verify
+from tracker.audit.verify import VerifyReport, _Verifier, verify
 from tracker.cli import audit as cli_audit
 from tracker.config.logging import configure_logging
 from tracker.config.settings import Settings, get_settings
@@ -70,8 +71,17 @@ def _event(services: Services, project_id: UUID, version: int) -> Any:
         ).one()
 
 
+def _verified(services: Services) -> VerifyReport:
+    """The verify report, checked to be the same with the fast path off (closer look only)."""
+    report = verify(services.application)
+    with patch.object(_Verifier, "_fast_page", lambda self, page, recorded, row: (0, row)):
+        closer_look = verify(services.application)
+    assert closer_look.as_dict() == report.as_dict()
+    return report
+
+
 def _kinds(services: Services) -> list[tuple[str, int]]:
-    return [(f.kind, f.position) for f in verify(services.application).findings]
+    return [(f.kind, f.position) for f in _verified(services).findings]
 
 
 def _cli() -> typer.Typer:
@@ -92,7 +102,7 @@ def cli_env(fresh: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def test_an_untouched_log_is_intact(fresh: Services) -> None:
     _project_with_history(fresh)
-    report = verify(fresh.application)
+    report = _verified(fresh)
     assert report.intact, report.findings
     assert report.events == 5  # the lab and the project's four events
     assert report.streams == 2
@@ -128,7 +138,7 @@ def test_an_event_deleted_with_its_hash_row_is_reported(fresh: Services) -> None
         fresh, f"DELETE FROM tracker_events WHERE {_position_column(fresh)} = :p", p=event.position
     )
     _execute(fresh, "DELETE FROM tracker_event_hashes WHERE position = :p", p=event.position)
-    findings = verify(fresh.application).findings
+    findings = _verified(fresh).findings
     assert [(f.kind, f.position) for f in findings] == [("deleted", following.position)]
     assert "versions 2..2" in findings[0].detail
 
@@ -180,7 +190,7 @@ def test_a_truncated_tail_is_reported_against_the_last_checkpoint(fresh: Service
     cut = last_checkpoint - 10
     _execute(fresh, f"DELETE FROM tracker_events WHERE {_position_column(fresh)} > :p", p=cut)
     _execute(fresh, "DELETE FROM tracker_event_hashes WHERE position > :p", p=cut)
-    findings = verify(fresh.application).findings
+    findings = _verified(fresh).findings
     assert [(f.kind, f.position) for f in findings] == [("truncated", last_checkpoint)]
     assert f"ends at position {cut}" in findings[0].detail
 
