@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.commands import LAB, LUA, PROJECTS
+from bench.commands import ERROR_KINDS, LAB, LUA, PROJECTS
 from bench.common import fresh_database, open_services, server_url
 from bench.loader import register_bench_projects
 from bench.server import serve
@@ -164,16 +166,21 @@ def main(argv: list[str] | None = None) -> int:
                 out, _ = load.communicate()
                 spent = (server.cpu_seconds() or 0.0) - (cpu or 0.0)
                 elapsed = time.perf_counter() - started
-        requests = next(
-            int(line.split('"requests":')[1].split(",")[0])
+        result = next(
+            json.loads(line.removeprefix("BENCH_JSON "))
             for line in out.splitlines()
             if line.startswith("BENCH_JSON ")
         )
+        requests = int(result["requests"])
+        errors = sum(int(result[kind]) for kind in ERROR_KINDS)
+        if args.out:
+            args.out.with_suffix(".raw").write_text(raw.read_text())
         header = (
             f"{args.backend}, {args.connections} connections, projector "
             f"{'apart' if args.no_projector else 'in-process'}: {requests} commands in "
             f"{elapsed:.1f} s ({requests / elapsed:.0f}/s), server CPU "
-            f"{1000 * spent / max(1, requests):.2f} ms/command"
+            f"{1000 * spent / max(1, requests):.2f} ms/command, {errors} errors, "
+            f"{os.getloadavg()[0]:.1f} load average"
         )
         summary = header + "\n\n" + summarise(raw)
     print(summary)
