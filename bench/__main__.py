@@ -86,6 +86,11 @@ def run_suite(name: str, backend: str, args: argparse.Namespace, work: Path) -> 
     )
 
 
+def machine_load_now() -> list[float]:
+    now = Load.now()
+    return [now.one, now.five, now.fifteen]
+
+
 def _skipped(suite: str, backend: str, why: str) -> Figure:
     return Figure(suite=suite, name="(skipped)", backend=backend, value=None, unit="", note=why)
 
@@ -169,7 +174,13 @@ def main(argv: list[str] | None = None) -> int:
         "finished_at": finished.isoformat(timespec="seconds"),
         "seconds": round(time.perf_counter() - started, 1),
         "arguments": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        "machine": machine() | {"load_at_start": load.as_json()},
+        # machine() reads the load average now, at the end: keep the start's (bench/machine.py).
+        "machine": machine()
+        | {
+            "load_average_at_start": [load.one, load.five, load.fifteen],
+            "load_average_at_end": machine_load_now(),
+            "load_at_start": load.as_json(),
+        },
         "judged": load.quiet,
         "figures": [
             f.as_json() | {"verdict": verdict(f.met, load).replace("*", "")} for f in figures
