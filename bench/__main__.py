@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Figure, machine, postgres_available, server_url
+from bench.machine import Load, verdict
 from tracker.config.logging import configure_logging
 
 SUITES = ("commands", "state", "projections", "dashboards", "verify")
@@ -85,6 +86,11 @@ def run_suite(name: str, backend: str, args: argparse.Namespace, work: Path) -> 
     )
 
 
+def machine_load_now() -> list[float]:
+    now = Load.now()
+    return [now.one, now.five, now.fifteen]
+
+
 def _skipped(suite: str, backend: str, why: str) -> Figure:
     return Figure(suite=suite, name="(skipped)", backend=backend, value=None, unit="", note=why)
 
@@ -99,8 +105,9 @@ def _fmt(value: float | None) -> str:
     return f"{value:,.2f}"
 
 
-def table(figures: list[Figure]) -> str:
-    """One Markdown table: every figure, its floor, the ratio, the target."""
+def table(figures: list[Figure], load: Load) -> str:
+    """One Markdown table: every figure, its floor, the ratio, the target, and the verdict
+    (none when the run started on a busy machine: bench/machine.py)."""
     header = ("database", "suite", "figure", "value", "unit", "floor", "floor value", "ratio")
     header += ("target", "met", "note")
     rows = [
@@ -114,7 +121,7 @@ def table(figures: list[Figure]) -> str:
             _fmt(f.floor),
             "–" if f.ratio is None else f"{f.ratio:.3g}×",
             f.target or "–",
-            {True: "yes", False: "**no**", None: "–"}[f.met],
+            verdict(f.met, load),
             f.note,
         )
         for f in figures
@@ -127,6 +134,8 @@ def table(figures: list[Figure]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     configure_logging("console", "WARNING")
+    load = Load.now()  # before any suite loads the machine itself
+    print(load.describe(), file=sys.stderr, flush=True)
     started = time.perf_counter()
     backends = list(args.backend or BACKENDS)
     figures: list[Figure] = []
@@ -155,19 +164,41 @@ def main(argv: list[str] | None = None) -> int:
                     file=sys.stderr,
                     flush=True,
                 )
-    rendered = table(figures)
+    rendered = table(figures, load)
     print(rendered)
+    print(f"\n{load.describe()}")
+    if not load.quiet:
+        print("The machine was busy at the start: no target is judged met or missed.")
+    finished = datetime.now(UTC)
     report: dict[str, Any] = {
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "finished_at": finished.isoformat(timespec="seconds"),
         "seconds": round(time.perf_counter() - started, 1),
         "arguments": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        "machine": machine(),
-        "figures": [f.as_json() for f in figures],
+        # machine() reads the load average now, at the end: keep the start's (bench/machine.py).
+        "machine": machine()
+        | {
+            "load_average_at_start": [load.one, load.five, load.fifteen],
+            "load_average_at_end": machine_load_now(),
+            "load_at_start": load.as_json(),
+        },
+        "judged": load.quiet,
+        "figures": [
+            f.as_json() | {"verdict": verdict(f.met, load).replace("*", "")} for f in figures
+        ],
         "table_markdown": rendered,
     }
+    # latest.json, plus a dated copy: the history stays in bench/results/, out of git.
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    print(f"\nwrote {args.out} in {report['seconds']:.0f} s", file=sys.stderr)
+    text = json.dumps(report, indent=2, default=str) + "\n"
+    args.out.write_text(text)
+    dated = args.out.parent / f"run-{finished:%Y%m%dT%H%M%SZ}.json"
+    dated.write_text(text)
+    if load.quiet:
+        # The table to commit to docs/benchmarks.md is the last quiet run's.
+        quiet = args.out.parent / "last-quiet.md"
+        quiet.write_text(f"Run of {report['finished_at']}: {load.describe()}.\n\n{rendered}\n")
+        print(f"wrote {quiet} (the table for docs/benchmarks.md)", file=sys.stderr)
+    print(f"\nwrote {args.out} and {dated} in {report['seconds']:.0f} s", file=sys.stderr)
     return 1 if failures else 0
 
 

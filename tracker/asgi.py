@@ -86,6 +86,10 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None if settings.is_production else "/openapi.json",
+        # FastAPI's native OpenTelemetry hooks: tracker exports Prometheus metrics and
+        # structured logs of its own (README, "Operations"), so they stay off; left on, they
+        # look up the global providers on every request (docs/benchmarks.md).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.include_router(ops_router)
