@@ -141,6 +141,14 @@ def time_slice(
     return reads.sliced(on, known_at)
 
 
+def training_time_slice(on: date | None, as_known_at: datetime | None) -> reads.TrainingTables:
+    """The training tables a root field reads: the live ones, or the training timeline's
+    slice (docs/time.md)."""
+    if on is None and as_known_at is None:
+        return reads.TRAINING_LIVE
+    return reads.training_sliced(on, as_known_at)
+
+
 def day_asked(context: Context, on: date | None, known_at: datetime | None) -> date:
     """The day "overdue" counts from for this question (`reads.day_of`)."""
     return reads.day_of(on, known_at, context.today, context.services.settings.zone)
@@ -663,9 +671,15 @@ class Query(AuditQuery):
         filter: TrainingFilter | None = None,
         first: int = 20,
         after: str | None = None,
+        on: OnArgument = None,
+        as_known_at: AsKnownAtArgument = None,
     ) -> Connection[Training]:
         return await training_connection(
-            info.context, filter.query() if filter else None, first, after
+            info.context,
+            filter.query() if filter else None,
+            first,
+            after,
+            training_time_slice(on, as_known_at),
         )
 
     @field(
@@ -674,9 +688,19 @@ class Query(AuditQuery):
         " year, month, campaign and audience; agents trained; the share held online.",
     )
     async def training_programme(
-        self, info: GraphInfo, filter: TrainingFilter | None = None
+        self,
+        info: GraphInfo,
+        filter: TrainingFilter | None = None,
+        on: OnArgument = None,
+        as_known_at: AsKnownAtArgument = None,
     ) -> TrainingProgramme:
-        return await programme(info.context, filter.query() if filter else None)
+        """On a business date, as known at an instant, or both (docs/time.md): the
+        training timeline's slice; neither: the live roll-ups."""
+        return await programme(
+            info.context,
+            filter.query() if filter else None,
+            training_time_slice(on, as_known_at),
+        )
 
     @field(permission_classes=[CanRead], description="One campaign by its slug, or null.")
     async def campaign(self, info: GraphInfo, slug: str) -> Campaign | None:
