@@ -11,6 +11,9 @@ from projections.runner import rebuild
 from projections.training_timeline import TrainingTimelineProjection
 from tests.api.conftest import TokenFactory
 from tests.api.test_rest_trainings import catch_up, register_campaign, schedule
+from tests.factories import unique_slug
+from tracker.application.access import Role, create_token
+from tracker.application.people import add_person
 from tracker.application.services import Services
 
 PROGRAMME = """
@@ -204,3 +207,50 @@ def test_the_programme_answers_on_a_business_date_and_as_known_at_an_instant(
     assert figures("2020-11-30", before_holding) == [1, 0, 0, 0]
     assert figures(None, before_holding) == [1, 0, 0, 0]
     assert rebuild(app_services, TrainingTimelineProjection, check=True).differences == []
+
+
+TRAINING_HISTORY = """query($id: ID!) {
+  trainingHistory(id: $id) { version type occurredOn actor actorName reason }
+  trainingAsOf(id: $id, version: 1) { version status lab }
+}"""
+
+
+def test_a_training_history_names_who_did_what_when(
+    client: TestClient, lab: str, tokens: TokenFactory, app_services: Services
+) -> None:
+    person_id = add_person(app_services.engine, "Céline Zatorsky")
+    token_id, token = create_token(
+        app_services.application, Role.STAFF, lab=lab, person_id=person_id
+    )
+    staff = {"Authorization": f"Bearer {token}"}
+    training_id = schedule(client, lab, staff)
+    client.post(
+        f"/api/v1/trainings/{training_id}/cancel", json={"reason": "grève"}, headers=staff
+    ).raise_for_status()
+
+    data = graphql(client, tokens("auditor"), TRAINING_HISTORY, id=training_id)
+
+    assert [
+        (e["type"], e["actor"], e["actorName"], e["reason"]) for e in data["trainingHistory"]
+    ] == [
+        ("TrainingScheduled", token_id, "Céline Zatorsky", None),
+        ("TrainingCancelled", token_id, "Céline Zatorsky", "grève"),
+    ]
+    assert data["trainingAsOf"] == {"version": 1, "status": "scheduled", "lab": lab}
+    # Staff of the action's lab read it too; the REST history names the actor as well.
+    assert len(graphql(client, staff, TRAINING_HISTORY, id=training_id)["trainingHistory"]) == 2
+    events = client.get(f"/api/v1/trainings/{training_id}/events", headers=tokens("auditor"))
+    assert [e["actor_name"] for e in events.json()["items"]] == ["Céline Zatorsky"] * 2
+
+
+def test_staff_of_another_lab_cannot_read_a_training_history(
+    client: TestClient, lab: str, staff: dict[str, str], tokens: TokenFactory
+) -> None:
+    training_id = schedule(client, lab, staff)
+    other = tokens("staff", unique_slug())
+    response = client.post(
+        "/graphql",
+        json={"query": TRAINING_HISTORY, "variables": {"id": training_id}},
+        headers=other,
+    )
+    assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
