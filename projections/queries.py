@@ -1181,6 +1181,63 @@ def training_programme(
     )
 
 
+@dataclass(frozen=True)
+class TrainingChange:
+    """One action's changes between two business dates (as known now)."""
+
+    training_id: str
+    title: str
+    lab: str
+    status_before: str | None  # None: not scheduled yet on the first date
+    status_after: str
+    scheduled: bool  # scheduled in between (absent on the first date)
+    held: bool
+    cancelled: bool
+    rescheduled: bool  # its sessions moved in between (scheduled on both dates)
+    first_session_before: date | None
+    first_session_after: date
+    agents_trained: int  # the attendance, when held in between
+
+
+def training_changes(bind: Bind, lab: str | None, start: date, end: date) -> list[TrainingChange]:
+    """The training actions (of `lab`, or all) scheduled, held, cancelled or rescheduled
+    between the business dates `start` and `end`, as known now: the training timeline's
+    slices on both dates compared, in scheduling order."""
+    if end < start:
+        raise BadInput("to must not be before from")
+    before, after = training_sliced(start, None), training_sliced(end, None)
+
+    def rows(tables: TrainingTables) -> dict[str, RowMapping]:
+        t = tables.trainings
+        statement = sa.select(t).where(*([t.c.lab == lab] if lab else []))
+        return {r.id: r for r in connection.execute(statement).mappings()}
+
+    with connected(bind) as connection:
+        old, new = rows(before), rows(after)
+    changes: list[TrainingChange] = []
+    for training_id, now in sorted(new.items(), key=lambda item: item[1].scheduled_position):
+        was = old.get(training_id)
+        status_before = was.status if was is not None else None
+        held = now.status == "held" and status_before != "held"
+        change = TrainingChange(
+            training_id=training_id,
+            title=now.title,
+            lab=now.lab,
+            status_before=status_before,
+            status_after=now.status,
+            scheduled=was is None,
+            held=held,
+            cancelled=now.status == "cancelled" and status_before != "cancelled",
+            rescheduled=was is not None and was.sessions != now.sessions,
+            first_session_before=was.first_session_on if was is not None else None,
+            first_session_after=now.first_session_on,
+            agents_trained=int(now.attendance or 0) if held else 0,
+        )
+        if change.scheduled or change.held or change.cancelled or change.rescheduled:
+            changes.append(change)
+    return changes
+
+
 def campaign_by_slug(bind: Bind, slug: str) -> RowMapping | None:
     """One campaign's row, or None."""
     with connected(bind) as connection:

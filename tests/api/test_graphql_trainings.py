@@ -138,6 +138,17 @@ def test_trainings_filter_by_format_and_period(
     }
 
 
+TRAINING_CHANGES = """
+query($lab: String!) {
+  portfolioChanges(from: "2020-11-04", to: "2020-11-30", filter: {lab: $lab}) {
+    trainings {
+      scheduled held cancelled rescheduled agentsTrained
+      actions { title statusBefore statusAfter scheduled held cancelled agentsTrained }
+    }
+  }
+}
+"""
+
 PROGRAMME_AT = """
 query($lab: String!, $on: Date, $knownAt: DateTime) {
   trainingProgramme(filter: {lab: $lab}, on: $on, asKnownAt: $knownAt) {
@@ -207,6 +218,19 @@ def test_the_programme_answers_on_a_business_date_and_as_known_at_an_instant(
     assert figures("2020-11-30", before_holding) == [1, 0, 0, 0]
     assert figures(None, before_holding) == [1, 0, 0, 0]
     assert rebuild(app_services, TrainingTimelineProjection, check=True).differences == []
+
+    changes = graphql(client, staff, TRAINING_CHANGES, lab=lab)["portfolioChanges"]["trainings"]
+    assert [changes[k] for k in ("scheduled", "held", "cancelled", "agentsTrained")] == [
+        1,
+        2,
+        1,
+        23,
+    ]
+    assert [(a["title"], a["statusBefore"], a["statusAfter"]) for a in changes["actions"]] == [
+        ("Module 2 « Design de services : du test au déploiement »", "scheduled", "held"),
+        ("Le Design au service des collectivités", "scheduled", "cancelled"),
+        ("Atelier", None, "held"),
+    ]
 
 
 TRAINING_HISTORY = """query($id: ID!) {

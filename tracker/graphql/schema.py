@@ -61,6 +61,8 @@ from tracker.graphql.types import (
     Project,
     ProjectChanges,
     StatusEnum,
+    TrainingChange,
+    TrainingChanges,
     YearFunding,
     counts,
     field,
@@ -147,6 +149,34 @@ def training_time_slice(on: date | None, as_known_at: datetime | None) -> reads.
     if on is None and as_known_at is None:
         return reads.TRAINING_LIVE
     return reads.training_sliced(on, as_known_at)
+
+
+def training_changes(actions: list[reads.TrainingChange]) -> TrainingChanges:
+    """The training side of `portfolioChanges`: totals and one line per action."""
+    return TrainingChanges(
+        scheduled=sum(a.scheduled for a in actions),
+        held=sum(a.held for a in actions),
+        cancelled=sum(a.cancelled for a in actions),
+        rescheduled=sum(a.rescheduled for a in actions),
+        agents_trained=sum(a.agents_trained for a in actions),
+        actions=[
+            TrainingChange(
+                training_id=strawberry.ID(a.training_id),
+                title=a.title,
+                lab=a.lab,
+                status_before=a.status_before,
+                status_after=a.status_after,
+                scheduled=a.scheduled,
+                held=a.held,
+                cancelled=a.cancelled,
+                rescheduled=a.rescheduled,
+                first_session_before=a.first_session_before,
+                first_session_after=a.first_session_after,
+                agents_trained=a.agents_trained,
+            )
+            for a in actions
+        ],
+    )
 
 
 def day_asked(context: Context, on: date | None, known_at: datetime | None) -> date:
@@ -557,6 +587,9 @@ class Query(AuditQuery):
                 from_,
                 to,
             )
+            actions = await context.run(
+                reads.training_changes, context.engine, filter.lab if filter else None, from_, to
+            )
         except reads.BadInput as error:
             raise bad_input(error) from None
         phases: dict[str, list[int]] = {p.value: [0, 0] for p in Phase}
@@ -613,6 +646,7 @@ class Query(AuditQuery):
                 )
                 for p in changes.projects
             ],
+            trainings=training_changes(actions),
         )
 
     @field(
