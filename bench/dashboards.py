@@ -1,5 +1,9 @@
 """GraphQL dashboard queries at 200 and 10,000 projects, beside plain SQL; as-of queries.
 
+The training programme is among them: at 200 projects the seed's ~500 training actions
+(a young portfolio of 10,000 projects has none), its roll-ups live and on a date as known
+at an instant (the training timeline).
+
 Each level is a fresh database holding the seed's portfolio (200 projects: their whole
 history; 10,000 projects: a young portfolio, each project's first `YOUNG_COMMANDS`
 commands, unless `full` — the portfolio projection is too slow today to project 300,000
@@ -31,6 +35,8 @@ from bench.loader import load_portfolio
 from bench.server import serve
 from projections.portfolio import PortfolioProjection
 from projections.runner import ProjectionWorker
+from projections.training import TrainingProjection
+from projections.training_timeline import TrainingTimelineProjection
 from tracker.application.access import Role, create_token
 
 YOUNG_COMMANDS = 4
@@ -47,6 +53,13 @@ PAGE = """query Page { projects(first: 50) { totalCount pageInfo { hasNextPage e
     lab { slug name } nextMilestone { id title dueOn status } } } } }"""
 OVERDUE = """query Overdue { milestones(filter: {overdue: true}, first: 50) { totalCount
   edges { node { id title dueOn daysOverdue project { id title lab { slug } } } } } }"""
+PROGRAMME = """query Programme { trainingProgramme {
+  scheduled held cancelled agentsTrained onlineShare
+  byLab { key scheduled held cancelled agentsTrained } byYear { key held agentsTrained }
+  byFormat { key label total } byAudience { audience agents } } }"""
+PROGRAMME_ON = """query ProgrammeOn($on: Date!, $at: DateTime!) {
+  trainingProgramme(on: $on, asKnownAt: $at) {
+    scheduled held cancelled agentsTrained byLab { key held agentsTrained } } }"""
 PROJECT_AS_OF = """query AsOf($id: ID!, $at: DateTime!) {
   projectAsOf(id: $id, asOf: $at) { id version phase health status } }"""
 PORTFOLIO_AS_OF = """query PortfolioAsOf($at: DateTime!) {
@@ -86,10 +99,26 @@ SQL_OVERDUE = [
     " WHERE m.status = 'planned' AND m.due_on < :today"
     " ORDER BY m.due_on, m.project_id, m.milestone_id LIMIT 51",
 ]
+_BY_STATUS = (
+    " sum(CASE WHEN status = 'scheduled' THEN 1 ELSE 0 END),"
+    " sum(CASE WHEN status = 'held' THEN 1 ELSE 0 END),"
+    " sum(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END),"
+    " coalesce(sum(CASE WHEN status = 'held' THEN attendance ELSE 0 END), 0)"
+)
+SQL_PROGRAMME = [
+    f"SELECT {_BY_STATUS}, sum(CASE WHEN status = 'held' AND mode = 'remote' THEN 1 ELSE 0 END)"
+    " FROM rm_trainings",
+    f"SELECT lab, {_BY_STATUS} FROM rm_trainings GROUP BY lab ORDER BY lab",
+    f"SELECT year, {_BY_STATUS} FROM rm_trainings GROUP BY year ORDER BY year",
+    f"SELECT format, {_BY_STATUS} FROM rm_trainings GROUP BY format ORDER BY format",
+    "SELECT audience, sum(attendance) FROM rm_training_attendance GROUP BY audience"
+    " ORDER BY audience",
+]
 QUERIES: dict[str, tuple[str, list[str]]] = {
     "portfolio overview": (OVERVIEW, SQL_OVERVIEW),
     "50 projects with lab and next milestone": (PAGE, SQL_PAGE),
     "overdue milestones (first 50)": (OVERDUE, SQL_OVERDUE),
+    "training programme": (PROGRAMME, SQL_PROGRAMME),
 }
 
 
@@ -148,8 +177,8 @@ def _level(backend: str, projects: int, work_dir: Path, repeat: int, full: bool)
     with fresh_database(backend, server_url()) as url:
         with open_services(url) as services:
             loaded = load_portfolio(services.settings, projects, commands_per_project=young)
-            worker = ProjectionWorker(services, PortfolioProjection)
-            worker.run_until_caught_up()
+            for projection in (PortfolioProjection, TrainingProjection, TrainingTimelineProjection):
+                ProjectionWorker(services, projection).run_until_caught_up()
             _, viewer = create_token(services.application, Role.VIEWER, name="bench")
             _, auditor = create_token(services.application, Role.AUDITOR, name="bench")
             today = services.application.today()
@@ -206,6 +235,11 @@ def _level(backend: str, projects: int, work_dir: Path, repeat: int, full: bool)
             for name, query, variables in (
                 ("projectAsOf", PROJECT_AS_OF, {"id": sample_id, "at": at}),
                 ("portfolio(asOf:)", PORTFOLIO_AS_OF, {"at": at}),
+                (
+                    "trainingProgramme(on:, asKnownAt:)",
+                    PROGRAMME_ON,
+                    {"on": f"{today.year - 1}-12-31", "at": at},
+                ),
             ):
                 try:
                     samples = _samples(
@@ -231,7 +265,11 @@ def _level(backend: str, projects: int, work_dir: Path, repeat: int, full: bool)
 
 
 def _unavailable(name: str, backend: str, projects: int, why: str) -> Figure:
-    suite = "as-of queries" if "asOf" in name or "AsOf" in name else "GraphQL dashboards"
+    suite = (
+        "as-of queries"
+        if "asOf" in name or "AsOf" in name or "asKnownAt" in name
+        else "GraphQL dashboards"
+    )
     return Figure(
         suite=suite,
         name=f"{projects:,} projects: {name}",

@@ -26,9 +26,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, RowMapping
 
+from projections import training_timeline
 from projections.timeline import END_DATE, END_OF_TIME
 from tracker.schema.read_models import (
     BITEMPORAL,
+    TRAINING_BITEMPORAL,
     activities,
     activity_feed,
     campaigns,
@@ -942,9 +944,46 @@ class TrainingQuery:
     ends_on: date | None = None
 
 
-def training_conditions(query: TrainingQuery | None) -> list[Any]:
-    """The filter's conditions on `rm_trainings`."""
-    t = trainings
+@dataclass(frozen=True)
+class TrainingTables:
+    """The training tables a read runs on: the live ones, or a time slice of their
+    bitemporal twins (`training_sliced`), which have the same columns."""
+
+    trainings: sa.FromClause
+    training_attendance: sa.FromClause
+
+
+TRAINING_LIVE = TrainingTables(trainings=trainings, training_attendance=training_attendance)
+
+
+def training_sliced(on: date | None, known_at: datetime | None) -> TrainingTables:
+    """The training tables on the business date `on` (None: the latest), as known at the
+    instant `known_at` (None: now), as `sliced` cuts the project tables: subqueries of the
+    training timeline's twins, named and shaped as the live tables."""
+
+    def cut(table: sa.Table) -> sa.FromClause:
+        twin = TRAINING_BITEMPORAL[table]
+        conditions: list[Any] = []
+        if known_at is None:
+            conditions.append(twin.c.recorded_to == training_timeline.END_OF_TIME)
+        else:
+            moment = instant(known_at)
+            conditions += [twin.c.recorded_to > moment, twin.c.recorded_from <= moment]
+        if on is None:
+            conditions.append(twin.c.valid_to == training_timeline.END_DATE)
+        else:
+            conditions += [twin.c.valid_to > on, twin.c.valid_from <= on]
+        columns = [twin.c[c.name] for c in table.columns]
+        return sa.select(*columns).where(*conditions).subquery(table.name)
+
+    return TrainingTables(trainings=cut(trainings), training_attendance=cut(training_attendance))
+
+
+def training_conditions(
+    query: TrainingQuery | None, tables: TrainingTables = TRAINING_LIVE
+) -> list[Any]:
+    """The filter's conditions on `rm_trainings` (or its slice)."""
+    t = tables.trainings
     if query is None:
         return []
     conditions: list[Any] = []
@@ -964,11 +1003,17 @@ def training_conditions(query: TrainingQuery | None) -> list[Any]:
     return conditions
 
 
-def training_page(bind: Bind, query: TrainingQuery | None, first: int, after: str | None) -> Page:
+def training_page(
+    bind: Bind,
+    query: TrainingQuery | None,
+    first: int,
+    after: str | None,
+    tables: TrainingTables = TRAINING_LIVE,
+) -> Page:
     """Training actions by first session, then scheduling order: keyset-paged on both."""
     check_first(first)
-    t = trainings
-    conditions = training_conditions(query)
+    t = tables.trainings
+    conditions = training_conditions(query, tables)
     statement = sa.select(t).where(*conditions)
     if after is not None:
         day, position = decode_cursor(after, 2)
@@ -993,9 +1038,11 @@ def training_cursor(row: RowMapping) -> str:
     return encode_cursor(row["first_session_on"], row["scheduled_position"])
 
 
-def attendance_by_training(bind: Bind, ids: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
+def attendance_by_training(
+    bind: Bind, ids: Sequence[str], tables: TrainingTables = TRAINING_LIVE
+) -> dict[str, list[tuple[str, int]]]:
     """The attendance by audience of each of these actions (none until held)."""
-    a = training_attendance
+    a = tables.training_attendance
     found: dict[str, list[tuple[str, int]]] = {i: [] for i in ids}
     if not ids:
         return found
@@ -1008,12 +1055,17 @@ def attendance_by_training(bind: Bind, ids: Sequence[str]) -> dict[str, list[tup
 
 
 def training_page_with(
-    bind: Bind, query: TrainingQuery | None, first: int, after: str | None
+    bind: Bind,
+    query: TrainingQuery | None,
+    first: int,
+    after: str | None,
+    tables: TrainingTables = TRAINING_LIVE,
 ) -> tuple[Page, dict[str, list[tuple[str, int]]]]:
     """A page of actions and their attendance by audience, on one connection."""
     with connected(bind) as connection:
-        page = training_page(connection, query, first, after)
-        return page, attendance_by_training(connection, [r["id"] for r in page.rows])
+        page = training_page(connection, query, first, after, tables)
+        ids = [r["id"] for r in page.rows]
+        return page, attendance_by_training(connection, ids, tables)
 
 
 @dataclass(frozen=True)
@@ -1056,9 +1108,11 @@ class Programme:
 
 
 def _programme_groups(
-    connection: Connection, column: sa.ColumnElement[Any], conditions: list[Any]
+    connection: Connection,
+    t: sa.FromClause,
+    column: sa.ColumnElement[Any],
+    conditions: list[Any],
 ) -> list[ProgrammeGroup]:
-    t = trainings
     held = t.c.status == "held"
     rows = connection.execute(
         sa.select(
@@ -1079,10 +1133,13 @@ def _programme_groups(
     ]
 
 
-def training_programme(bind: Bind, query: TrainingQuery | None) -> Programme:
-    """Every roll-up of the filtered training actions, one statement per grouping."""
-    t, a = trainings, training_attendance
-    conditions = training_conditions(query)
+def training_programme(
+    bind: Bind, query: TrainingQuery | None, tables: TrainingTables = TRAINING_LIVE
+) -> Programme:
+    """Every roll-up of the filtered training actions, one statement per grouping: on the
+    live tables, or on a time slice of their twins (`training_sliced`)."""
+    t, a = tables.trainings, tables.training_attendance
+    conditions = training_conditions(query, tables)
     held = t.c.status == "held"
     with connected(bind) as connection:
         figures = connection.execute(
@@ -1105,7 +1162,7 @@ def training_programme(bind: Bind, query: TrainingQuery | None) -> Programme:
             )
         ]
         groups = [
-            _programme_groups(connection, column, conditions)
+            _programme_groups(connection, t, column, conditions)
             for column in (t.c.format, t.c.mode, t.c.lab, t.c.year, t.c.month, t.c.campaign)
         ]
     return Programme(
@@ -1122,6 +1179,63 @@ def training_programme(bind: Bind, query: TrainingQuery | None) -> Programme:
         by_campaign=groups[5],
         by_audience=by_audience,
     )
+
+
+@dataclass(frozen=True)
+class TrainingChange:
+    """One action's changes between two business dates (as known now)."""
+
+    training_id: str
+    title: str
+    lab: str
+    status_before: str | None  # None: not scheduled yet on the first date
+    status_after: str
+    scheduled: bool  # scheduled in between (absent on the first date)
+    held: bool
+    cancelled: bool
+    rescheduled: bool  # its sessions moved in between (scheduled on both dates)
+    first_session_before: date | None
+    first_session_after: date
+    agents_trained: int  # the attendance, when held in between
+
+
+def training_changes(bind: Bind, lab: str | None, start: date, end: date) -> list[TrainingChange]:
+    """The training actions (of `lab`, or all) scheduled, held, cancelled or rescheduled
+    between the business dates `start` and `end`, as known now: the training timeline's
+    slices on both dates compared, in scheduling order."""
+    if end < start:
+        raise BadInput("to must not be before from")
+    before, after = training_sliced(start, None), training_sliced(end, None)
+
+    def rows(tables: TrainingTables) -> dict[str, RowMapping]:
+        t = tables.trainings
+        statement = sa.select(t).where(*([t.c.lab == lab] if lab else []))
+        return {r.id: r for r in connection.execute(statement).mappings()}
+
+    with connected(bind) as connection:
+        old, new = rows(before), rows(after)
+    changes: list[TrainingChange] = []
+    for training_id, now in sorted(new.items(), key=lambda item: item[1].scheduled_position):
+        was = old.get(training_id)
+        status_before = was.status if was is not None else None
+        held = now.status == "held" and status_before != "held"
+        change = TrainingChange(
+            training_id=training_id,
+            title=now.title,
+            lab=now.lab,
+            status_before=status_before,
+            status_after=now.status,
+            scheduled=was is None,
+            held=held,
+            cancelled=now.status == "cancelled" and status_before != "cancelled",
+            rescheduled=was is not None and was.sessions != now.sessions,
+            first_session_before=was.first_session_on if was is not None else None,
+            first_session_after=now.first_session_on,
+            agents_trained=int(now.attendance or 0) if held else 0,
+        )
+        if change.scheduled or change.held or change.cancelled or change.rescheduled:
+            changes.append(change)
+    return changes
 
 
 def campaign_by_slug(bind: Bind, slug: str) -> RowMapping | None:

@@ -54,6 +54,7 @@ from projections.portfolio import PortfolioProjection, recorded_at
 from projections.reading import read_engine
 from projections.timeline import TimelineProjection
 from projections.training import TrainingProjection
+from projections.training_timeline import TrainingTimelineProjection
 from projections.view import ReadModelView, now_utc, utc
 from tracker.application.services import Services
 from tracker.schema.event_store import APPLICATION_NAME, EVENTS_TABLE
@@ -68,6 +69,7 @@ PROJECTIONS: tuple[type[ReadModelProjection], ...] = (
     ActivityProjection,
     TrainingProjection,
     TimelineProjection,
+    TrainingTimelineProjection,
 )
 SHADOW_SUFFIX = "__shadow"
 # How long an idle PostgreSQL projector waits for a NOTIFY before looking anyway (and how

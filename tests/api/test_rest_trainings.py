@@ -191,7 +191,11 @@ def test_holding_a_cancelled_action_is_a_conflict(
     cancelled = client.post(f"{url}/cancel", json={"reason": "formateur absent"}, headers=staff)
     assert cancelled.status_code == 200, cancelled.text
     response = client.post(f"{url}/hold", json={"attendance": 5}, headers=staff)
-    assert assert_problem(response, 409)["type"].endswith("training-cancelled")
+    problem = assert_problem(response, 409)
+    assert problem["type"].endswith("training-cancelled")
+    assert problem["detail"] == (
+        f"l'action de formation {training_id} a été annulée : elle ne peut plus être tenue"
+    )
 
 
 def test_a_stale_if_match_writes_nothing(

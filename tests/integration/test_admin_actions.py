@@ -16,4 +16,10 @@ def test_a_projections_check_is_recorded_with_its_outcome(
     (entry,) = [e for e in admin_entries(application)[before:] if e.type == "ProjectionsRebuilt"]
     assert entry.data["checked"] is True
     assert entry.data["differences"] == 0
-    assert sorted(entry.data["projections"]) == ["activity", "portfolio", "timeline", "training"]
+    assert sorted(entry.data["projections"]) == [
+        "activity",
+        "portfolio",
+        "timeline",
+        "training",
+        "training_timeline",
+    ]

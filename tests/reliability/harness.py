@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -274,9 +275,37 @@ def command_request(
     return "stale", f"{base}/health", {"health": "at_risk"}, {"If-Match": '"1"'}
 
 
+# Training actions' sessions are moved to dates unique to each (client, serial), in the past
+# (so that holding one is allowed): a reschedule never moves them to the dates they have.
+TRAINING_DATES_FROM = date(2014, 1, 1)
+
+
+def training_request(
+    rng: random.Random, training: str, client: int, serial: int
+) -> tuple[str, str, dict[str, Any], dict[str, str]]:
+    """A random command on a training action; each writes one event. Once the action is
+    held or cancelled, every later one is a domain conflict (409)."""
+    base = f"/api/v1/trainings/{training}"
+    roll = rng.random()
+    if roll < 0.92:
+        first = TRAINING_DATES_FROM + timedelta(days=client * 130 + serial * 2)
+        sessions = [{"date": (first + timedelta(days=d)).isoformat()} for d in (0, 1)]
+        body = {"sessions": sessions, "reason": f"report {serial}"}
+        return "training-reschedule", f"{base}/reschedule", body, {}
+    if roll < 0.94:
+        body = {"attendance": rng.randint(0, 40), "reason": f"tenue {serial}"}
+        return "training-hold", f"{base}/hold", body, {}
+    if roll < 0.96:
+        return "training-cancel", f"{base}/cancel", {"reason": f"annulée {serial}"}, {}
+    # A stale If-Match (412) once the action has moved on, nothing written.
+    body = {"sessions": [{"date": "2013-01-02"}], "reason": "report"}
+    return "training-stale", f"{base}/reschedule", body, {"If-Match": '"1"'}
+
+
 @dataclass
 class Load:
-    """A seeded load: `clients` concurrent clients, each sending `per_client` commands."""
+    """A seeded load: `clients` concurrent clients, each sending `per_client` commands on
+    the streams `projects` (and the training actions among them, `trainings`)."""
 
     urls: Sequence[str]
     token: str
@@ -288,6 +317,7 @@ class Load:
     timeout: float = 30.0
     deadline_seconds: float = 300.0
     stop_on_failure: bool = False
+    trainings: Sequence[str] = ()
     sent: list[Sent] = field(default_factory=list)
 
     async def _client(self, index: int, http: httpx.AsyncClient, stop: asyncio.Event) -> None:
@@ -296,8 +326,11 @@ class Load:
         for serial in range(self.per_client):
             if stop.is_set() or time.monotonic() > ends:
                 return
-            project = rng.choice(self.projects)
-            name, path, body, extra = command_request(rng, project, serial)
+            project = rng.choice([*self.projects, *self.trainings])
+            if project in self.trainings:
+                name, path, body, extra = training_request(rng, project, index, serial)
+            else:
+                name, path, body, extra = command_request(rng, project, serial)
             request_id = f"rel-{self.seed}-{index}-{serial}-{uuid.uuid4().hex[:8]}"
             headers = {
                 "Authorization": f"Bearer {self.token}",
@@ -540,6 +573,27 @@ def arrange_lab_and_projects(
             assert response.status_code == 201, response.text
             projects.append(response.json()["id"])
     return projects
+
+
+def arrange_trainings(url: str, staff_token: str, lab: str, count: int) -> list[str]:
+    """Schedule `count` training actions of `lab` over HTTP; their ids."""
+    with httpx.Client(base_url=url, timeout=30) as http:
+        trainings = []
+        for index in range(count):
+            response = http.post(
+                f"/api/v1/labs/{lab}/trainings",
+                json={
+                    "title": f"Formation {index}",
+                    "format": "workshop",
+                    "sessions": [{"date": "2013-06-01"}],
+                    "mode": "remote",
+                    "audiences": ["state"],
+                },
+                headers={"Authorization": f"Bearer {staff_token}"},
+            )
+            assert response.status_code == 201, response.text
+            trainings.append(response.json()["training_id"])
+    return trainings
 
 
 def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

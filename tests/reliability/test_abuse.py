@@ -250,6 +250,74 @@ def test_negative_huge_and_far_future_values_are_refused(
     assert_clean_4xx(response, 400, 409, 422)
 
 
+def training_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "title": "Atelier",
+        "format": "workshop",
+        "sessions": [{"date": "2025-01-02"}],
+        "mode": "remote",
+        "audiences": ["state"],
+    }
+    return body | overrides
+
+
+def test_sql_and_script_like_strings_are_stored_verbatim_in_a_training(target: Target) -> None:
+    titles = []
+    for text in HOSTILE_TEXT:
+        title = text.strip() or "x"
+        response = post(
+            target,
+            "/api/v1/labs/lab-abus/trainings",
+            json=training_body(title=title, partners=[title], reason=text),
+        )
+        assert response.status_code == 201, response.text
+        training = httpx.get(
+            f"{target.url}/api/v1/trainings/{response.json()['training_id']}",
+            headers=target.viewer,
+            timeout=TIMEOUT,
+        ).json()
+        assert (training["title"], training["partners"]) == (title, [title])
+        titles.append(title)
+    assert len(titles) == len(HOSTILE_TEXT)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        training_body(capacity=-1),
+        training_body(capacity=10**30),
+        training_body(sessions=[]),
+        training_body(sessions=[{"date": f"2025-01-{d:02d}"} for d in range(31, 0, -1)]),
+        training_body(sessions=[{"date": "99999-01-01"}]),
+        training_body(sessions=[{"date": "2025-02-30"}]),
+        training_body(occurred_on="9999-12-31"),
+        training_body(audiences=["'; DROP TABLE rm_trainings; --"]),
+        training_body(mode="in_person", place={"code": "../../etc", "cog_year": -1}),
+    ],
+    ids=lambda value: str(value)[-60:],
+)
+def test_hostile_training_actions_are_refused(target: Target, body: dict[str, Any]) -> None:
+    response = post(target, "/api/v1/labs/lab-abus/trainings", json=body)
+    assert_clean_4xx(response, 400, 409, 422)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"attendance": -1},
+        {"attendance": 2**63},
+        {"attendance": 5, "attendance_by_audience": {"state": 6}},
+    ],
+    ids=str,
+)
+def test_hostile_attendance_is_refused(target: Target, body: dict[str, Any]) -> None:
+    scheduled = post(target, "/api/v1/labs/lab-abus/trainings", json=training_body())
+    assert scheduled.status_code == 201, scheduled.text
+    training_id = scheduled.json()["training_id"]
+    response = post(target, f"/api/v1/trainings/{training_id}/hold", json=body)
+    assert_clean_4xx(response, 400, 409, 422)
+
+
 @pytest.mark.parametrize(
     "raw",
     [

@@ -22,6 +22,7 @@ from tests.reliability.harness import (
     Process,
     Sent,
     arrange_lab_and_projects,
+    arrange_trainings,
     assert_clean_answers,
     assert_nothing_lost,
     assert_once_per_key,
@@ -52,6 +53,7 @@ def crash_rounds(deployment: Deployment, servers: int, rounds: int, seed: int) -
         return [p.url for name, p in sorted(processes.items()) if p.url]
 
     projects = arrange_lab_and_projects(urls()[0], admin, staff, "lab-crash", 5)
+    trainings = arrange_trainings(urls()[0], staff, "lab-crash", 3)
     sent: list[Sent] = []
     crashes: Counter[str] = Counter()
     # Every kind of crash in the bounded run, in a seeded order; more of them in a soak.
@@ -70,6 +72,7 @@ def crash_rounds(deployment: Deployment, servers: int, rounds: int, seed: int) -
             idempotent=True,
             stop_on_failure=True,
             timeout=20,
+            trainings=trainings,
         )
         runner = threading.Thread(target=load.run)
         runner.start()
@@ -99,7 +102,7 @@ def crash_rounds(deployment: Deployment, servers: int, rounds: int, seed: int) -
     url = urls()[0]
     assert_clean_answers(sent)
     log = read_log(url, auditor)
-    assert_nothing_lost(log, sent, projects)
+    assert_nothing_lost(log, sent, [*projects, *trainings])
     assert_once_per_key(log, sent)
     wait_until(lambda: deployment.projections_caught_up(), 60, "the projector to catch up")
     # `audit verify` checks the hash chains, then the projections against a rebuild

@@ -41,7 +41,7 @@ from tracker.api.deps import (
 from tracker.api.problems import ProblemError, problem_responses
 from tracker.application import commands
 from tracker.application.service import TrackerApplication
-from tracker.audit.history import MAX_PAGE
+from tracker.audit.history import MAX_PAGE, named
 from tracker.audit.training import training_as_of, training_at_version, training_history
 
 router = APIRouter(prefix="/api/v1", tags=["trainings"])
@@ -398,13 +398,15 @@ def cancel_training(
 def get_training_events(
     _principal: AuditorPrincipal,
     training_id: TrainingIdPath,
-    application: AppDep,
+    services: ServicesDep,
     after: Annotated[int, Query(ge=0, le=2**62, description="Start after this version.")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> dict[str, Any]:
-    """The action's recorded events in order, with metadata and hashes, paged by version."""
-    page = training_history(application, training_id, after, limit)
-    return {"items": [e.as_dict() for e in page.entries], "next_after": page.next_after}
+    """The action's recorded events in order, with metadata, hashes and actors' names,
+    paged by version."""
+    page = training_history(services.application, training_id, after, limit)
+    entries = named(services.read_engine, page.entries)
+    return {"items": [e.as_dict() for e in entries], "next_after": page.next_after}
 
 
 @router.get(

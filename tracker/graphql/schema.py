@@ -61,6 +61,8 @@ from tracker.graphql.types import (
     Project,
     ProjectChanges,
     StatusEnum,
+    TrainingChange,
+    TrainingChanges,
     YearFunding,
     counts,
     field,
@@ -139,6 +141,42 @@ def time_slice(
     if on is None and known_at is None:
         return reads.LIVE
     return reads.sliced(on, known_at)
+
+
+def training_time_slice(on: date | None, as_known_at: datetime | None) -> reads.TrainingTables:
+    """The training tables a root field reads: the live ones, or the training timeline's
+    slice (docs/time.md)."""
+    if on is None and as_known_at is None:
+        return reads.TRAINING_LIVE
+    return reads.training_sliced(on, as_known_at)
+
+
+def training_changes(actions: list[reads.TrainingChange]) -> TrainingChanges:
+    """The training side of `portfolioChanges`: totals and one line per action."""
+    return TrainingChanges(
+        scheduled=sum(a.scheduled for a in actions),
+        held=sum(a.held for a in actions),
+        cancelled=sum(a.cancelled for a in actions),
+        rescheduled=sum(a.rescheduled for a in actions),
+        agents_trained=sum(a.agents_trained for a in actions),
+        actions=[
+            TrainingChange(
+                training_id=strawberry.ID(a.training_id),
+                title=a.title,
+                lab=a.lab,
+                status_before=a.status_before,
+                status_after=a.status_after,
+                scheduled=a.scheduled,
+                held=a.held,
+                cancelled=a.cancelled,
+                rescheduled=a.rescheduled,
+                first_session_before=a.first_session_before,
+                first_session_after=a.first_session_after,
+                agents_trained=a.agents_trained,
+            )
+            for a in actions
+        ],
+    )
 
 
 def day_asked(context: Context, on: date | None, known_at: datetime | None) -> date:
@@ -549,6 +587,9 @@ class Query(AuditQuery):
                 from_,
                 to,
             )
+            actions = await context.run(
+                reads.training_changes, context.engine, filter.lab if filter else None, from_, to
+            )
         except reads.BadInput as error:
             raise bad_input(error) from None
         phases: dict[str, list[int]] = {p.value: [0, 0] for p in Phase}
@@ -605,6 +646,7 @@ class Query(AuditQuery):
                 )
                 for p in changes.projects
             ],
+            trainings=training_changes(actions),
         )
 
     @field(
@@ -663,9 +705,15 @@ class Query(AuditQuery):
         filter: TrainingFilter | None = None,
         first: int = 20,
         after: str | None = None,
+        on: OnArgument = None,
+        as_known_at: AsKnownAtArgument = None,
     ) -> Connection[Training]:
         return await training_connection(
-            info.context, filter.query() if filter else None, first, after
+            info.context,
+            filter.query() if filter else None,
+            first,
+            after,
+            training_time_slice(on, as_known_at),
         )
 
     @field(
@@ -674,9 +722,19 @@ class Query(AuditQuery):
         " year, month, campaign and audience; agents trained; the share held online.",
     )
     async def training_programme(
-        self, info: GraphInfo, filter: TrainingFilter | None = None
+        self,
+        info: GraphInfo,
+        filter: TrainingFilter | None = None,
+        on: OnArgument = None,
+        as_known_at: AsKnownAtArgument = None,
     ) -> TrainingProgramme:
-        return await programme(info.context, filter.query() if filter else None)
+        """On a business date, as known at an instant, or both (docs/time.md): the
+        training timeline's slice; neither: the live roll-ups."""
+        return await programme(
+            info.context,
+            filter.query() if filter else None,
+            training_time_slice(on, as_known_at),
+        )
 
     @field(permission_classes=[CanRead], description="One campaign by its slug, or null.")
     async def campaign(self, info: GraphInfo, slug: str) -> Campaign | None:

@@ -190,12 +190,16 @@ class TrainingProgramme:
 
 
 async def training_connection(
-    context: Context, query: reads.TrainingQuery | None, first: int, after: str | None
+    context: Context,
+    query: reads.TrainingQuery | None,
+    first: int,
+    after: str | None,
+    tables: reads.TrainingTables = reads.TRAINING_LIVE,
 ) -> Connection[Training]:
     """A page of actions (by first session) and their attendance: one worker-thread call."""
     try:
         page, attendance = await context.run(
-            reads.training_page_with, context.engine, query, first, after
+            reads.training_page_with, context.engine, query, first, after, tables
         )
     except reads.BadInput as error:
         raise GraphQLError(str(error), extensions={"code": "BAD_USER_INPUT"}) from None
@@ -206,9 +210,13 @@ async def training_connection(
     return Connection.of(nodes, page.has_next, page.total)
 
 
-async def programme(context: Context, query: reads.TrainingQuery | None) -> TrainingProgramme:
-    """The roll-ups of the actions `query` keeps."""
-    figures = await context.run(reads.training_programme, context.engine, query)
+async def programme(
+    context: Context,
+    query: reads.TrainingQuery | None,
+    tables: reads.TrainingTables = reads.TRAINING_LIVE,
+) -> TrainingProgramme:
+    """The roll-ups of the actions `query` keeps (on the live tables, or a time slice)."""
+    figures = await context.run(reads.training_programme, context.engine, query, tables)
     return TrainingProgramme.of(figures)
 
 

@@ -561,6 +561,39 @@ class ChangeTotals:
 
 
 @strawberry.type
+class TrainingChange:
+    """One training action's changes between the two dates."""
+
+    training_id: strawberry.ID
+    title: str
+    lab: str
+    status_before: str | None = strawberry.field(
+        description="null when it was not scheduled yet on the first date"
+    )
+    status_after: str
+    scheduled: bool
+    held: bool
+    cancelled: bool
+    rescheduled: bool = strawberry.field(description="its sessions moved in between")
+    first_session_before: date | None
+    first_session_after: date
+    agents_trained: int = strawberry.field(description="its attendance, when held in between")
+
+
+@strawberry.type
+class TrainingChanges:
+    """The training actions scheduled, held, cancelled and rescheduled between the two
+    dates (of the filter's lab: the other project criteria do not apply to actions)."""
+
+    scheduled: int
+    held: int
+    cancelled: int
+    rescheduled: int
+    agents_trained: int
+    actions: list[TrainingChange]
+
+
+@strawberry.type
 class PortfolioChanges:
     """What changed in a filtered portfolio between two business dates, as known now."""
 
@@ -569,6 +602,7 @@ class PortfolioChanges:
     totals: ChangeTotals
     phases: list[PhaseMoves]
     projects: list[ProjectChanges]
+    trainings: TrainingChanges
 
 
 @strawberry.type

@@ -336,3 +336,17 @@ BITEMPORAL: dict[sa.Table, sa.Table] = {
     indicators: indicators_bt,
 }
 TIMELINE_TABLES: tuple[sa.Table, ...] = tuple(BITEMPORAL.values())
+
+# -- the "training_timeline" projection: the training programme on both time axes ------------
+#
+# The same twins for the training projection's tables of an action (campaigns never change:
+# temporal questions read the live `rm_campaigns`), filled by projections/training_timeline.py.
+
+trainings_bt = _bitemporal(trainings)
+training_attendance_bt = _bitemporal(training_attendance)
+
+TRAINING_BITEMPORAL: dict[sa.Table, sa.Table] = {
+    trainings: trainings_bt,
+    training_attendance: training_attendance_bt,
+}
+TRAINING_TIMELINE_TABLES: tuple[sa.Table, ...] = tuple(TRAINING_BITEMPORAL.values())
