@@ -6,6 +6,10 @@ titles and descriptions, types, constraints, following schema.data.gouv.fr's con
 and the function reading its rows from the read models. Adding a table to the package is
 one more declaration in `RESOURCES`.
 
+The package describes a `Moment`: the latest state (the live read models), or the state on
+a business date `on` as known at an instant `known_at` (the timeline's bitemporal twins,
+through `projections.queries.sliced`, as GraphQL's `on`/`asKnownAt` read them).
+
 What is published: only labs whose last `LabPublicationChanged` says so, and never an
 actor, a token, a person's name, a reason, an evidence text or a partner: the resources
 name projects, milestones and places, not people.
@@ -18,16 +22,18 @@ import io
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from domain.values import Health, MilestoneStatus, Outcome, Phase, Status, TerritoryLevel
+from projections.queries import LIVE, Tables, instant, sliced
 from tracker.application.services import Services
-from tracker.schema.read_models import labs, milestones, project_territories, projects
+from tracker.schema.read_models import labs
 
 LICENSE = {
     "name": "etalab-2.0",
@@ -74,12 +80,49 @@ class Field:
         return described
 
 
-Rows = Callable[[Connection, Sequence[str]], Iterable[dict[str, Any]]]
+@dataclass(frozen=True)
+class Moment:
+    """What the package describes: the state on the business date `on` (None: the latest),
+    as known at the instant `known_at` (None: now)."""
+
+    on: date | None = None
+    known_at: datetime | None = None
+
+    @property
+    def latest(self) -> bool:
+        """The latest state as known now: the live read models."""
+        return self.on is None and self.known_at is None
+
+    def tables(self) -> Tables:
+        """The project tables of this moment."""
+        return LIVE if self.latest else sliced(self.on, self.known_at)
+
+    def query(self) -> str:
+        """This moment as a URL query (`?on=…&as_known_at=…`), empty for the latest."""
+        asked: dict[str, str] = {}
+        if self.on is not None:
+            asked["on"] = self.on.isoformat()
+        if self.known_at is not None:
+            asked["as_known_at"] = instant(self.known_at).isoformat()
+        return f"?{urlencode(asked)}" if asked else ""
+
+    def properties(self) -> dict[str, Any]:
+        """The descriptor's `on` and `asKnownAt` (null: the latest, as known now)."""
+        return {
+            "on": self.on.isoformat() if self.on is not None else None,
+            "asKnownAt": instant(self.known_at).isoformat() if self.known_at else None,
+        }
+
+
+LATEST = Moment()
+
+Rows = Callable[[Connection, Sequence[str], Tables], Iterable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
 class Resource:
-    """One CSV of the package: its schema and its rows (for the labs given)."""
+    """One CSV of the package: its schema and its rows (for the labs given, on the tables
+    of a moment). `timed` resources can be read at any moment; the others only latest."""
 
     name: str
     title: str
@@ -88,12 +131,13 @@ class Resource:
     primary_key: Sequence[str]
     rows: Rows
     foreign_keys: Sequence[dict[str, Any]] = field(default_factory=tuple)
+    timed: bool = True
 
     @property
     def path(self) -> str:
         return f"{self.name}.csv"
 
-    def descriptor(self) -> dict[str, Any]:
+    def descriptor(self, query: str = "") -> dict[str, Any]:
         schema: dict[str, Any] = {
             "fields": [f.schema() for f in self.fields],
             "primaryKey": list(self.primary_key),
@@ -103,7 +147,7 @@ class Resource:
             schema["foreignKeys"] = list(self.foreign_keys)
         return {
             "name": self.name,
-            "path": self.path,
+            "path": self.path + query,
             "title": self.title,
             "description": self.description,
             "format": "csv",
@@ -113,12 +157,14 @@ class Resource:
             "schema": schema,
         }
 
-    def csv_text(self, connection: Connection, published: Sequence[str]) -> str:
+    def csv_text(
+        self, connection: Connection, published: Sequence[str], tables: Tables = LIVE
+    ) -> str:
         """The resource's CSV: a header of field names, then its rows."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow([f.name for f in self.fields])
-        for row in self.rows(connection, published):
+        for row in self.rows(connection, published, tables):
             writer.writerow([_cell(row.get(f.name)) for f in self.fields])
         return buffer.getvalue()
 
@@ -136,8 +182,10 @@ def _cell(value: Any) -> str:
 # -- the resources -----------------------------------------------------------------------------
 
 
-def _project_rows(connection: Connection, published: Sequence[str]) -> Iterable[dict[str, Any]]:
-    p, lab = projects, labs
+def _project_rows(
+    connection: Connection, published: Sequence[str], tables: Tables
+) -> Iterable[dict[str, Any]]:
+    p, lab = tables.projects, labs
     query = (
         sa.select(p, lab.c.name.label("lab_name"), lab.c.region_code)
         .join(lab, lab.c.slug == p.c.lab)
@@ -168,8 +216,10 @@ def _project_rows(connection: Connection, published: Sequence[str]) -> Iterable[
         }
 
 
-def _milestone_rows(connection: Connection, published: Sequence[str]) -> Iterable[dict[str, Any]]:
-    m = milestones
+def _milestone_rows(
+    connection: Connection, published: Sequence[str], tables: Tables
+) -> Iterable[dict[str, Any]]:
+    m = tables.milestones
     query = (
         sa.select(m)
         .where(m.c.lab.in_(published))
@@ -191,8 +241,10 @@ def _milestone_rows(connection: Connection, published: Sequence[str]) -> Iterabl
         }
 
 
-def _territory_rows(connection: Connection, published: Sequence[str]) -> Iterable[dict[str, Any]]:
-    t, p = project_territories, projects
+def _territory_rows(
+    connection: Connection, published: Sequence[str], tables: Tables
+) -> Iterable[dict[str, Any]]:
+    t, p = tables.project_territories, tables.projects
     query = (
         sa.select(t)
         .join(p, p.c.id == t.c.project_id)
@@ -323,43 +375,82 @@ def resource_named(name: str) -> Resource | None:
     return next((r for r in RESOURCES if r.name == name), None)
 
 
+def resources_at(moment: Moment) -> list[Resource]:
+    """The resources of the package at `moment`: all of them latest, the timed ones else."""
+    return [r for r in RESOURCES if moment.latest or r.timed]
+
+
+class NotTimedError(ValueError):
+    """A resource without a timeline was asked for at a date or an instant."""
+
+
 def published_labs(services: Services) -> list[str]:
-    """The slugs of the labs that chose to publish, in registration order."""
+    """The slugs of the labs that chose to publish, in registration order.
+
+    The current choice decides at every moment too: a lab that stops publishing withdraws
+    its past states as well, and a lab that starts publishes its history (docs/open-data.md).
+    """
     return [lab.slug for lab in services.application.list_labs() if lab.published]
 
 
-def descriptor(on: date) -> dict[str, Any]:
-    """The package's `datapackage.json`."""
+def _moment_text(moment: Moment) -> str:
+    if moment.latest:
+        return "État le plus récent, tel que connu à la date de l'export."
+    on = f"au {moment.on.isoformat()}" if moment.on else "le plus récent"
+    known = (
+        f"tel que connu le {instant(moment.known_at).isoformat()}"
+        if moment.known_at
+        else "tel que connu aujourd'hui"
+    )
+    untimed = ", ".join(r.name for r in RESOURCES if not r.timed)
+    return (
+        f"État {on} (date métier), {known}. Les ressources sans historique daté "
+        f"({untimed}) ne sont publiées que pour l'état le plus récent."
+    )
+
+
+def descriptor(today: date, moment: Moment = LATEST, query: str = "") -> dict[str, Any]:
+    """The package's `datapackage.json` at `moment`; `query` is added to each resource's
+    path (the HTTP route gives `?on=…` so that a client reads the same moment)."""
     return {
         "profile": "tabular-data-package",
         "name": "tracker-portefeuille-labs",
         "title": "Portefeuille des laboratoires d'innovation publique",
         "description": (
             "Projets, jalons et territoires des laboratoires d'innovation publique qui ont "
-            "choisi de publier leur portefeuille. Aucune personne, aucun jeton ni motif."
+            "choisi de publier leur portefeuille. Aucune personne, aucun jeton ni motif. "
+            + _moment_text(moment)
         ),
         "licenses": [LICENSE],
-        "created": f"{on.isoformat()}T00:00:00Z",
-        "resources": [r.descriptor() for r in RESOURCES],
+        "created": f"{today.isoformat()}T00:00:00Z",
+        **moment.properties(),
+        "resources": [r.descriptor(query) for r in resources_at(moment)],
     }
 
 
-def resource_csv(services: Services, resource: Resource) -> str:
-    """One resource's CSV, for the labs that publish."""
+def resource_csv(services: Services, resource: Resource, moment: Moment = LATEST) -> str:
+    """One resource's CSV at `moment`, for the labs that publish."""
+    if not (moment.latest or resource.timed):
+        raise NotTimedError(
+            f"the open-data resource {resource.name} has no dated history: "
+            "ask for it without on or as_known_at"
+        )
     published = published_labs(services)
     with services.read_engine.connect() as connection:
-        return resource.csv_text(connection, published)
+        return resource.csv_text(connection, published, moment.tables())
 
 
-def export(services: Services, directory: Path, on: date) -> list[Path]:
-    """Write `datapackage.json` and every resource's CSV into `directory`."""
+def export(services: Services, directory: Path, today: date, moment: Moment = LATEST) -> list[Path]:
+    """Write `datapackage.json` and every resource's CSV at `moment` into `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     written = [directory / "datapackage.json"]
-    written[0].write_text(json.dumps(descriptor(on), ensure_ascii=False, indent=2) + "\n")
+    package = descriptor(today, moment)
+    written[0].write_text(json.dumps(package, ensure_ascii=False, indent=2) + "\n")
     published = published_labs(services)
+    tables = moment.tables()
     with services.read_engine.connect() as connection:
-        for resource in RESOURCES:
+        for resource in resources_at(moment):
             path = directory / resource.path
-            path.write_text(resource.csv_text(connection, published), encoding="utf-8")
+            path.write_text(resource.csv_text(connection, published, tables), encoding="utf-8")
             written.append(path)
     return written
