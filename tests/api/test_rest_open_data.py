@@ -61,7 +61,7 @@ class World:
 def world(database_url: str) -> Iterator[World]:
     """A published lab's project (a milestone achieved with evidence and a reason, funding,
     health at risk from 1 March, then, recorded after `report`, off track from 15 February:
-    the later business date wins) 
+    the later business date wins)
     and an unpublished lab's project."""
     app = create_app(Settings(database_url=database_url), run_projector=False)
     with TestClient(app) as client:
