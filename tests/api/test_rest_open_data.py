@@ -11,8 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -24,13 +25,14 @@ from fastapi.testclient import TestClient
 from domain.values import Health, Phase
 from projections.runner import PROJECTIONS, ProjectionWorker
 from tests.api.conftest import TokenFactory, assert_problem, register_project
-from tests.factories import registered_lab
+from tests.factories import registered_campaign, registered_lab, schedule_training
 from tracker.application.commands import (
     AchieveMilestone,
     AssessHealth,
     ChangeLabPublication,
     Command,
     CommitFunding,
+    HoldTraining,
     PlanMilestone,
 )
 from tracker.application.services import Services
@@ -55,6 +57,9 @@ class World:
     hidden_project: uuid.UUID
     report: datetime
     """An instant between the first health assessment and the backdated second one."""
+    campaign: str
+    training: uuid.UUID
+    hidden_training: uuid.UUID
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +111,15 @@ def world(database_url: str) -> Iterator[World]:
             AssessHealth(project_id=project, health=Health.OFF_TRACK, reason=REASON),
             date(2025, 2, 15),
         )
+        campaign = registered_campaign(application)
+        training = send(replace(schedule_training(lab), campaign=campaign), date(2025, 11, 1)).id
+        send(
+            HoldTraining(
+                training_id=training, attendance=12, attendance_by_audience={"communes_epci": 12}
+            ),
+            date(2025, 12, 1),
+        )
+        hidden_training = send(schedule_training(hidden_lab), date(2025, 11, 1)).id
         for projection in PROJECTIONS:
             ProjectionWorker(services, projection).run_until_caught_up()
         yield World(
@@ -117,6 +131,9 @@ def world(database_url: str) -> Iterator[World]:
             project,
             hidden_project,
             report,
+            campaign,
+            training,
+            hidden_training,
         )
 
 
@@ -141,6 +158,7 @@ def graphql(world: World, query: str, **variables: Any) -> dict[str, Any]:
 def test_a_lab_that_does_not_publish_is_not_in_the_open_data(world: World) -> None:
     assert str(world.hidden_project) not in {r["id"] for r in rows(world, "projets")}
     assert str(world.hidden_project) not in {r["id_projet"] for r in rows(world, "territoires")}
+    assert str(world.hidden_training) not in {r["id"] for r in rows(world, "formations")}
     assert world.hidden_lab not in {r["laboratoire"] for r in rows(world, "jalons")}
 
 
@@ -158,6 +176,47 @@ def test_a_published_labs_projects_milestones_and_territories_are_open_data(
         "71",
         "2024",
     )
+
+
+def test_a_published_labs_training_actions_and_the_campaigns_are_open_data(world: World) -> None:
+    action = next(r for r in rows(world, "formations") if r["id"] == str(world.training))
+    assert (action["laboratoire"], action["statut"], action["format"]) == (
+        world.lab,
+        "held",
+        "workshop",
+    )
+    assert (action["participants"], action["campagne"], action["sessions"]) == (
+        "12",
+        world.campaign,
+        "1",
+    )
+    attendance = [r for r in rows(world, "formations_publics") if r["id_formation"] == action["id"]]
+    assert [(r["public"], r["participants"]) for r in attendance] == [("communes_epci", "12")]
+    campaign = next(r for r in rows(world, "campagnes") if r["identifiant"] == world.campaign)
+    assert (campaign["organisateur"], campaign["date_debut"]) == ("DITP", "2025-11-02")
+
+
+PROGRAMME = """query($lab: String!) { trainingProgramme(filter: {lab: $lab}) {
+  held agentsTrained byFormat { key held } } }"""
+
+
+def test_the_training_csv_re_reads_equal_to_the_graphql_programme(world: World) -> None:
+    programme = graphql(world, PROGRAMME, lab=world.lab)["trainingProgramme"]
+    actions = [r for r in rows(world, "formations") if r["laboratoire"] == world.lab]
+    held = [r for r in actions if r["statut"] == "held"]
+    assert (len(held), sum(int(r["participants"]) for r in held)) == (
+        programme["held"],
+        programme["agentsTrained"],
+    )
+    by_format = {g["key"].lower(): g["held"] for g in programme["byFormat"]}
+    assert by_format == Counter(r["format"] for r in held)
+
+
+def test_a_resource_without_a_dated_history_is_refused_at_a_date(world: World) -> None:
+    problem = assert_problem(
+        world.client.get(f"{OD}/formations.csv", params={"on": "2025-12-01"}), 422
+    )
+    assert "historique daté" in problem["detail"]
 
 
 def test_open_data_names_no_actor_token_person_or_reason(world: World) -> None:

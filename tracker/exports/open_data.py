@@ -30,10 +30,21 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from domain.values import Health, MilestoneStatus, Outcome, Phase, Status, TerritoryLevel
+from domain.values import (
+    ActivityMode,
+    Audience,
+    Health,
+    MilestoneStatus,
+    Outcome,
+    Phase,
+    Status,
+    TerritoryLevel,
+    TrainingFormat,
+    TrainingStatus,
+)
 from projections.queries import LIVE, Tables, instant, sliced
 from tracker.application.services import Services
-from tracker.schema.read_models import labs
+from tracker.schema.read_models import campaigns, labs, training_attendance, trainings
 
 LICENSE = {
     "name": "etalab-2.0",
@@ -260,6 +271,66 @@ def _territory_rows(
         }
 
 
+def _training_rows(
+    connection: Connection, published: Sequence[str], _tables: Tables
+) -> Iterable[dict[str, Any]]:
+    t = trainings
+    query = (
+        sa.select(t)
+        .where(t.c.lab.in_(published))
+        .order_by(t.c.first_session_on, t.c.scheduled_position)
+    )
+    for r in connection.execute(query).mappings():
+        yield {
+            "id": r.id,
+            "laboratoire": r.lab,
+            "titre": r.title,
+            "format": r.format,
+            "modalite": r.mode,
+            "statut": r.status,
+            "date_premiere_session": r.first_session_on,
+            "date_derniere_session": r.last_session_on,
+            "sessions": len(r.sessions),
+            "code_cog_lieu": r.place_code,
+            "annee_cog_lieu": r.place_cog_year,
+            "publics": ";".join(r.audiences),
+            "capacite": r.capacity,
+            "participants": r.attendance,
+            "campagne": r.campaign,
+            "reports": r.reschedules,
+        }
+
+
+def _attendance_rows(
+    connection: Connection, published: Sequence[str], _tables: Tables
+) -> Iterable[dict[str, Any]]:
+    a, t = training_attendance, trainings
+    query = (
+        sa.select(a)
+        .join(t, t.c.id == a.c.training_id)
+        .where(t.c.lab.in_(published))
+        .order_by(t.c.first_session_on, t.c.scheduled_position, a.c.audience)
+    )
+    for r in connection.execute(query).mappings():
+        yield {"id_formation": r.training_id, "public": r.audience, "participants": r.attendance}
+
+
+def _campaign_rows(
+    connection: Connection, _published: Sequence[str], _tables: Tables
+) -> Iterable[dict[str, Any]]:
+    c = campaigns
+    query = sa.select(c).order_by(c.c.starts_on, c.c.slug)
+    for r in connection.execute(query).mappings():
+        yield {
+            "identifiant": r.slug,
+            "nom": r.name,
+            "date_debut": r.starts_on,
+            "date_fin": r.ends_on,
+            "theme": r.theme,
+            "organisateur": r.organiser,
+        }
+
+
 PROJECT_ID = Field(
     "id_projet", "Identifiant du projet", "Identifiant unique du projet (UUID).",
     required=True, pattern=UUID_PATTERN, example="0b4f2a8e-5c1d-4e8b-9a47-3f1c2d5e6a7b",
@@ -367,7 +438,110 @@ TERRITORIES = Resource(
     ),
 )  # fmt: skip
 
-RESOURCES: tuple[Resource, ...] = (PROJECTS, MILESTONES, TERRITORIES)
+CAMPAIGNS = Resource(
+    name="campagnes",
+    title="Campagnes de formation",
+    description=(
+        "Les campagnes nationales qui fédèrent des actions de formation de plusieurs "
+        "laboratoires (par exemple le Mois de l'innovation publique)."
+    ),
+    primary_key=("identifiant",),
+    rows=_campaign_rows,
+    timed=False,
+    fields=(
+        Field("identifiant", "Identifiant de la campagne", "Identifiant court (slug).",
+              required=True, example="mois-innovation-publique-2020"),
+        Field("nom", "Nom", "Nom de la campagne.", required=True),
+        Field("date_debut", "Date de début", "Premier jour de la campagne.", "date",
+              required=True),
+        Field("date_fin", "Date de fin", "Dernier jour de la campagne.", "date", required=True),
+        Field("theme", "Thème", "Thème de la campagne."),
+        Field("organisateur", "Organisateur", "Organisme qui porte la campagne.",
+              required=True, example="DITP"),
+    ),
+)  # fmt: skip
+
+TRAINING_ID = Field(
+    "id_formation", "Identifiant de l'action", "Identifiant unique de l'action de formation.",
+    required=True, pattern=UUID_PATTERN,
+)  # fmt: skip
+
+TRAININGS = Resource(
+    name="formations",
+    title="Programme de formation des laboratoires",
+    description=(
+        "Une action de formation par ligne (formation, atelier, webinaire…) : ses sessions, "
+        "son lieu, ses publics et, une fois tenue, le nombre d'agents formés. Ni nom de "
+        "personne ni partenaire."
+    ),
+    primary_key=("id",),
+    rows=_training_rows,
+    timed=False,
+    foreign_keys=(
+        {"fields": "campagne", "reference": {"resource": "campagnes", "fields": "identifiant"}},
+    ),
+    fields=(
+        Field("id", "Identifiant de l'action", "Identifiant unique de l'action (UUID).",
+              required=True, pattern=UUID_PATTERN),
+        Field("laboratoire", "Laboratoire", "Identifiant court (slug) du laboratoire.",
+              required=True),
+        Field("titre", "Titre", "Titre de l'action.", required=True),
+        Field("format", "Format", "Format de l'action.", required=True,
+              enum=[f.value for f in TrainingFormat]),
+        Field("modalite", "Modalité", "En présentiel, à distance ou hybride.", required=True,
+              enum=[m.value for m in ActivityMode]),
+        Field("statut", "Statut", "Action prévue, tenue ou annulée.", required=True,
+              enum=[s.value for s in TrainingStatus]),
+        Field("date_premiere_session", "Première session", "Date de la première session.",
+              "date", required=True),
+        Field("date_derniere_session", "Dernière session", "Date de la dernière session.",
+              "date", required=True),
+        Field("sessions", "Sessions", "Nombre de sessions.", "integer", required=True,
+              minimum=1),
+        Field("code_cog_lieu", "Commune du lieu",
+              "Code INSEE (COG) de la commune où se tient l'action (vide à distance).",
+              pattern=r"^([0-9]{5}|2[AB][0-9]{3})$", example="21231"),
+        Field("annee_cog_lieu", "Millésime du COG du lieu",
+              "Année du Code officiel géographique auquel le code du lieu se réfère.",
+              "integer", minimum=1943, example="2024"),
+        Field("publics", "Publics", "Publics visés, séparés par « ; » ("
+              + ", ".join(a.value for a in Audience) + ")."),
+        Field("capacite", "Capacité", "Places offertes.", "integer", minimum=0),
+        Field("participants", "Agents formés", "Agents présents, une fois l'action tenue.",
+              "integer", minimum=0),
+        Field("campagne", "Campagne", "Identifiant de la campagne de l'action, le cas échéant."),
+        Field("reports", "Reports", "Nombre de reports des sessions.", "integer",
+              required=True, minimum=0),
+    ),
+)  # fmt: skip
+
+ATTENDANCE = Resource(
+    name="formations_publics",
+    title="Agents formés par public",
+    description="Pour chaque action tenue, le nombre d'agents présents par public (employeur).",
+    primary_key=("id_formation", "public"),
+    rows=_attendance_rows,
+    timed=False,
+    foreign_keys=(
+        {"fields": "id_formation", "reference": {"resource": "formations", "fields": "id"}},
+    ),
+    fields=(
+        TRAINING_ID,
+        Field("public", "Public", "Le public (employeur des agents).", required=True,
+              enum=[a.value for a in Audience]),
+        Field("participants", "Agents formés", "Agents de ce public présents.", "integer",
+              required=True, minimum=0),
+    ),
+)  # fmt: skip
+
+RESOURCES: tuple[Resource, ...] = (
+    PROJECTS,
+    MILESTONES,
+    TERRITORIES,
+    CAMPAIGNS,
+    TRAININGS,
+    ATTENDANCE,
+)
 """Every resource of the package, in its order (add one here)."""
 
 
@@ -417,9 +591,9 @@ def descriptor(today: date, moment: Moment = LATEST, query: str = "") -> dict[st
         "name": "tracker-portefeuille-labs",
         "title": "Portefeuille des laboratoires d'innovation publique",
         "description": (
-            "Projets, jalons et territoires des laboratoires d'innovation publique qui ont "
-            "choisi de publier leur portefeuille. Aucune personne, aucun jeton ni motif. "
-            + _moment_text(moment)
+            "Projets, jalons, territoires et programme de formation des laboratoires "
+            "d'innovation publique qui ont choisi de les publier, et les campagnes de "
+            "formation. Aucune personne, aucun jeton ni motif. " + _moment_text(moment)
         ),
         "licenses": [LICENSE],
         "created": f"{today.isoformat()}T00:00:00Z",
