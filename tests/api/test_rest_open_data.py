@@ -212,11 +212,30 @@ def test_the_training_csv_re_reads_equal_to_the_graphql_programme(world: World) 
     assert by_format == Counter(r["format"] for r in held)
 
 
-def test_a_resource_without_a_dated_history_is_refused_at_a_date(world: World) -> None:
-    problem = assert_problem(
-        world.client.get(f"{OD}/formations.csv", params={"on": "2025-12-01"}), 422
+@pytest.mark.parametrize(
+    ("query", "status", "agents"),
+    [
+        ({}, "held", "12"),
+        ({"on": "2025-11-15"}, "scheduled", ""),
+        ({"on": "2025-10-31"}, None, None),
+        ({"as_known_at": "report"}, None, None),
+    ],
+)
+def test_the_training_programme_on_a_date_as_known_at_an_instant(
+    world: World, query: dict[str, str], status: str | None, agents: str | None
+) -> None:
+    if "as_known_at" in query:
+        query = {"as_known_at": world.report.isoformat()}
+    actions = [r for r in rows(world, "formations", **query) if r["id"] == str(world.training)]
+    assert [(r["statut"], r["participants"]) for r in actions] == (
+        [(status, agents)] if status else []
     )
-    assert "historique daté" in problem["detail"]
+    attendance = rows(world, "formations_publics", **query)
+    assert [r["participants"] for r in attendance if r["id_formation"] == str(world.training)] == (
+        [agents] if agents else []
+    )
+    campaigns = {r["identifiant"] for r in rows(world, "campagnes", **query)}
+    assert (world.campaign in campaigns) == ("as_known_at" not in query)
 
 
 def test_open_data_names_no_actor_token_person_or_reason(world: World) -> None:
@@ -227,18 +246,22 @@ def test_open_data_names_no_actor_token_person_or_reason(world: World) -> None:
         assert not [t for t in texts if secret in t], secret
 
 
-@pytest.mark.parametrize("timed", [False, True], ids=["latest", "on-a-date-as-known-then"])
+@pytest.mark.parametrize("when", ["latest", "on-a-date-as-known-then", "on-a-date"])
 def test_the_exported_package_validates_with_frictionless(
-    world: World, tmp_path: Path, timed: bool
+    world: World, tmp_path: Path, when: str
 ) -> None:
-    moment = Moment(date(2025, 2, 20), world.report) if timed else Moment()
+    moment = {
+        "latest": Moment(),
+        "on-a-date-as-known-then": Moment(date(2025, 2, 20), world.report),
+        "on-a-date": Moment(date(2025, 11, 15)),
+    }[when]
     written = export(world.services, tmp_path, date(2026, 3, 1), moment)
     report = frictionless.validate(str(tmp_path / "datapackage.json"))
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
-    assert len(report.tasks) == len(written) - 1 >= 3
+    assert len(report.tasks) == len(written) - 1 == len(RESOURCES)
     served = world.client.get(f"{OD}/datapackage.json", params=_query(moment)).json()
     names = [r["name"] for r in served["resources"]]
-    assert names == [r.name for r in RESOURCES if r.timed or not timed]
+    assert names == [r.name for r in RESOURCES]
     for resource in served["resources"]:
         expected = (tmp_path / f"{resource['name']}.csv").read_text(encoding="utf-8")
         assert world.client.get(f"{OD}/{resource['path']}").text == expected
@@ -303,7 +326,10 @@ def test_the_package_at_a_moment_says_so_and_its_paths_keep_it(world: World) -> 
 
 def test_a_malformed_date_is_422(world: World) -> None:
     assert_problem(world.client.get(f"{OD}/projets.csv", params={"on": "hier"}), 422)
-    assert_problem(world.client.get(f"{OD}/datapackage.json", params={"as_known_at": "x"}), 422)
+    for instant in ("x", "1700000000", "2.3e-13"):
+        answer = world.client.get(f"{OD}/datapackage.json", params={"as_known_at": instant})
+        errors = assert_problem(answer, 422)["errors"]
+        assert "instant ISO 8601" in errors[0]["msg"], errors
 
 
 def test_staff_of_another_lab_cannot_publish_and_a_no_op_change_is_refused(

@@ -6,12 +6,12 @@ does: the published state on that date as known then."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
+from tracker.api.commands import IsoDate, IsoInstant
 from tracker.api.deps import ServicesDep
 from tracker.api.formats import negotiates
 from tracker.api.problems import ProblemError, problem_responses
@@ -20,11 +20,11 @@ from tracker.exports.open_data import Moment, descriptor, resource_csv, resource
 router = APIRouter(prefix="/api/v1/open-data", tags=["open data"])
 
 OnQuery = Annotated[
-    date | None,
+    IsoDate | None,
     Query(description="A business date: the state on that date (events dated on or before)."),
 ]
 AsKnownAtQuery = Annotated[
-    datetime | None,
+    IsoInstant | None,
     Query(description="An ISO 8601 instant: only what was recorded by then (naive: UTC)."),
 ]
 
@@ -60,12 +60,4 @@ def get_open_data_resource(
     if found is None:
         raise ProblemError(404, f"no open-data resource {resource!r}", code="not-found")
     moment = Moment(on, as_known_at)
-    if not (moment.latest or found.timed):
-        raise ProblemError(
-            422,
-            f"the open-data resource {found.name} has no dated history: "
-            "ask for it without on or as_known_at",
-            code="invalid-query",
-            errors=[{"loc": ["query", "on"], "msg": "no dated history", "type": "invalid-query"}],
-        )
     return Response(resource_csv(services, found, moment), media_type="text/csv; charset=utf-8")

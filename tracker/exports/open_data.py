@@ -7,8 +7,10 @@ and the function reading its rows from the read models. Adding a table to the pa
 one more declaration in `RESOURCES`.
 
 The package describes a `Moment`: the latest state (the live read models), or the state on
-a business date `on` as known at an instant `known_at` (the timeline's bitemporal twins,
-through `projections.queries.sliced`, as GraphQL's `on`/`asKnownAt` read them).
+a business date `on` as known at an instant `known_at`: the portfolio from the timeline's
+bitemporal twins (`projections.queries.sliced`, as GraphQL's `on`/`asKnownAt` read them),
+the training programme from its projection's handlers replayed in memory
+(`projections.training.programme_at`).
 
 What is published: only labs whose last `LabPublicationChanged` says so, and never an
 actor, a token, a person's name, a reason, an evidence text or a partner: the resources
@@ -20,7 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -43,6 +45,7 @@ from domain.values import (
     TrainingStatus,
 )
 from projections.queries import LIVE, Tables, instant, sliced
+from projections.training import programme_at
 from tracker.application.services import Services
 from tracker.schema.read_models import campaigns, labs, training_attendance, trainings
 
@@ -104,9 +107,12 @@ class Moment:
         """The latest state as known now: the live read models."""
         return self.on is None and self.known_at is None
 
-    def tables(self) -> Tables:
-        """The project tables of this moment."""
-        return LIVE if self.latest else sliced(self.on, self.known_at)
+    def source(self, services: Services) -> Source:
+        """Where this moment's rows are read from."""
+        if self.latest:
+            return Source(LIVE, None)
+        programme = programme_at(services.application, self.on, self.known_at)
+        return Source(sliced(self.on, self.known_at), programme)
 
     def query(self) -> str:
         """This moment as a URL query (`?on=…&as_known_at=…`), empty for the latest."""
@@ -127,13 +133,23 @@ class Moment:
 
 LATEST = Moment()
 
-Rows = Callable[[Connection, Sequence[str], Tables], Iterable[dict[str, Any]]]
+
+@dataclass(frozen=True)
+class Source:
+    """A moment's rows: the project tables to query, and the training programme's rows
+    by table (None: query the live training tables)."""
+
+    tables: Tables
+    programme: Mapping[sa.Table, Sequence[Mapping[str, Any]]] | None
+
+
+Rows = Callable[[Connection, Sequence[str], Source], Iterable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
 class Resource:
-    """One CSV of the package: its schema and its rows (for the labs given, on the tables
-    of a moment). `timed` resources can be read at any moment; the others only latest."""
+    """One CSV of the package: its schema and its rows (for the labs given, from a
+    moment's source)."""
 
     name: str
     title: str
@@ -142,7 +158,6 @@ class Resource:
     primary_key: Sequence[str]
     rows: Rows
     foreign_keys: Sequence[dict[str, Any]] = field(default_factory=tuple)
-    timed: bool = True
 
     @property
     def path(self) -> str:
@@ -168,14 +183,12 @@ class Resource:
             "schema": schema,
         }
 
-    def csv_text(
-        self, connection: Connection, published: Sequence[str], tables: Tables = LIVE
-    ) -> str:
+    def csv_text(self, connection: Connection, published: Sequence[str], source: Source) -> str:
         """The resource's CSV: a header of field names, then its rows."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow([f.name for f in self.fields])
-        for row in self.rows(connection, published, tables):
+        for row in self.rows(connection, published, source):
             writer.writerow([_cell(row.get(f.name)) for f in self.fields])
         return buffer.getvalue()
 
@@ -194,8 +207,9 @@ def _cell(value: Any) -> str:
 
 
 def _project_rows(
-    connection: Connection, published: Sequence[str], tables: Tables
+    connection: Connection, published: Sequence[str], source: Source
 ) -> Iterable[dict[str, Any]]:
+    tables = source.tables
     p, lab = tables.projects, labs
     query = (
         sa.select(p, lab.c.name.label("lab_name"), lab.c.region_code)
@@ -228,8 +242,9 @@ def _project_rows(
 
 
 def _milestone_rows(
-    connection: Connection, published: Sequence[str], tables: Tables
+    connection: Connection, published: Sequence[str], source: Source
 ) -> Iterable[dict[str, Any]]:
+    tables = source.tables
     m = tables.milestones
     query = (
         sa.select(m)
@@ -253,8 +268,9 @@ def _milestone_rows(
 
 
 def _territory_rows(
-    connection: Connection, published: Sequence[str], tables: Tables
+    connection: Connection, published: Sequence[str], source: Source
 ) -> Iterable[dict[str, Any]]:
+    tables = source.tables
     t, p = tables.project_territories, tables.projects
     query = (
         sa.select(t)
@@ -271,63 +287,89 @@ def _territory_rows(
         }
 
 
+def _programme_rows(
+    connection: Connection,
+    source: Source,
+    table: sa.Table,
+    kept: Callable[[Mapping[str, Any]], bool],
+    order: Sequence[str],
+    where: Sequence[Any] = (),
+) -> list[Mapping[str, Any]]:
+    """Rows of a training table: the live ones (queried), or the moment's (in memory)."""
+    if source.programme is None:
+        query = sa.select(table).where(*where).order_by(*(table.c[c] for c in order))
+        queried = [dict(r) for r in connection.execute(query).mappings()]
+        return [r for r in queried if kept(r)]
+    found = [r for r in source.programme[table] if kept(r)]
+    return sorted(found, key=lambda r: tuple(r[c] for c in order))
+
+
 def _training_rows(
-    connection: Connection, published: Sequence[str], _tables: Tables
+    connection: Connection, published: Sequence[str], source: Source
 ) -> Iterable[dict[str, Any]]:
     t = trainings
-    query = (
-        sa.select(t)
-        .where(t.c.lab.in_(published))
-        .order_by(t.c.first_session_on, t.c.scheduled_position)
-    )
-    for r in connection.execute(query).mappings():
+    for r in _programme_rows(
+        connection,
+        source,
+        t,
+        lambda r: r["lab"] in published,
+        ("first_session_on", "scheduled_position"),
+        (t.c.lab.in_(published),),
+    ):
         yield {
-            "id": r.id,
-            "laboratoire": r.lab,
-            "titre": r.title,
-            "format": r.format,
-            "modalite": r.mode,
-            "statut": r.status,
-            "date_premiere_session": r.first_session_on,
-            "date_derniere_session": r.last_session_on,
-            "sessions": len(r.sessions),
-            "code_cog_lieu": r.place_code,
-            "annee_cog_lieu": r.place_cog_year,
-            "publics": ";".join(r.audiences),
-            "capacite": r.capacity,
-            "participants": r.attendance,
-            "campagne": r.campaign,
-            "reports": r.reschedules,
+            "id": r["id"],
+            "laboratoire": r["lab"],
+            "titre": r["title"],
+            "format": r["format"],
+            "modalite": r["mode"],
+            "statut": r["status"],
+            "date_premiere_session": r["first_session_on"],
+            "date_derniere_session": r["last_session_on"],
+            "sessions": len(r["sessions"]),
+            "code_cog_lieu": r["place_code"],
+            "annee_cog_lieu": r["place_cog_year"],
+            "publics": ";".join(r["audiences"]),
+            "capacite": r["capacity"],
+            "participants": r["attendance"],
+            "campagne": r["campaign"],
+            "reports": r["reschedules"],
         }
 
 
 def _attendance_rows(
-    connection: Connection, published: Sequence[str], _tables: Tables
+    connection: Connection, published: Sequence[str], source: Source
 ) -> Iterable[dict[str, Any]]:
-    a, t = training_attendance, trainings
-    query = (
-        sa.select(a)
-        .join(t, t.c.id == a.c.training_id)
-        .where(t.c.lab.in_(published))
-        .order_by(t.c.first_session_on, t.c.scheduled_position, a.c.audience)
+    # In the actions' order, so that the file reads beside formations.csv.
+    actions = [r["id"] for r in _training_rows(connection, published, source)]
+    rank = {training_id: index for index, training_id in enumerate(actions)}
+    a = training_attendance
+    found = _programme_rows(
+        connection,
+        source,
+        a,
+        lambda r: r["training_id"] in rank,
+        ("training_id", "audience"),
+        (a.c.training_id.in_(actions),) if len(actions) < 1000 else (),
     )
-    for r in connection.execute(query).mappings():
-        yield {"id_formation": r.training_id, "public": r.audience, "participants": r.attendance}
+    for r in sorted(found, key=lambda r: (rank[r["training_id"]], r["audience"])):
+        yield {
+            "id_formation": r["training_id"],
+            "public": r["audience"],
+            "participants": r["attendance"],
+        }
 
 
 def _campaign_rows(
-    connection: Connection, _published: Sequence[str], _tables: Tables
+    connection: Connection, _published: Sequence[str], source: Source
 ) -> Iterable[dict[str, Any]]:
-    c = campaigns
-    query = sa.select(c).order_by(c.c.starts_on, c.c.slug)
-    for r in connection.execute(query).mappings():
+    for r in _programme_rows(connection, source, campaigns, bool, ("starts_on", "slug")):
         yield {
-            "identifiant": r.slug,
-            "nom": r.name,
-            "date_debut": r.starts_on,
-            "date_fin": r.ends_on,
-            "theme": r.theme,
-            "organisateur": r.organiser,
+            "identifiant": r["slug"],
+            "nom": r["name"],
+            "date_debut": r["starts_on"],
+            "date_fin": r["ends_on"],
+            "theme": r["theme"],
+            "organisateur": r["organiser"],
         }
 
 
@@ -447,7 +489,6 @@ CAMPAIGNS = Resource(
     ),
     primary_key=("identifiant",),
     rows=_campaign_rows,
-    timed=False,
     fields=(
         Field("identifiant", "Identifiant de la campagne", "Identifiant court (slug).",
               required=True, example="mois-innovation-publique-2020"),
@@ -476,7 +517,6 @@ TRAININGS = Resource(
     ),
     primary_key=("id",),
     rows=_training_rows,
-    timed=False,
     foreign_keys=(
         {"fields": "campagne", "reference": {"resource": "campagnes", "fields": "identifiant"}},
     ),
@@ -521,7 +561,6 @@ ATTENDANCE = Resource(
     description="Pour chaque action tenue, le nombre d'agents présents par public (employeur).",
     primary_key=("id_formation", "public"),
     rows=_attendance_rows,
-    timed=False,
     foreign_keys=(
         {"fields": "id_formation", "reference": {"resource": "formations", "fields": "id"}},
     ),
@@ -549,15 +588,6 @@ def resource_named(name: str) -> Resource | None:
     return next((r for r in RESOURCES if r.name == name), None)
 
 
-def resources_at(moment: Moment) -> list[Resource]:
-    """The resources of the package at `moment`: all of them latest, the timed ones else."""
-    return [r for r in RESOURCES if moment.latest or r.timed]
-
-
-class NotTimedError(ValueError):
-    """A resource without a timeline was asked for at a date or an instant."""
-
-
 def published_labs(services: Services) -> list[str]:
     """The slugs of the labs that chose to publish, in registration order.
 
@@ -576,11 +606,7 @@ def _moment_text(moment: Moment) -> str:
         if moment.known_at
         else "tel que connu aujourd'hui"
     )
-    untimed = ", ".join(r.name for r in RESOURCES if not r.timed)
-    return (
-        f"État {on} (date métier), {known}. Les ressources sans historique daté "
-        f"({untimed}) ne sont publiées que pour l'état le plus récent."
-    )
+    return f"État {on} (date métier), {known}."
 
 
 def descriptor(today: date, moment: Moment = LATEST, query: str = "") -> dict[str, Any]:
@@ -598,20 +624,16 @@ def descriptor(today: date, moment: Moment = LATEST, query: str = "") -> dict[st
         "licenses": [LICENSE],
         "created": f"{today.isoformat()}T00:00:00Z",
         **moment.properties(),
-        "resources": [r.descriptor(query) for r in resources_at(moment)],
+        "resources": [r.descriptor(query) for r in RESOURCES],
     }
 
 
 def resource_csv(services: Services, resource: Resource, moment: Moment = LATEST) -> str:
     """One resource's CSV at `moment`, for the labs that publish."""
-    if not (moment.latest or resource.timed):
-        raise NotTimedError(
-            f"the open-data resource {resource.name} has no dated history: "
-            "ask for it without on or as_known_at"
-        )
     published = published_labs(services)
+    source = moment.source(services)
     with services.read_engine.connect() as connection:
-        return resource.csv_text(connection, published, moment.tables())
+        return resource.csv_text(connection, published, source)
 
 
 def export(services: Services, directory: Path, today: date, moment: Moment = LATEST) -> list[Path]:
@@ -621,10 +643,10 @@ def export(services: Services, directory: Path, today: date, moment: Moment = LA
     package = descriptor(today, moment)
     written[0].write_text(json.dumps(package, ensure_ascii=False, indent=2) + "\n")
     published = published_labs(services)
-    tables = moment.tables()
+    source = moment.source(services)
     with services.read_engine.connect() as connection:
-        for resource in resources_at(moment):
+        for resource in RESOURCES:
             path = directory / resource.path
-            path.write_text(resource.csv_text(connection, published, tables), encoding="utf-8")
+            path.write_text(resource.csv_text(connection, published, source), encoding="utf-8")
             written.append(path)
     return written
