@@ -15,7 +15,7 @@ package at a date, docs/open-data.md).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, cast
 from uuid import UUID
 
@@ -29,6 +29,7 @@ from domain.campaign import Campaign
 from domain.training import TrainingAction
 from domain.values import TrainingStatus
 from projections.base import ReadModelProjection
+from projections.queries import instant
 from projections.rows import BatchRows, Row
 from projections.view import ReadModelView
 from tracker.application.service import TrackerApplication
@@ -222,7 +223,7 @@ def programme_at(
 
     A campaign counts from when it is known, whatever `on`: its registration's business
     date is bookkeeping, and an action dated before it may already name it."""
-    moment = None if known_at is None else known_at.astimezone(UTC)
+    moment = None if known_at is None else instant(known_at)
     view = _MemoryView()
     projection = TrainingProjection(cast(ReadModelView, view))
     created: set[UUID] = set()

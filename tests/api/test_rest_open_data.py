@@ -21,6 +21,7 @@ from typing import Any
 import frictionless
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from domain.values import Health, Phase
 from projections.runner import PROJECTIONS, ProjectionWorker
@@ -37,7 +38,9 @@ from tracker.application.commands import (
 )
 from tracker.application.services import Services
 from tracker.asgi import create_app
-from tracker.config.settings import Settings
+from tracker.cli.main import cli
+from tracker.config.logging import configure_logging
+from tracker.config.settings import Settings, get_settings
 from tracker.exports.open_data import RESOURCES, Moment, export
 
 OD = "/api/v1/open-data"
@@ -322,6 +325,29 @@ def test_the_package_at_a_moment_says_so_and_its_paths_keep_it(world: World) -> 
         None,
         "projets.csv",
     )
+
+
+def test_tracker_open_data_export_writes_the_package_at_a_moment(
+    world: World, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = world.report.isoformat()
+    monkeypatch.setenv("TRACKER_DATABASE_URL", database_url)
+    arguments = ["open-data", "export", str(tmp_path), "--on", "2025-02-20", "--as-known-at", at]
+    get_settings.cache_clear()
+    try:
+        done = CliRunner().invoke(cli, arguments)
+    finally:
+        get_settings.cache_clear()
+        configure_logging("console", "WARNING")
+    assert done.exit_code == 0, done.output
+    assert done.stdout.split() == [str(tmp_path / "datapackage.json")] + [
+        str(tmp_path / r.path) for r in RESOURCES
+    ]
+    for name in ("projets", "formations"):
+        served = world.client.get(
+            f"{OD}/{name}.csv", params={"on": "2025-02-20", "as_known_at": at}
+        )
+        assert (tmp_path / f"{name}.csv").read_text(encoding="utf-8") == served.text
 
 
 def test_a_malformed_date_is_422(world: World) -> None:
