@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from tracker.api.commands import CommandAnswer, CommandBody, IsoDate, Title, execute
-from tracker.api.deps import AdminPrincipal, AppDep, CurrentPrincipal, WriteContextDep
+from tracker.api.deps import (
+    AdminPrincipal,
+    AppDep,
+    CurrentPrincipal,
+    ServicesDep,
+    WriteContextDep,
+)
+from tracker.api.formats import negotiate, negotiates, spreadsheet_response
 from tracker.api.problems import ProblemError, problem_responses
 from tracker.application import commands
+from tracker.exports.spreadsheets import ODS, WRITERS, XLSX
+from tracker.exports.tables import campaign_tables
 
 router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns"])
 
@@ -67,19 +76,35 @@ def register_campaign(
 
 @router.get(
     "/{campaign}",
-    operation_id="get_campaign",
-    responses=problem_responses(401, 404, 503),
+    operation_id=negotiates("get_campaign"),
+    responses={
+        **problem_responses(401, 404, 406, 503),
+        200: {"content": {XLSX: {}, ODS: {}}, "description": "JSON, or a spreadsheet."},
+    },
 )
 def get_campaign(
+    request: Request,
     campaign: Annotated[str, Path(description="The campaign's slug.")],
     _principal: CurrentPrincipal,
     application: AppDep,
+    services: ServicesDep,
     response: Response,
-) -> dict[str, Any]:
+    format: Annotated[
+        str | None,
+        Query(description="json (default), xlsx or ods (or ask with Accept)."),
+    ] = None,
+) -> Any:
     """One campaign by its slug, from the event store (its actions: `GET /api/v1/trainings
-    ?campaign=`)."""
+    ?campaign=`); as a spreadsheet, the campaign, its actions across labs and their
+    roll-ups (from the read model)."""
+    chosen = negotiate(request, format, ["json", *WRITERS])
     if len(campaign) > 64:
         raise ProblemError(404, f"no campaign {campaign!r}", code="campaign-not-found")
+    if chosen != "json":
+        tables = campaign_tables(services.read_engine, campaign)
+        if tables is None:
+            raise ProblemError(404, f"no campaign {campaign!r}", code="campaign-not-found")
+        return spreadsheet_response(tables, chosen, campaign, application.today())
     found = application.get_campaign(campaign)
     response.headers["ETag"] = f'"{found.version}"'
     return found.as_dict()

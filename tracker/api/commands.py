@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import structlog
@@ -48,6 +48,18 @@ def _iso_date_only(value: object) -> object:
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+
+ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*")
+
+
+def _iso_instant_only(value: object) -> object:
+    # Lax mode would read 1700000000 (or 2.3e-13) as a Unix time: refuse anything but ISO.
+    if (isinstance(value, str) and ISO_INSTANT.fullmatch(value)) or isinstance(value, datetime):
+        return value
+    raise ValueError("expected an ISO 8601 instant, like 2025-11-04T09:00:00+00:00")
+
+
+IsoInstant = Annotated[datetime, BeforeValidator(_iso_instant_only)]
 Title = Annotated[str, Field(min_length=1, max_length=200, strict=True)]
 Text = Annotated[str, Field(max_length=TEXT_MAX, strict=True)]
 Reason = Annotated[str | None, Field(default=None, max_length=TEXT_MAX, strict=True)]

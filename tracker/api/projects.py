@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Self
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import RowMapping
@@ -36,9 +36,12 @@ from tracker.api.deps import (
     WriteContextDep,
     require_own_lab,
 )
+from tracker.api.formats import negotiate, negotiates, spreadsheet_response
 from tracker.api.problems import ProblemError, problem_responses
 from tracker.application import commands
 from tracker.application.access import Role
+from tracker.exports.spreadsheets import ODS, WRITERS, XLSX
+from tracker.exports.tables import projects_table
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 
@@ -356,11 +359,15 @@ Filter = Annotated[str | None, Query(min_length=1, max_length=200)]
 
 @router.get(
     "",
-    operation_id="list_projects",
+    operation_id=negotiates("list_projects"),
     response_model=ProjectPage,
-    responses=problem_responses(401, 422, 503),
+    responses={
+        **problem_responses(401, 406, 422, 503),
+        200: {"content": {XLSX: {}, ODS: {}}, "description": "JSON, or a spreadsheet."},
+    },
 )
 def list_projects(
+    request: Request,
     principal: CurrentPrincipal,
     services: ServicesDep,
     lab: Annotated[
@@ -385,8 +392,17 @@ def list_projects(
         str | None, Query(max_length=512, description="`next_after` of a page.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=reads.MAX_PAGE)] = 20,
-) -> ProjectPage:
-    """Find projects: filters as on the dashboards, keyset pages in registration order."""
+    format: Annotated[
+        str | None,
+        Query(
+            description="json (default), xlsx or ods (or ask with Accept); a spreadsheet "
+            "holds every project the filters keep, not one page."
+        ),
+    ] = None,
+) -> Any:
+    """Find projects: filters as on the dashboards, keyset pages in registration order;
+    or every project the filters keep as a spreadsheet (`format=xlsx|ods`)."""
+    chosen = negotiate(request, format, ["json", *WRITERS])
     if lab is None and principal.role is Role.STAFF:
         lab = principal.lab
     query = reads.ProjectQuery(
@@ -398,6 +414,9 @@ def list_projects(
         territory=territory,
         text=text,
     )
+    if chosen != "json":
+        table = projects_table(services.read_engine, query)
+        return spreadsheet_response([table], chosen, "projets", services.application.today())
     try:
         page = reads.project_page(services.read_engine, query, limit, after)
     except reads.BadInput:

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Self
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
@@ -38,11 +38,14 @@ from tracker.api.deps import (
     WriteContextDep,
     require_own_lab,
 )
+from tracker.api.formats import negotiate, negotiates, spreadsheet_response
 from tracker.api.problems import ProblemError, problem_responses
 from tracker.application import commands
 from tracker.application.service import TrackerApplication
 from tracker.audit.history import MAX_PAGE, named
 from tracker.audit.training import training_as_of, training_at_version, training_history
+from tracker.exports.spreadsheets import ODS, WRITERS, XLSX
+from tracker.exports.tables import training_tables
 
 router = APIRouter(prefix="/api/v1", tags=["trainings"])
 
@@ -220,17 +223,32 @@ def schedule_training(
     )
 
 
+TRAINING_FORMATS = [f.value for f in TrainingFormat]
+
+
 @router.get(
     "/trainings",
-    operation_id="list_trainings",
+    operation_id=negotiates("list_trainings"),
     response_model=TrainingPage,
-    responses=problem_responses(400, 401, 503),
+    responses={
+        **problem_responses(400, 401, 406, 503),
+        200: {"content": {XLSX: {}, ODS: {}}, "description": "JSON, or a spreadsheet."},
+    },
 )
 def list_trainings(
+    request: Request,
     _principal: CurrentPrincipal,
     services: ServicesDep,
     lab: Annotated[str | None, Query(max_length=64)] = None,
-    format: TrainingFormat | None = None,
+    format: Annotated[
+        str | None,
+        Query(
+            max_length=32,
+            description="A training format (" + ", ".join(TRAINING_FORMATS) + ") keeps the "
+            "actions of that format; json, xlsx or ods chooses the answer's format instead "
+            "(to do both, filter here and ask for the spreadsheet with Accept).",
+        ),
+    ] = None,
     campaign: Annotated[str | None, Query(max_length=64)] = None,
     starts_on: Annotated[
         date | None, Query(alias="from", description="Actions with a session on or after.")
@@ -240,15 +258,21 @@ def list_trainings(
     ] = None,
     after: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=reads.MAX_PAGE)] = 50,
-) -> TrainingPage:
-    """Training actions by first session date, from the read model, in keyset pages."""
+) -> Any:
+    """Training actions by first session date, from the read model, in keyset pages; or
+    the programme as a spreadsheet (every action kept and the roll-ups, `format=xlsx|ods`)."""
+    training_format = format if format in TRAINING_FORMATS else None
+    chosen = negotiate(request, None if training_format else format, ["json", *WRITERS])
     query = reads.TrainingQuery(
         lab=lab,
-        format=format.value if format else None,
+        format=training_format,
         campaign=campaign,
         starts_on=starts_on,
         ends_on=ends_on,
     )
+    if chosen != "json":
+        tables = training_tables(services.read_engine, query)
+        return spreadsheet_response(tables, chosen, "formations", services.application.today())
     try:
         page, attendance = reads.training_page_with(services.read_engine, query, limit, after)
     except reads.BadInput as error:

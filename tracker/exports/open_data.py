@@ -6,6 +6,12 @@ titles and descriptions, types, constraints, following schema.data.gouv.fr's con
 and the function reading its rows from the read models. Adding a table to the package is
 one more declaration in `RESOURCES`.
 
+The package describes a `Moment`: the latest state (the live read models), or the state on
+a business date `on` as known at an instant `known_at`: the portfolio from the timeline's
+bitemporal twins (`projections.queries.sliced`, as GraphQL's `on`/`asKnownAt` read them),
+the training programme from its projection's handlers replayed in memory
+(`projections.training.programme_at`).
+
 What is published: only labs whose last `LabPublicationChanged` says so, and never an
 actor, a token, a person's name, a reason, an evidence text or a partner: the resources
 name projects, milestones and places, not people.
@@ -16,18 +22,32 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from domain.values import Health, MilestoneStatus, Outcome, Phase, Status, TerritoryLevel
+from domain.values import (
+    ActivityMode,
+    Audience,
+    Health,
+    MilestoneStatus,
+    Outcome,
+    Phase,
+    Status,
+    TerritoryLevel,
+    TrainingFormat,
+    TrainingStatus,
+)
+from projections.queries import LIVE, Tables, instant, sliced
+from projections.training import programme_at
 from tracker.application.services import Services
-from tracker.schema.read_models import labs, milestones, project_territories, projects
+from tracker.schema.read_models import campaigns, labs, training_attendance, trainings
 
 LICENSE = {
     "name": "etalab-2.0",
@@ -74,12 +94,62 @@ class Field:
         return described
 
 
-Rows = Callable[[Connection, Sequence[str]], Iterable[dict[str, Any]]]
+@dataclass(frozen=True)
+class Moment:
+    """What the package describes: the state on the business date `on` (None: the latest),
+    as known at the instant `known_at` (None: now)."""
+
+    on: date | None = None
+    known_at: datetime | None = None
+
+    @property
+    def latest(self) -> bool:
+        """The latest state as known now: the live read models."""
+        return self.on is None and self.known_at is None
+
+    def source(self, services: Services) -> Source:
+        """Where this moment's rows are read from."""
+        if self.latest:
+            return Source(LIVE, None)
+        programme = programme_at(services.application, self.on, self.known_at)
+        return Source(sliced(self.on, self.known_at), programme)
+
+    def query(self) -> str:
+        """This moment as a URL query (`?on=…&as_known_at=…`), empty for the latest."""
+        asked: dict[str, str] = {}
+        if self.on is not None:
+            asked["on"] = self.on.isoformat()
+        if self.known_at is not None:
+            asked["as_known_at"] = instant(self.known_at).isoformat()
+        return f"?{urlencode(asked)}" if asked else ""
+
+    def properties(self) -> dict[str, Any]:
+        """The descriptor's `on` and `asKnownAt` (null: the latest, as known now)."""
+        return {
+            "on": self.on.isoformat() if self.on is not None else None,
+            "asKnownAt": instant(self.known_at).isoformat() if self.known_at else None,
+        }
+
+
+LATEST = Moment()
+
+
+@dataclass(frozen=True)
+class Source:
+    """A moment's rows: the project tables to query, and the training programme's rows
+    by table (None: query the live training tables)."""
+
+    tables: Tables
+    programme: Mapping[sa.Table, Sequence[Mapping[str, Any]]] | None
+
+
+Rows = Callable[[Connection, Sequence[str], Source], Iterable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
 class Resource:
-    """One CSV of the package: its schema and its rows (for the labs given)."""
+    """One CSV of the package: its schema and its rows (for the labs given, from a
+    moment's source)."""
 
     name: str
     title: str
@@ -93,7 +163,7 @@ class Resource:
     def path(self) -> str:
         return f"{self.name}.csv"
 
-    def descriptor(self) -> dict[str, Any]:
+    def descriptor(self, query: str = "") -> dict[str, Any]:
         schema: dict[str, Any] = {
             "fields": [f.schema() for f in self.fields],
             "primaryKey": list(self.primary_key),
@@ -103,7 +173,7 @@ class Resource:
             schema["foreignKeys"] = list(self.foreign_keys)
         return {
             "name": self.name,
-            "path": self.path,
+            "path": self.path + query,
             "title": self.title,
             "description": self.description,
             "format": "csv",
@@ -113,12 +183,12 @@ class Resource:
             "schema": schema,
         }
 
-    def csv_text(self, connection: Connection, published: Sequence[str]) -> str:
+    def csv_text(self, connection: Connection, published: Sequence[str], source: Source) -> str:
         """The resource's CSV: a header of field names, then its rows."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow([f.name for f in self.fields])
-        for row in self.rows(connection, published):
+        for row in self.rows(connection, published, source):
             writer.writerow([_cell(row.get(f.name)) for f in self.fields])
         return buffer.getvalue()
 
@@ -136,8 +206,11 @@ def _cell(value: Any) -> str:
 # -- the resources -----------------------------------------------------------------------------
 
 
-def _project_rows(connection: Connection, published: Sequence[str]) -> Iterable[dict[str, Any]]:
-    p, lab = projects, labs
+def _project_rows(
+    connection: Connection, published: Sequence[str], source: Source
+) -> Iterable[dict[str, Any]]:
+    tables = source.tables
+    p, lab = tables.projects, labs
     query = (
         sa.select(p, lab.c.name.label("lab_name"), lab.c.region_code)
         .join(lab, lab.c.slug == p.c.lab)
@@ -168,8 +241,11 @@ def _project_rows(connection: Connection, published: Sequence[str]) -> Iterable[
         }
 
 
-def _milestone_rows(connection: Connection, published: Sequence[str]) -> Iterable[dict[str, Any]]:
-    m = milestones
+def _milestone_rows(
+    connection: Connection, published: Sequence[str], source: Source
+) -> Iterable[dict[str, Any]]:
+    tables = source.tables
+    m = tables.milestones
     query = (
         sa.select(m)
         .where(m.c.lab.in_(published))
@@ -191,8 +267,11 @@ def _milestone_rows(connection: Connection, published: Sequence[str]) -> Iterabl
         }
 
 
-def _territory_rows(connection: Connection, published: Sequence[str]) -> Iterable[dict[str, Any]]:
-    t, p = project_territories, projects
+def _territory_rows(
+    connection: Connection, published: Sequence[str], source: Source
+) -> Iterable[dict[str, Any]]:
+    tables = source.tables
+    t, p = tables.project_territories, tables.projects
     query = (
         sa.select(t)
         .join(p, p.c.id == t.c.project_id)
@@ -205,6 +284,92 @@ def _territory_rows(connection: Connection, published: Sequence[str]) -> Iterabl
             "niveau": r.level,
             "code_cog": r.code,
             "annee_cog": r.cog_year,
+        }
+
+
+def _programme_rows(
+    connection: Connection,
+    source: Source,
+    table: sa.Table,
+    kept: Callable[[Mapping[str, Any]], bool],
+    order: Sequence[str],
+    where: Sequence[Any] = (),
+) -> list[Mapping[str, Any]]:
+    """Rows of a training table: the live ones (queried), or the moment's (in memory)."""
+    if source.programme is None:
+        query = sa.select(table).where(*where).order_by(*(table.c[c] for c in order))
+        queried = [dict(r) for r in connection.execute(query).mappings()]
+        return [r for r in queried if kept(r)]
+    found = [r for r in source.programme[table] if kept(r)]
+    return sorted(found, key=lambda r: tuple(r[c] for c in order))
+
+
+def _training_rows(
+    connection: Connection, published: Sequence[str], source: Source
+) -> Iterable[dict[str, Any]]:
+    t = trainings
+    for r in _programme_rows(
+        connection,
+        source,
+        t,
+        lambda r: r["lab"] in published,
+        ("first_session_on", "scheduled_position"),
+        (t.c.lab.in_(published),),
+    ):
+        yield {
+            "id": r["id"],
+            "laboratoire": r["lab"],
+            "titre": r["title"],
+            "format": r["format"],
+            "modalite": r["mode"],
+            "statut": r["status"],
+            "date_premiere_session": r["first_session_on"],
+            "date_derniere_session": r["last_session_on"],
+            "sessions": len(r["sessions"]),
+            "code_cog_lieu": r["place_code"],
+            "annee_cog_lieu": r["place_cog_year"],
+            "publics": ";".join(r["audiences"]),
+            "capacite": r["capacity"],
+            "participants": r["attendance"],
+            "campagne": r["campaign"],
+            "reports": r["reschedules"],
+        }
+
+
+def _attendance_rows(
+    connection: Connection, published: Sequence[str], source: Source
+) -> Iterable[dict[str, Any]]:
+    # In the actions' order, so that the file reads beside formations.csv.
+    actions = [r["id"] for r in _training_rows(connection, published, source)]
+    rank = {training_id: index for index, training_id in enumerate(actions)}
+    a = training_attendance
+    found = _programme_rows(
+        connection,
+        source,
+        a,
+        lambda r: r["training_id"] in rank,
+        ("training_id", "audience"),
+        (a.c.training_id.in_(actions),) if len(actions) < 1000 else (),
+    )
+    for r in sorted(found, key=lambda r: (rank[r["training_id"]], r["audience"])):
+        yield {
+            "id_formation": r["training_id"],
+            "public": r["audience"],
+            "participants": r["attendance"],
+        }
+
+
+def _campaign_rows(
+    connection: Connection, _published: Sequence[str], source: Source
+) -> Iterable[dict[str, Any]]:
+    for r in _programme_rows(connection, source, campaigns, bool, ("starts_on", "slug")):
+        yield {
+            "identifiant": r["slug"],
+            "nom": r["name"],
+            "date_debut": r["starts_on"],
+            "date_fin": r["ends_on"],
+            "theme": r["theme"],
+            "organisateur": r["organiser"],
         }
 
 
@@ -315,7 +480,107 @@ TERRITORIES = Resource(
     ),
 )  # fmt: skip
 
-RESOURCES: tuple[Resource, ...] = (PROJECTS, MILESTONES, TERRITORIES)
+CAMPAIGNS = Resource(
+    name="campagnes",
+    title="Campagnes de formation",
+    description=(
+        "Les campagnes nationales qui fédèrent des actions de formation de plusieurs "
+        "laboratoires (par exemple le Mois de l'innovation publique)."
+    ),
+    primary_key=("identifiant",),
+    rows=_campaign_rows,
+    fields=(
+        Field("identifiant", "Identifiant de la campagne", "Identifiant court (slug).",
+              required=True, example="mois-innovation-publique-2020"),
+        Field("nom", "Nom", "Nom de la campagne.", required=True),
+        Field("date_debut", "Date de début", "Premier jour de la campagne.", "date",
+              required=True),
+        Field("date_fin", "Date de fin", "Dernier jour de la campagne.", "date", required=True),
+        Field("theme", "Thème", "Thème de la campagne."),
+        Field("organisateur", "Organisateur", "Organisme qui porte la campagne.",
+              required=True, example="DITP"),
+    ),
+)  # fmt: skip
+
+TRAINING_ID = Field(
+    "id_formation", "Identifiant de l'action", "Identifiant unique de l'action de formation.",
+    required=True, pattern=UUID_PATTERN,
+)  # fmt: skip
+
+TRAININGS = Resource(
+    name="formations",
+    title="Programme de formation des laboratoires",
+    description=(
+        "Une action de formation par ligne (formation, atelier, webinaire…) : ses sessions, "
+        "son lieu, ses publics et, une fois tenue, le nombre d'agents formés. Ni nom de "
+        "personne ni partenaire."
+    ),
+    primary_key=("id",),
+    rows=_training_rows,
+    foreign_keys=(
+        {"fields": "campagne", "reference": {"resource": "campagnes", "fields": "identifiant"}},
+    ),
+    fields=(
+        Field("id", "Identifiant de l'action", "Identifiant unique de l'action (UUID).",
+              required=True, pattern=UUID_PATTERN),
+        Field("laboratoire", "Laboratoire", "Identifiant court (slug) du laboratoire.",
+              required=True),
+        Field("titre", "Titre", "Titre de l'action.", required=True),
+        Field("format", "Format", "Format de l'action.", required=True,
+              enum=[f.value for f in TrainingFormat]),
+        Field("modalite", "Modalité", "En présentiel, à distance ou hybride.", required=True,
+              enum=[m.value for m in ActivityMode]),
+        Field("statut", "Statut", "Action prévue, tenue ou annulée.", required=True,
+              enum=[s.value for s in TrainingStatus]),
+        Field("date_premiere_session", "Première session", "Date de la première session.",
+              "date", required=True),
+        Field("date_derniere_session", "Dernière session", "Date de la dernière session.",
+              "date", required=True),
+        Field("sessions", "Sessions", "Nombre de sessions.", "integer", required=True,
+              minimum=1),
+        Field("code_cog_lieu", "Commune du lieu",
+              "Code INSEE (COG) de la commune où se tient l'action (vide à distance).",
+              pattern=r"^([0-9]{5}|2[AB][0-9]{3})$", example="21231"),
+        Field("annee_cog_lieu", "Millésime du COG du lieu",
+              "Année du Code officiel géographique auquel le code du lieu se réfère.",
+              "integer", minimum=1943, example="2024"),
+        Field("publics", "Publics", "Publics visés, séparés par « ; » ("
+              + ", ".join(a.value for a in Audience) + ")."),
+        Field("capacite", "Capacité", "Places offertes.", "integer", minimum=0),
+        Field("participants", "Agents formés", "Agents présents, une fois l'action tenue.",
+              "integer", minimum=0),
+        Field("campagne", "Campagne", "Identifiant de la campagne de l'action, le cas échéant."),
+        Field("reports", "Reports", "Nombre de reports des sessions.", "integer",
+              required=True, minimum=0),
+    ),
+)  # fmt: skip
+
+ATTENDANCE = Resource(
+    name="formations_publics",
+    title="Agents formés par public",
+    description="Pour chaque action tenue, le nombre d'agents présents par public (employeur).",
+    primary_key=("id_formation", "public"),
+    rows=_attendance_rows,
+    foreign_keys=(
+        {"fields": "id_formation", "reference": {"resource": "formations", "fields": "id"}},
+    ),
+    fields=(
+        TRAINING_ID,
+        Field("public", "Public", "Le public (employeur des agents).", required=True,
+              enum=[a.value for a in Audience]),
+        Field("participants", "Agents formés", "Agents de ce public présents.", "integer",
+              required=True, minimum=0),
+    ),
+)  # fmt: skip
+
+RESOURCES: tuple[Resource, ...] = (
+    PROJECTS,
+    MILESTONES,
+    TERRITORIES,
+    CAMPAIGNS,
+    TRAININGS,
+    ATTENDANCE,
+)
 """Every resource of the package, in its order (add one here)."""
 
 
@@ -324,42 +589,64 @@ def resource_named(name: str) -> Resource | None:
 
 
 def published_labs(services: Services) -> list[str]:
-    """The slugs of the labs that chose to publish, in registration order."""
+    """The slugs of the labs that chose to publish, in registration order.
+
+    The current choice decides at every moment too: a lab that stops publishing withdraws
+    its past states as well, and a lab that starts publishes its history (docs/open-data.md).
+    """
     return [lab.slug for lab in services.application.list_labs() if lab.published]
 
 
-def descriptor(on: date) -> dict[str, Any]:
-    """The package's `datapackage.json`."""
+def _moment_text(moment: Moment) -> str:
+    if moment.latest:
+        return "État le plus récent, tel que connu à la date de l'export."
+    on = f"au {moment.on.isoformat()}" if moment.on else "le plus récent"
+    known = (
+        f"tel que connu le {instant(moment.known_at).isoformat()}"
+        if moment.known_at
+        else "tel que connu aujourd'hui"
+    )
+    return f"État {on} (date métier), {known}."
+
+
+def descriptor(today: date, moment: Moment = LATEST, query: str = "") -> dict[str, Any]:
+    """The package's `datapackage.json` at `moment`; `query` is added to each resource's
+    path (the HTTP route gives `?on=…` so that a client reads the same moment)."""
     return {
         "profile": "tabular-data-package",
         "name": "tracker-portefeuille-labs",
         "title": "Portefeuille des laboratoires d'innovation publique",
         "description": (
-            "Projets, jalons et territoires des laboratoires d'innovation publique qui ont "
-            "choisi de publier leur portefeuille. Aucune personne, aucun jeton ni motif."
+            "Projets, jalons, territoires et programme de formation des laboratoires "
+            "d'innovation publique qui ont choisi de les publier, et les campagnes de "
+            "formation. Aucune personne, aucun jeton ni motif. " + _moment_text(moment)
         ),
         "licenses": [LICENSE],
-        "created": f"{on.isoformat()}T00:00:00Z",
-        "resources": [r.descriptor() for r in RESOURCES],
+        "created": f"{today.isoformat()}T00:00:00Z",
+        **moment.properties(),
+        "resources": [r.descriptor(query) for r in RESOURCES],
     }
 
 
-def resource_csv(services: Services, resource: Resource) -> str:
-    """One resource's CSV, for the labs that publish."""
+def resource_csv(services: Services, resource: Resource, moment: Moment = LATEST) -> str:
+    """One resource's CSV at `moment`, for the labs that publish."""
     published = published_labs(services)
+    source = moment.source(services)
     with services.read_engine.connect() as connection:
-        return resource.csv_text(connection, published)
+        return resource.csv_text(connection, published, source)
 
 
-def export(services: Services, directory: Path, on: date) -> list[Path]:
-    """Write `datapackage.json` and every resource's CSV into `directory`."""
+def export(services: Services, directory: Path, today: date, moment: Moment = LATEST) -> list[Path]:
+    """Write `datapackage.json` and every resource's CSV at `moment` into `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     written = [directory / "datapackage.json"]
-    written[0].write_text(json.dumps(descriptor(on), ensure_ascii=False, indent=2) + "\n")
+    package = descriptor(today, moment)
+    written[0].write_text(json.dumps(package, ensure_ascii=False, indent=2) + "\n")
     published = published_labs(services)
+    source = moment.source(services)
     with services.read_engine.connect() as connection:
         for resource in RESOURCES:
             path = directory / resource.path
-            path.write_text(resource.csv_text(connection, published), encoding="utf-8")
+            path.write_text(resource.csv_text(connection, published, source), encoding="utf-8")
             written.append(path)
     return written

@@ -15,18 +15,59 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from domain.values import MilestoneStatus, Phase
+from domain.values import (
+    ACTIVITY_MODE_LABELS,
+    ActivityMode,
+    Audience,
+    Health,
+    MilestoneStatus,
+    Outcome,
+    Phase,
+    Status,
+    TrainingFormat,
+    TrainingStatus,
+)
 from projections.queries import MAX_PAGE as QUERY_PAGE
-from projections.queries import MilestoneQuery, encode_cursor, milestone_page, projects_by_id
+from projections.queries import (
+    MilestoneQuery,
+    ProgrammeGroup,
+    ProjectQuery,
+    TrainingQuery,
+    encode_cursor,
+    milestone_page,
+    project_page,
+    projects_by_id,
+    training_cursor,
+    training_page,
+    training_programme,
+)
 from tracker.application.service import TrackerApplication
 from tracker.audit.history import MAX_PAGE, HistoryEntry, project_history
 from tracker.exports.sheets import Column, Kind, Table
-from tracker.schema.read_models import funding
+from tracker.schema.read_models import campaigns, funding
 
 MILESTONE_STATUS_LABELS = {
     MilestoneStatus.PLANNED: "prévu",
     MilestoneStatus.ACHIEVED: "atteint",
     MilestoneStatus.CANCELLED: "annulé",
+}
+
+HEALTH_LABELS = {
+    Health.ON_TRACK: "en bonne voie",
+    Health.AT_RISK: "à risque",
+    Health.OFF_TRACK: "en difficulté",
+}
+STATUS_LABELS = {Status.ACTIVE: "en cours", Status.CLOSED: "clos"}
+OUTCOME_LABELS = {
+    Outcome.DEPLOYED: "déployé",
+    Outcome.SCALED: "essaimé",
+    Outcome.HANDED_OVER: "transmis",
+    Outcome.ABANDONED: "abandonné",
+}
+TRAINING_STATUS_LABELS = {
+    TrainingStatus.SCHEDULED: "prévue",
+    TrainingStatus.HELD: "tenue",
+    TrainingStatus.CANCELLED: "annulée",
 }
 
 MILESTONE_COLUMNS = (
@@ -62,6 +103,156 @@ FUNDING_COLUMNS = (
     Column("amount_cents", "Montant", Kind.EUROS, 16),
     Column("commitments", "Engagements", Kind.INTEGER, 12),
 )
+
+
+PROJECT_COLUMNS = (
+    Column("lab", "Laboratoire", width=16),
+    Column("title", "Projet", width=36),
+    Column("phase", "Phase", width=16),
+    Column("phase_since", "Dans la phase depuis", Kind.DATE, 12),
+    Column("health", "Santé", width=14),
+    Column("status", "Statut", width=10),
+    Column("outcome", "Issue", width=12),
+    Column("themes", "Thématiques", width=24),
+    Column("territories", "Territoires (code COG, millésime)", width=24),
+    Column("started_on", "Début", Kind.DATE, 12),
+    Column("closed_on", "Clôture", Kind.DATE, 12),
+    Column("next_milestone_due_on", "Prochaine échéance", Kind.DATE, 12),
+    Column("milestones_planned", "Jalons prévus", Kind.INTEGER, 8),
+    Column("milestones_achieved", "Jalons atteints", Kind.INTEGER, 8),
+    Column("activities", "Activités", Kind.INTEGER, 8),
+    Column("participants", "Participants", Kind.INTEGER, 10),
+    Column("last_activity_on", "Dernière activité", Kind.DATE, 12),
+    Column("funding_cents", "Financement", Kind.EUROS, 16),
+    Column("id", "Identifiant du projet", width=38),
+)
+
+TRAINING_COLUMNS = (
+    Column("lab", "Laboratoire", width=16),
+    Column("title", "Action", width=36),
+    Column("format", "Format", width=18),
+    Column("mode", "Modalité", width=14),
+    Column("status", "Statut", width=10),
+    Column("first_session_on", "Première session", Kind.DATE, 12),
+    Column("last_session_on", "Dernière session", Kind.DATE, 12),
+    Column("sessions", "Sessions", Kind.INTEGER, 8),
+    Column("place", "Lieu (code COG, millésime)", width=16),
+    Column("audiences", "Publics", width=30),
+    Column("capacity", "Capacité", Kind.INTEGER, 8),
+    Column("attendance", "Agents formés", Kind.INTEGER, 10),
+    Column("campaign", "Campagne", width=24),
+    Column("reschedules", "Reports", Kind.INTEGER, 8),
+    Column("id", "Identifiant de l'action", width=38),
+)
+
+GROUP_COLUMNS = (
+    Column("key", "", width=30),
+    Column("scheduled", "Prévues", Kind.INTEGER, 10),
+    Column("held", "Tenues", Kind.INTEGER, 10),
+    Column("cancelled", "Annulées", Kind.INTEGER, 10),
+    Column("agents_trained", "Agents formés", Kind.INTEGER, 12),
+)
+
+AUDIENCE_COLUMNS = (
+    Column("audience", "Public", width=30),
+    Column("attendance", "Agents formés", Kind.INTEGER, 12),
+)
+
+CAMPAIGN_COLUMNS = (
+    Column("name", "Campagne", width=36),
+    Column("slug", "Identifiant", width=30),
+    Column("starts_on", "Début", Kind.DATE, 12),
+    Column("ends_on", "Fin", Kind.DATE, 12),
+    Column("theme", "Thème", width=40),
+    Column("organiser", "Organisateur", width=20),
+)
+
+
+def projects_table(engine: Engine, query: ProjectQuery) -> Table:
+    """Every project `query` keeps (not one page), in registration order."""
+    rows: list[Any] = []
+    after: str | None = None
+    while True:
+        page = project_page(engine, query, QUERY_PAGE, after)
+        rows.extend(page.rows)
+        if not page.has_next or not page.rows:
+            break
+        after = encode_cursor(page.rows[-1].registered_position)
+    return Table(
+        "Projets",
+        PROJECT_COLUMNS,
+        [
+            {
+                **dict(r),
+                "phase": Phase(r.phase).label,
+                "health": HEALTH_LABELS[Health(r.health)],
+                "status": STATUS_LABELS[Status(r.status)],
+                "outcome": OUTCOME_LABELS[Outcome(r.outcome)] if r.outcome else None,
+                "themes": " ; ".join(r.themes),
+                "territories": " ; ".join(f"{t['code']} ({t['cog_year']})" for t in r.territories),
+            }
+            for r in rows
+        ],
+    )
+
+
+def _trainings(engine: Engine, query: TrainingQuery) -> list[Any]:
+    rows: list[Any] = []
+    after: str | None = None
+    while True:
+        page = training_page(engine, query, QUERY_PAGE, after)
+        rows.extend(page.rows)
+        if not page.has_next or not page.rows:
+            return rows
+        after = training_cursor(page.rows[-1])
+
+
+def _training_row(r: Any) -> dict[str, Any]:
+    return {
+        **dict(r),
+        "format": TrainingFormat(r.format).label,
+        "mode": ACTIVITY_MODE_LABELS[ActivityMode(r.mode)],
+        "status": TRAINING_STATUS_LABELS[TrainingStatus(r.status)],
+        "sessions": len(r.sessions),
+        "place": f"{r.place_code} ({r.place_cog_year})" if r.place_code else None,
+        "audiences": " ; ".join(Audience(a).label for a in r.audiences),
+    }
+
+
+def _groups(name: str, first: str, groups: list[ProgrammeGroup], label: Any = str) -> Table:
+    columns = (Column("key", first, width=30), *GROUP_COLUMNS[1:])
+    return Table(name, columns, [{**vars(g), "key": label(g.key)} for g in groups])
+
+
+def training_tables(engine: Engine, query: TrainingQuery) -> list[Table]:
+    """The training actions `query` keeps (every one, by first session) and the
+    programme's roll-ups by format, lab and audience: one sheet each."""
+    programme = training_programme(engine, query)
+    audiences = [{"audience": Audience(a).label, "attendance": n} for a, n in programme.by_audience]
+    return [
+        Table(
+            "Formations", TRAINING_COLUMNS, [_training_row(r) for r in _trainings(engine, query)]
+        ),
+        _groups("Par format", "Format", programme.by_format, lambda k: TrainingFormat(k).label),
+        _groups("Par laboratoire", "Laboratoire", programme.by_lab),
+        Table("Par public", AUDIENCE_COLUMNS, audiences),
+    ]
+
+
+def campaign_tables(engine: Engine, slug: str) -> list[Table] | None:
+    """A campaign (its row), its actions across labs and their roll-ups; None if unknown."""
+    with engine.connect() as connection:
+        row = (
+            connection.execute(sa.select(campaigns).where(campaigns.c.slug == slug))
+            .mappings()
+            .first()
+        )
+    if row is None:
+        return None
+    return [
+        Table("Campagne", CAMPAIGN_COLUMNS, [dict(row)]),
+        *training_tables(engine, TrainingQuery(campaign=slug)),
+    ]
 
 
 def _pages(engine: Engine, query: MilestoneQuery, today: date) -> Iterator[Any]:
