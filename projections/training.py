@@ -5,41 +5,22 @@ only these tables, so the projection can lag, fail or be rebuilt alone
 (`tracker projections rebuild training`). One row per action in `rm_trainings`, its
 attendance by audience in `rm_training_attendance` (once held), one row per campaign in
 `rm_campaigns`. An action counts in the year and month of its first session.
-
-The programme has no bitemporal tables: `programme_at` gives its rows on a business date as
-known at an instant by running these same handlers in memory over the training and
-campaign events (one pass over those events: for occasional reads such as the open-data
-package at a date, docs/open-data.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
-from typing import Any, cast
-from uuid import UUID
+from datetime import date
+from typing import Any
 
-import sqlalchemy as sa
 from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking
-from eventsourcing.utils import get_topic
-from sqlalchemy import Connection
 
 from domain.campaign import Campaign
 from domain.training import TrainingAction
 from domain.values import TrainingStatus
 from projections.base import ReadModelProjection
-from projections.queries import instant
-from projections.rows import BatchRows, Row
-from projections.view import ReadModelView
-from tracker.application.service import TrackerApplication
-from tracker.schema.event_store import APPLICATION_NAME
-from tracker.schema.read_models import (
-    TRAINING_TABLES,
-    campaigns,
-    training_attendance,
-    trainings,
-)
+from tracker.schema.read_models import campaigns, training_attendance, trainings
 
 
 def session_values(session_dates: Sequence[date]) -> dict[str, Any]:
@@ -184,74 +165,3 @@ class TrainingProjection(ReadModelProjection):
     ) -> None:
         self._touch(event, status=TrainingStatus.CANCELLED.value)
         self.view.insert_tracking(tracking)
-
-
-# -- the programme at a moment ---------------------------------------------------------------
-
-TOPICS = tuple(
-    get_topic(cls)
-    for cls in (
-        Campaign.CampaignRegistered,
-        TrainingAction.TrainingScheduled,
-        TrainingAction.DetailsRevised,
-        TrainingAction.TrainingRescheduled,
-        TrainingAction.TrainingHeld,
-        TrainingAction.TrainingCancelled,
-    )
-)
-"""The topics of the events the training projection reads."""
-
-_PAGE = 1000
-
-
-class _MemoryView:
-    """What the training handlers need of a view: rows in memory, never a connection."""
-
-    def __init__(self) -> None:
-        self.rows = BatchRows(cast(Connection, None), {t: t for t in TRAINING_TABLES})
-
-    def insert_tracking(self, tracking: Tracking) -> None:
-        """Nothing to track: the replay is thrown away once read."""
-
-
-def programme_at(
-    application: TrackerApplication, on: date | None, known_at: datetime | None
-) -> dict[sa.Table, list[Row]]:
-    """The training projection's rows (by table) on the business date `on` (None: the
-    latest) as known at `known_at` (None: now): its handlers run in memory, in log order,
-    over the events dated on or before `on` and recorded by `known_at`.
-
-    A campaign counts from when it is known, whatever `on`: its registration's business
-    date is bookkeeping, and an action dated before it may already name it."""
-    moment = None if known_at is None else instant(known_at)
-    view = _MemoryView()
-    projection = TrainingProjection(cast(ReadModelView, view))
-    created: set[UUID] = set()
-    after = 0
-    while True:
-        notifications = application.recorder.select_notifications(
-            start=after, limit=_PAGE, topics=TOPICS, inclusive_of_start=False
-        )
-        for notification in notifications:
-            event: Any = application.mapper.to_domain_event(notification)
-            campaign = isinstance(event, Campaign.CampaignRegistered)
-            if (on is not None and event.occurred_on > on and not campaign) or (
-                moment is not None and event.timestamp > moment
-            ):
-                continue
-            if isinstance(event, TrainingAction.TrainingScheduled | Campaign.CampaignRegistered):
-                created.add(event.originator_id)
-            elif event.originator_id not in created:
-                continue  # an action not yet scheduled on that date, or not yet known
-            projection.process_event(event, Tracking(APPLICATION_NAME, notification.id))
-        if len(notifications) < _PAGE:
-            break
-        after = notifications[-1].id
-    return {
-        table: [
-            row
-            for partition in view.rows.tables[table].partitions.values()
-            for row in partition.values()
-        ]
-        for table in TRAINING_TABLES
-    }

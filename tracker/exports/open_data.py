@@ -8,9 +8,10 @@ one more declaration in `RESOURCES`.
 
 The package describes a `Moment`: the latest state (the live read models), or the state on
 a business date `on` as known at an instant `known_at`: the portfolio from the timeline's
-bitemporal twins (`projections.queries.sliced`, as GraphQL's `on`/`asKnownAt` read them),
-the training programme from its projection's handlers replayed in memory
-(`projections.training.programme_at`).
+bitemporal twins (`projections.queries.sliced`), the training programme from the training
+timeline's twins (`projections.queries.training_sliced`), as GraphQL's `on`/`asKnownAt` read
+them. Campaigns never change once registered: the live ones, less those registered after
+`known_at` (each campaign's registration instant read from its first event).
 
 What is published: only labs whose last `LabPublicationChanged` says so, and never an
 actor, a token, a person's name, a reason, an evidence text or a partner: the resources
@@ -32,6 +33,7 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from domain.campaign import Campaign
 from domain.values import (
     ActivityMode,
     Audience,
@@ -44,10 +46,17 @@ from domain.values import (
     TrainingFormat,
     TrainingStatus,
 )
-from projections.queries import LIVE, Tables, instant, sliced
-from projections.training import programme_at
+from projections.queries import (
+    LIVE,
+    TRAINING_LIVE,
+    Tables,
+    TrainingTables,
+    instant,
+    sliced,
+    training_sliced,
+)
 from tracker.application.services import Services
-from tracker.schema.read_models import campaigns, labs, training_attendance, trainings
+from tracker.schema.read_models import campaigns, labs
 
 LICENSE = {
     "name": "etalab-2.0",
@@ -110,9 +119,27 @@ class Moment:
     def source(self, services: Services) -> Source:
         """Where this moment's rows are read from."""
         if self.latest:
-            return Source(LIVE, None)
-        programme = programme_at(services.application, self.on, self.known_at)
-        return Source(sliced(self.on, self.known_at), programme)
+            return Source(LIVE, TRAINING_LIVE)
+        return Source(
+            sliced(self.on, self.known_at),
+            training_sliced(self.on, self.known_at),
+            None if self.known_at is None else self._campaigns_known(services, self.known_at),
+        )
+
+    @staticmethod
+    def _campaigns_known(services: Services, known_at: datetime) -> frozenset[str]:
+        """The slugs of the campaigns registered by `known_at` (a handful, nationally)."""
+        moment = instant(known_at)
+        with services.engine.connect() as connection:
+            slugs = connection.execute(sa.select(campaigns.c.slug)).scalars().all()
+        known: set[str] = set()
+        for slug in slugs:
+            registered: Campaign = services.application.repository.get(
+                Campaign.id_for(slug), version=1
+            )
+            if registered.created_on <= moment:
+                known.add(slug)
+        return frozenset(known)
 
     def query(self) -> str:
         """This moment as a URL query (`?on=…&as_known_at=…`), empty for the latest."""
@@ -136,11 +163,13 @@ LATEST = Moment()
 
 @dataclass(frozen=True)
 class Source:
-    """A moment's rows: the project tables to query, and the training programme's rows
-    by table (None: query the live training tables)."""
+    """A moment's tables: the project tables and the training tables to query (the live
+    ones, or a time slice of their twins)."""
 
     tables: Tables
-    programme: Mapping[sa.Table, Sequence[Mapping[str, Any]]] | None
+    training: TrainingTables
+    campaigns: frozenset[str] | None = None
+    """The campaigns known at the moment's instant (None: every registered one)."""
 
 
 Rows = Callable[[Connection, Sequence[str], Source], Iterable[dict[str, Any]]]
@@ -289,32 +318,21 @@ def _territory_rows(
 
 def _programme_rows(
     connection: Connection,
-    source: Source,
-    table: sa.Table,
-    kept: Callable[[Mapping[str, Any]], bool],
+    table: sa.FromClause,
     order: Sequence[str],
     where: Sequence[Any] = (),
 ) -> list[Mapping[str, Any]]:
-    """Rows of a training table: the live ones (queried), or the moment's (in memory)."""
-    if source.programme is None:
-        query = sa.select(table).where(*where).order_by(*(table.c[c] for c in order))
-        queried = [dict(r) for r in connection.execute(query).mappings()]
-        return [r for r in queried if kept(r)]
-    found = [r for r in source.programme[table] if kept(r)]
-    return sorted(found, key=lambda r: tuple(r[c] for c in order))
+    """Rows of a training table (live, or a moment's slice), in `order`."""
+    query = sa.select(table).where(*where).order_by(*(table.c[c] for c in order))
+    return [dict(r) for r in connection.execute(query).mappings()]
 
 
 def _training_rows(
     connection: Connection, published: Sequence[str], source: Source
 ) -> Iterable[dict[str, Any]]:
-    t = trainings
+    t = source.training.trainings
     for r in _programme_rows(
-        connection,
-        source,
-        t,
-        lambda r: r["lab"] in published,
-        ("first_session_on", "scheduled_position"),
-        (t.c.lab.in_(published),),
+        connection, t, ("first_session_on", "scheduled_position"), (t.c.lab.in_(published),)
     ):
         yield {
             "id": r["id"],
@@ -342,15 +360,12 @@ def _attendance_rows(
     # In the actions' order, so that the file reads beside formations.csv.
     actions = [r["id"] for r in _training_rows(connection, published, source)]
     rank = {training_id: index for index, training_id in enumerate(actions)}
-    a = training_attendance
-    found = _programme_rows(
-        connection,
-        source,
-        a,
-        lambda r: r["training_id"] in rank,
-        ("training_id", "audience"),
-        (a.c.training_id.in_(actions),) if len(actions) < 1000 else (),
-    )
+    a = source.training.training_attendance
+    found = [
+        r
+        for r in _programme_rows(connection, a, ("training_id", "audience"))
+        if r["training_id"] in rank
+    ]
     for r in sorted(found, key=lambda r: (rank[r["training_id"]], r["audience"])):
         yield {
             "id_formation": r["training_id"],
@@ -362,7 +377,9 @@ def _attendance_rows(
 def _campaign_rows(
     connection: Connection, _published: Sequence[str], source: Source
 ) -> Iterable[dict[str, Any]]:
-    for r in _programme_rows(connection, source, campaigns, bool, ("starts_on", "slug")):
+    for r in _programme_rows(connection, campaigns, ("starts_on", "slug")):
+        if source.campaigns is not None and r["slug"] not in source.campaigns:
+            continue
         yield {
             "identifiant": r["slug"],
             "nom": r["name"],
