@@ -38,6 +38,8 @@ bearer = HTTPBearer(
     auto_error=False,
     description="A token from `tracker token create` (admin, staff, viewer or auditor).",
 )
+SECURITY_SCHEME = bearer.scheme_name
+"""The bearer scheme's name in the OpenAPI document (GraphQL's operation names it too)."""
 
 
 async def get_services(request: Request) -> Services:
@@ -183,6 +185,7 @@ async def expected_version(
     if_match: Annotated[
         str | None,
         Header(
+            alias="If-Match",
             description='`"<version>"` from an ETag: the write fails with 412 if the project '
             "has moved on.",
             max_length=64,

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from tracker.api.deps import ServicesDep
-from tracker.api.formats import negotiates
+from tracker.api.formats import negotiates, require_accepted
 from tracker.api.problems import ProblemError, problem_responses
 from tracker.exports.open_data import descriptor, resource_csv, resource_named
 
@@ -29,12 +29,20 @@ def get_open_data_package(services: ServicesDep) -> dict[str, Any]:
 @router.get(
     "/{resource}.csv",
     operation_id=negotiates("get_open_data_resource"),
-    responses={**problem_responses(404, 422, 503), 200: {"content": {"text/csv": {}}}},
+    response_class=Response,
+    responses={
+        **problem_responses(404, 422, 503),
+        200: {
+            "description": "The resource, UTF-8 CSV with a header row.",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+    },
 )
 def get_open_data_resource(
-    resource: Annotated[str, Path(max_length=64)], services: ServicesDep
+    request: Request, resource: Annotated[str, Path(max_length=64)], services: ServicesDep
 ) -> Response:
     """One resource of the package as CSV (UTF-8), for the labs that publish."""
+    require_accepted(request, "csv")
     found = resource_named(resource)
     if found is None:
         raise ProblemError(404, f"no open-data resource {resource!r}", code="not-found")
