@@ -48,7 +48,7 @@ RESULT = {
                                 "title": "Villages du futur",
                                 "phase": "DISCOVERY",
                                 "territories": [
-                                    {"level": "commune", "code": "71077", "name": "Chagny"}
+                                    {"level": "commune", "code": "71073", "name": "Chagny"}
                                 ],
                             }
                         }
