@@ -50,3 +50,12 @@ def territory_name(level: str, code: str, cog_year: int) -> str | None:
         if name.holds_in(cog_year):
             return name.name
     return None
+
+
+def newest_name(level: str, code: str) -> str | None:
+    """The territory's name in the newest COG year that names it (for roll-ups that group a
+    code across COG years), or None when the extracts lack it."""
+    names = _names().get((level, code), ())
+    if not names:
+        return None
+    return max(names, key=lambda n: n.last_year if n.last_year is not None else 10_000).name

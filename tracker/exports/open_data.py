@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from domain.values import Health, MilestoneStatus, Outcome, Phase, Status, TerritoryLevel
+from projections.cog import territory_name
 from tracker.application.services import Services
 from tracker.schema.read_models import labs, milestones, project_territories, projects
 
@@ -205,6 +206,7 @@ def _territory_rows(connection: Connection, published: Sequence[str]) -> Iterabl
             "niveau": r.level,
             "code_cog": r.code,
             "annee_cog": r.cog_year,
+            "nom": territory_name(r.level, r.code, r.cog_year),
         }
 
 
@@ -312,6 +314,8 @@ TERRITORIES = Resource(
         Field("annee_cog", "Millésime du COG",
               "Année du Code officiel géographique auquel le code se réfère.", "integer",
               required=True, minimum=1943, example="2024"),
+        Field("nom", "Nom", "Nom du territoire dans le COG de son millésime ; vide quand "
+              "l'extrait du COG livré avec tracker ne le connaît pas.", example="Dijon"),
     ),
 )  # fmt: skip
 
