@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from graphql import parse, validate
 
 from tests.reliability.test_access import POLICY, Policy, World, _request
 from tests.reliability.test_access import world as access_world
 from tracker.asgi import create_app
 from tracker.config.settings import Settings
+from tracker.graphql.schema import build_schema
 
 pytestmark = pytest.mark.reliability
 
@@ -197,3 +199,10 @@ def test_every_answer_is_documented_with_its_media_type(
     assert not wrong, f"{method} {path}:\n" + "\n".join(wrong)
     promised = {int(s) for s in documented if s.isdigit()} & PROVOKED
     assert promised <= seen, f"{method} {path}: documented but never answered {promised - seen}"
+
+
+def test_the_documented_graphql_example_is_a_valid_query() -> None:
+    example = DOCUMENT["paths"]["/graphql"]["post"]["requestBody"]["content"]["application/json"]
+    query = example["schema"]["properties"]["query"]["examples"][0]
+    schema = build_schema(Settings(database_url="sqlite:///unused.db"))
+    assert validate(schema._schema, parse(query)) == []
