@@ -1,8 +1,10 @@
-"""Territory names for their COG year, from the versioned extract `projections/cog_names.csv`.
+"""Territory names for their COG year, from two versioned extracts shipped with the code.
 
-The extract (provenance and how to update it: docs/territories.md) holds every region and
-department since 1943 with their renamings, and the communes and EPCI the demo seed uses;
-a territory outside it has no name (None), never a wrong one. A row holds from
+`cog_names.csv` holds every region and department since 1943 with their renamings;
+`cog_communes.csv` every commune (and municipal district) and EPCI of the COG years of
+Etalab's yearly packages, built by `projections/cog_build.py` (provenance and how to
+update them: docs/territories.md). A territory outside them has no name (None), never a
+wrong one. A row holds from
 `first_cog_year` to `last_cog_year` included (empty: unbounded), so the 2016 regions have
 their provisional names in the COG 2016 and their final ones from 2017.
 """
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-EXTRACT = "cog_names.csv"
+EXTRACTS = ("cog_names.csv", "cog_communes.csv")
 
 
 @dataclass(frozen=True)
@@ -32,15 +34,13 @@ class _Name:
 @cache
 def _names() -> dict[tuple[str, str], tuple[_Name, ...]]:
     names: dict[tuple[str, str], list[_Name]] = {}
-    with resources.files(__package__).joinpath(EXTRACT).open(encoding="utf-8") as file:
-        for row in csv.DictReader(file):
-            names.setdefault((row["level"], row["code"]), []).append(
-                _Name(
-                    row["name"],
-                    int(row["first_cog_year"]) if row["first_cog_year"] else None,
-                    int(row["last_cog_year"]) if row["last_cog_year"] else None,
-                )
-            )
+    for extract in EXTRACTS:
+        with resources.files(__package__).joinpath(extract).open(encoding="utf-8") as file:
+            rows = csv.reader(file)
+            next(rows)  # level, code, name, first_cog_year, last_cog_year
+            for level, code, name, first, last in rows:
+                named = _Name(name, int(first) if first else None, int(last) if last else None)
+                names.setdefault((level, code), []).append(named)
     return {key: tuple(value) for key, value in names.items()}
 
 
@@ -50,3 +50,12 @@ def territory_name(level: str, code: str, cog_year: int) -> str | None:
         if name.holds_in(cog_year):
             return name.name
     return None
+
+
+def newest_name(level: str, code: str) -> str | None:
+    """The territory's name in the newest COG year that names it (for roll-ups that group a
+    code across COG years), or None when the extracts lack it."""
+    names = _names().get((level, code), ())
+    if not names:
+        return None
+    return max(names, key=lambda n: n.last_year if n.last_year is not None else 10_000).name

@@ -8,13 +8,16 @@ and drops it at the end; without that variable the PostgreSQL cases are skipped.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+import structlog
 from sqlalchemy.engine import make_url
 
 from tracker.application.service import TrackerApplication
@@ -26,6 +29,54 @@ from tracker.store import migrate
 POSTGRES_URL_VARIABLE = "TRACKER_TEST_POSTGRES_URL"
 
 configure_logging("console", "WARNING")
+
+
+class RequestLog(logging.Handler):
+    """What the in-process apps log, by request id: each request's final status (the access
+    log) and each record logged at ERROR with a traceback."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.statuses: dict[str, int] = {}
+        self.tracebacks: dict[str, str] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        event: dict[str, Any] = record.msg if isinstance(record.msg, dict) else {}
+        request_id = event.get("request_id") or structlog.contextvars.get_contextvars().get(
+            "request_id"
+        )
+        if request_id is None:
+            return
+        if record.name == "tracker.access" and event.get("event") == "request":
+            self.statuses[str(request_id)] = int(event.get("status") or 0)
+        elif record.levelno >= logging.ERROR and (record.exc_info or event.get("exc_info")):
+            self.tracebacks[str(request_id)] = f"{record.name}: {event.get('event', record.msg)}"
+
+
+REQUEST_LOG = RequestLog()
+# The access log is read by REQUEST_LOG, not printed: the stderr handler keeps WARNING.
+logging.getLogger("tracker").addHandler(REQUEST_LOG)
+logging.getLogger("tracker.access").setLevel(logging.INFO)
+for _handler in logging.getLogger().handlers:
+    _handler.setLevel(logging.WARNING)
+
+
+@pytest.fixture(autouse=True)
+def no_traceback_for_a_clients_mistake(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test: no request answered below 500 logged a traceback at ERROR (a client's
+    mistake is logged at INFO, without one; docs/errors.md). A test that provokes a server
+    fault answered 200 (GraphQL's INTERNAL_SERVER_ERROR) is marked `server_fault`."""
+    REQUEST_LOG.statuses.clear()
+    REQUEST_LOG.tracebacks.clear()
+    yield
+    if request.node.get_closest_marker("server_fault"):
+        return
+    mistakes = {
+        request_id: (REQUEST_LOG.statuses[request_id], logged)
+        for request_id, logged in REQUEST_LOG.tracebacks.items()
+        if 0 < REQUEST_LOG.statuses.get(request_id, 0) < 500
+    }
+    assert not mistakes, f"a traceback logged at ERROR for an answer below 500: {mistakes}"
 
 
 def _admin_conninfo(url: str) -> str:

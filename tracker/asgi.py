@@ -5,19 +5,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from projections.runner import start_background_projector
+from tracker.api.deps import SECURITY_SCHEME
 from tracker.api.metrics import install_metrics
+from tracker.api.openapi import document_edges
 from tracker.api.ops import router as ops_router
 from tracker.api.routes import install_api
 from tracker.application.services import Services
 from tracker.config.settings import Settings, get_settings
 from tracker.graphql import install_graphql
 from tracker.graphql.inprocess import in_process_runner
+from tracker.graphql.openapi import describe_graphql
 from tracker.graphql.schema import build_schema
 from tracker.i18n import FRENCH, catalogue
 from tracker.web import install_web
@@ -108,4 +112,18 @@ def create_app(
     # The web pages run the same schema in-process (docs/web.md).
     install_web(app, settings, in_process_runner(build_schema(settings)))
     install_metrics(app)  # after the API's middleware: outermost, it sees every final status
+    install_openapi(app)
     return app
+
+
+def install_openapi(app: FastAPI) -> None:
+    """The OpenAPI document, with what the edges send around the routes (built once)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = document_edges(generate())
+            app.openapi_schema = describe_graphql(schema, SECURITY_SCHEME)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

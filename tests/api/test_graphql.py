@@ -493,7 +493,7 @@ def test_the_portfolio_rolls_up_the_filtered_projects(dashboard: Dashboard) -> N
     data = dashboard.data(
         "query($f: ProjectFilter) { portfolio(filter: $f, dueWithinDays: 7) { total"
         " byPhase { key label count } byHealth { key count } byStatus { key count }"
-        " byLab { key count } byTerritory { key label count } byTheme { key count }"
+        " byLab { key count } byTerritory { key label name count } byTheme { key count }"
         " milestones { open dueSoon overdue slipped achieved }"
         " activitiesByMonth { month activities participants }"
         " fundingByYear { year amountCents } } }",
@@ -507,9 +507,9 @@ def test_the_portfolio_rolls_up_the_filtered_projects(dashboard: Dashboard) -> N
     assert {(c["key"], c["count"]) for c in data["byHealth"]} == {("on_track", 1), ("off_track", 1)}
     assert data["byStatus"] == [{"key": "active", "count": 2}]
     assert data["byLab"] == [{"key": lab, "count": 2}]
-    assert {(c["key"], c["label"]) for c in data["byTerritory"]} == {
-        ("21231", "commune"),
-        ("21", "department"),
+    assert {(c["key"], c["label"], c["name"]) for c in data["byTerritory"]} == {
+        ("21231", "commune", "Dijon"),
+        ("21", "department", "Côte-d'Or"),
     }
     assert data["byTheme"] == [{"key": "santé", "count": 2}, {"key": "culture", "count": 1}]
     assert data["milestones"] == {

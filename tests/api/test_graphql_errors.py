@@ -85,6 +85,7 @@ def test_a_client_mistake_is_logged_at_info_without_a_traceback(
     assert not [r for r in caplog.records if r.name.startswith("strawberry")]
 
 
+@pytest.mark.server_fault
 def test_a_server_fault_is_logged_at_error_with_its_traceback(
     graphql: tuple[TestClient, dict[str, str]],
     caplog: pytest.LogCaptureFixture,

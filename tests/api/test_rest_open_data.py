@@ -174,10 +174,11 @@ def test_a_published_labs_projects_milestones_and_territories_are_open_data(
     milestone = next(r for r in rows(world, "jalons") if r["id_projet"] == str(world.project))
     assert (milestone["statut"], milestone["date_atteinte"]) == ("achieved", "2025-01-10")
     place = next(r for r in rows(world, "territoires") if r["id_projet"] == str(world.project))
-    assert (place["niveau"], place["code_cog"], place["annee_cog"]) == (
+    assert (place["niveau"], place["code_cog"], place["annee_cog"], place["nom"]) == (
         "department",
         "71",
         "2024",
+        "Saône-et-Loire",
     )
 
 

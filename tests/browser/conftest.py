@@ -24,6 +24,8 @@ import httpx
 import pytest
 from playwright.sync_api import sync_playwright
 
+from tests.reliability.harness import client_mistakes_with_tracebacks
+
 TRACKER = str(Path(sys.executable).parent / "tracker")
 CHROMIUM = os.environ.get("TRACKER_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -131,6 +133,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    mistakes = client_mistakes_with_tracebacks(log_path.read_text(errors="replace"))
+    assert not mistakes, f"a traceback logged at ERROR for an answer below 500: {mistakes}"
 
 
 @pytest.fixture(scope="module")

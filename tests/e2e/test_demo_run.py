@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.reliability.harness import client_mistakes_with_tracebacks
+
 pytestmark = pytest.mark.e2e
 
 TRACKER = str(Path(sys.executable).parent / "tracker")
@@ -81,6 +83,8 @@ def serving(database: Path, tmp_path: Path, run: int) -> Iterator[Server]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+    mistakes = client_mistakes_with_tracebacks(stderr.read_text(errors="replace"))
+    assert not mistakes, f"a traceback logged at ERROR for an answer below 500: {mistakes}"
 
 
 def wait_until_ready(server: Server, seconds: float = 60) -> httpx.Response:

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import create_postgres_database, drop_postgres_database
+from tests.reliability.harness import client_mistakes_with_tracebacks
 
 pytestmark = pytest.mark.e2e
 
@@ -85,6 +86,8 @@ def server(database_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, 
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    mistakes = client_mistakes_with_tracebacks(log_path.read_text(errors="replace"))
+    assert not mistakes, f"a traceback logged at ERROR for an answer below 500: {mistakes}"
 
 
 def test_a_lab_walks_a_project_through_its_life_over_http(

@@ -22,9 +22,18 @@ from tracker.application.seed import LABS
         ("department", "22", 1989, "Côtes-du-Nord"),
         ("department", "22", 1990, "Côtes-d'Armor"),
         ("department", "2A", 2024, "Corse-du-Sud"),
-        ("commune", "71077", 2024, "Chagny"),
-        ("epci", "200065647", 2024, "Pays de Montbéliard Agglomération"),
-        ("commune", "58062", 2024, None),
+        ("commune", "71073", 2024, "Chagny"),
+        ("commune", "58062", 2024, "Château-Chinon (Ville)"),
+        ("commune", "75056", 2024, "Paris"),
+        ("commune", "75104", 2024, "Paris 4e Arrondissement"),
+        ("commune", "01138", 2022, "Culoz"),  # merged with Béon into Culoz-Béon in 2023
+        ("commune", "01138", 2023, "Culoz-Béon"),
+        ("commune", "21231", 2020, "Dijon"),  # no 2020 package: 2019 and 2021 agree
+        ("commune", "21231", 2018, None),  # before the first package: not guessed
+        ("commune", "21231", 2027, None),  # a COG not yet in the extract
+        ("commune", "58999", 2024, None),  # no such commune
+        ("epci", "200065647", 2024, "CA Pays de Montbéliard Agglomération"),
+        ("epci", "200067213", 2024, "CU du Grand Reims"),
     ],
 )
 def test_a_territory_is_named_for_its_cog_year(

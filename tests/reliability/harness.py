@@ -212,8 +212,35 @@ class Deployment:
         return "\n".join(p.log() for p in self.processes)
 
     def close(self) -> None:
+        """Stop every process, then check their logs: no client's mistake logged a traceback."""
         for process in self.processes:
             process.kill9()
+        mistakes = client_mistakes_with_tracebacks(self.logs())
+        assert not mistakes, f"a traceback logged at ERROR for an answer below 500: {mistakes}"
+
+
+def client_mistakes_with_tracebacks(log: str) -> list[str]:
+    """The requests answered below 500 for which a server logged a traceback at ERROR (its
+    JSON lines, joined by request id with the access log's status)."""
+    statuses: dict[str, int] = {}
+    tracebacks: dict[str, str] = {}
+    for line in log.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        request_id = entry.get("request_id") if isinstance(entry, dict) else None
+        if request_id is None:
+            continue
+        if entry.get("logger") == "tracker.access" and entry.get("event") == "request":
+            statuses[request_id] = int(entry.get("status") or 0)
+        elif entry.get("level") in {"error", "critical"} and "exception" in entry:
+            tracebacks[request_id] = f"{entry.get('logger')}: {entry.get('event')}"
+    return [
+        f"{request_id} answered {statuses[request_id]}: {logged}"
+        for request_id, logged in tracebacks.items()
+        if 0 < statuses.get(request_id, 0) < 500
+    ]
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,10 @@
 
 schemathesis generates valid and invalid requests for every operation (a bounded number per
 operation: `bound(...)` below) and checks each answer: never a server error, the response
-conforms to the documented schema (status and body), invalid data is refused with a 4xx, and
-the operation refuses the request without its token. Requests carry the token of the role the
-operation needs, and valid requests target a real project of that token's lab.
+conforms to the documented schema (status, media type and body), invalid data is refused
+with a 4xx, and the operation refuses the request without its token. Requests carry the
+token of the role the operation needs, and valid requests target a real project of that
+token's lab.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from schemathesis.checks import (
     not_a_server_error,
 )
 from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -39,6 +41,7 @@ EXAMPLES = bound(10, 100)
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
+    content_type_conformance,
     response_schema_conformance,
     negative_data_rejection,
     ignored_auth,

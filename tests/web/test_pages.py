@@ -88,6 +88,7 @@ def test_a_project_page_draws_its_timeline_and_shows_its_query(
     assert "<svg" in page.text
     assert 'class="period phase-framing"' in page.text
     assert "voir la requête GraphQL" in page.text
+    assert "Saône-et-Loire — 71 (department, COG 2024)" in page.text
 
 
 def test_an_unknown_project_is_a_french_404_page(web: TestClient, web_services: Services) -> None:

@@ -21,9 +21,9 @@ class LogActivity(CommandBody):
     """An activity held, with how many took part (counts only, never names)."""
 
     kind: ActivityKind
-    title: Title
-    held_on: IsoDate
-    participants: Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
+    title: Title = Field(examples=["Atelier avec les habitants de Chagny"])
+    held_on: IsoDate = Field(examples=["2025-03-12"])
+    participants: Annotated[int, Field(ge=0, le=1_000_000, strict=True)] = Field(examples=[18])
 
 
 @router.post(

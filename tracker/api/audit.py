@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from tracker.api.deps import (
@@ -24,7 +24,7 @@ from tracker.api.deps import (
     RequestIdDep,
     ServicesDep,
 )
-from tracker.api.formats import negotiate, negotiates, spreadsheet_response
+from tracker.api.formats import NDJSON, negotiate, negotiates, spreadsheet_response
 from tracker.api.problems import ProblemError, problem_responses
 from tracker.application.commands import RecordAuditVerified
 from tracker.audit.export import canonical_json, export_records
@@ -44,7 +44,6 @@ from tracker.store.signing import SIGNED_HEAD_RULE
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
-NDJSON = "application/x-ndjson"
 READ_ERRORS = problem_responses(401, 403, 404, 422, 503)
 After = Annotated[int, Query(ge=0, le=2**62, description="Start after this version.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"At most {MAX_PAGE}.")]
@@ -140,21 +139,28 @@ def get_project_state(
 @router.get(
     "/events",
     operation_id=negotiates("get_events"),
-    responses=problem_responses(401, 403, 422, 503),
+    responses={
+        **problem_responses(401, 403, 406, 422, 503),
+        200: {
+            "description": "A JSON page, or with `Accept: application/x-ndjson` a stream of "
+            "the log's records, one JSON object a line (the lines of `tracker events export`).",
+            "content": {NDJSON: {"schema": {"type": "string"}}},
+        },
+    },
 )
 def get_events(
+    request: Request,
     _principal: AuditorPrincipal,
     services: ServicesDep,
     after: Annotated[int, Query(ge=0, le=2**62, description="Start after this position.")] = 0,
     limit: Annotated[
         int | None, Query(ge=1, le=MAX_PAGE, description="At most this many (JSON: 100).")
     ] = None,
-    accept: Annotated[str | None, Header()] = None,
 ) -> Any:
     """The global log in position order: JSON pages, or an NDJSON stream on request."""
     application, engine = services.application, services.read_engine
     stop = application.recorder.max_notification_id() or 0
-    if accept is not None and NDJSON in accept:
+    if negotiate(request, None, ["json", "ndjson"]) == "ndjson":
 
         def lines() -> Iterator[bytes]:
             for record in export_records(

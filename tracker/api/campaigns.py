@@ -34,8 +34,8 @@ class RegisterCampaign(CommandBody):
         examples=["mois-innovation-publique-2020"]
     )
     name: Title = Field(examples=["Mois de l'innovation publique 2020"])
-    starts_on: IsoDate
-    ends_on: IsoDate
+    starts_on: IsoDate = Field(examples=["2020-11-02"])
+    ends_on: IsoDate = Field(examples=["2020-11-30"])
     theme: Annotated[str, Field(max_length=500, strict=True)] = Field(
         default="", examples=["la transformation publique au cœur des territoires"]
     )

@@ -100,9 +100,11 @@ class CommandBody(BaseModel):
 
 
 class _Answer(BaseModel):
-    id: str
-    version: int
-    position: int = Field(description="Send as X-Min-Position to GraphQL to read this write.")
+    id: str = Field(examples=["3f0c9a52-7d1e-4b8a-9c61-2e5d8f4a1b07"])
+    version: int = Field(examples=[4])
+    position: int = Field(
+        description="Send as X-Min-Position to GraphQL to read this write.", examples=[1042]
+    )
 
 
 CommandAnswer = create_model(

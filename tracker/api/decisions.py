@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import Field
 
 from tracker.api.commands import CommandAnswer, CommandBody, Text, Title, execute
 from tracker.api.deps import WritableProject, WriteContextDep
@@ -16,9 +17,9 @@ router = APIRouter(prefix="/api/v1/projects/{project_id}/decisions", tags=["deci
 class RecordDecision(CommandBody):
     """A decision: its title, what was decided, and the rationale."""
 
-    title: Title
-    decision: Text
-    rationale: Text
+    title: Title = Field(examples=["Choix du prototype"])
+    decision: Text = Field(examples=["Tester la navette à la demande à Charolles"])
+    rationale: Text = Field(examples=["Les entretiens montrent un besoin de mobilité le samedi"])
 
 
 @router.post(

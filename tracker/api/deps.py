@@ -45,6 +45,8 @@ bearer = HTTPBearer(
     auto_error=False,
     description="A token from `tracker token create` (admin, staff, viewer or auditor).",
 )
+SECURITY_SCHEME = bearer.scheme_name
+"""The bearer scheme's name in the OpenAPI document (GraphQL's operation names it too)."""
 
 
 def services_of(request: Request) -> Services:
@@ -197,6 +199,7 @@ async def expected_version(
     if_match: Annotated[
         str | None,
         Header(
+            alias="If-Match",
             description='`"<version>"` from an ETag: the write fails with 412 if the project '
             "has moved on.",
             max_length=64,

@@ -20,10 +20,13 @@ from tracker.exports.spreadsheets import WRITERS, filename
 
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
+CSV = "text/csv"
 JSON_RANGES = frozenset({"*/*", "application/*", JSON, "application/problem+json"})
 
-FORMATS: dict[str, str] = {"json": JSON} | {name: media for name, (media, _) in WRITERS.items()}
-"""Every format a list route offers, by its `?format=` name: its media type."""
+FORMATS: dict[str, str] = {"json": JSON, "ndjson": NDJSON, "csv": CSV} | {
+    name: media for name, (media, _) in WRITERS.items()
+}
+"""Every format a route offers, by its name (`?format=` for the lists): its media type."""
 
 NEGOTIATING_ROUTES: set[str] = set()
 """Operation ids of the routes that read `Accept` themselves (`json_only` skips them)."""
@@ -75,6 +78,15 @@ def negotiate(request: Request, format_name: str | None, known: Sequence[str]) -
             if FORMATS.get(name) == media:
                 return name
     raise _not_acceptable(f"Accept: {accept}", known)
+
+
+def require_accepted(request: Request, format_name: str) -> None:
+    """Refuse (406) an `Accept` that excludes the one format a route answers in."""
+    media = FORMATS[format_name]
+    accept = request.headers.get("accept")
+    wanted = {"*/*", media.split("/")[0] + "/*", media}
+    if accept and not wanted & set(_ranges(accept)):
+        raise _not_acceptable(f"Accept: {accept}", [format_name])
 
 
 async def json_only(request: Request) -> None:

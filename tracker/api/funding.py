@@ -19,9 +19,9 @@ router = APIRouter(prefix="/api/v1/projects/{project_id}/funding", tags=["fundin
 class CommitFunding(CommandBody):
     """Who funds, how much (integer euro cents), for which fiscal year."""
 
-    source: Title
-    amount_cents: Annotated[int, Field(ge=0, le=10**13, strict=True)]
-    fiscal_year: Annotated[int, Field(ge=2000, le=2100, strict=True)]
+    source: Title = Field(examples=["Fonds pour la transformation de l'action publique"])
+    amount_cents: Annotated[int, Field(ge=0, le=10**13, strict=True)] = Field(examples=[4_500_000])
+    fiscal_year: Annotated[int, Field(ge=2000, le=2100, strict=True)] = Field(examples=[2025])
 
 
 @router.post(

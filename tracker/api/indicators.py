@@ -19,17 +19,19 @@ router = APIRouter(prefix="/api/v1/projects/{project_id}/indicators", tags=["ind
 class DefineIndicator(CommandBody):
     """What is measured, in which unit, from which baseline towards which target."""
 
-    name: Title
-    unit: Annotated[str, Field(min_length=1, max_length=50, strict=True)]
-    baseline: Number
-    target: Number
+    name: Title = Field(examples=["Usagers accompagnés"])
+    unit: Annotated[str, Field(min_length=1, max_length=50, strict=True)] = Field(
+        examples=["personnes"]
+    )
+    baseline: Number = Field(examples=[0])
+    target: Number = Field(examples=[250])
 
 
 class MeasureIndicator(CommandBody):
     """A measured value and the date it was measured."""
 
-    value: Number
-    measured_on: IsoDate
+    value: Number = Field(examples=[120])
+    measured_on: IsoDate = Field(examples=["2025-06-30"])
 
 
 @router.post(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 from domain.values import Phase
 from tracker.api.commands import CommandAnswer, CommandBody, IsoDate, Text, Title, execute
@@ -36,22 +36,22 @@ DueDate = Annotated[IsoDate, AfterValidator(_within_horizon)]
 class PlanMilestone(CommandBody):
     """A milestone: what, when, in which phase."""
 
-    title: Title
-    due_on: DueDate
+    title: Title = Field(examples=["Restitution aux élus de Nevers"])
+    due_on: DueDate = Field(examples=["2025-10-15"])
     phase: Phase
 
 
 class RescheduleMilestone(CommandBody):
     """The new due date, and why (the reason is required)."""
 
-    due_on: DueDate
+    due_on: DueDate = Field(examples=["2025-11-20"])
 
 
 class AchieveMilestone(CommandBody):
     """When the milestone was achieved, and the evidence."""
 
-    achieved_on: IsoDate
-    evidence: Text = ""
+    achieved_on: IsoDate = Field(examples=["2025-10-14"])
+    evidence: Text = Field(default="", examples=["Compte rendu de la restitution"])
 
 
 class CancelMilestone(CommandBody):

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from tracker.api.commands import IsoDate, IsoInstant
 from tracker.api.deps import ServicesDep
-from tracker.api.formats import negotiates
+from tracker.api.formats import negotiates, require_accepted
 from tracker.api.problems import ProblemError, problem_responses
 from tracker.exports.open_data import Moment, descriptor, resource_csv, resource_named
 
@@ -46,9 +46,17 @@ def get_open_data_package(
 @router.get(
     "/{resource}.csv",
     operation_id=negotiates("get_open_data_resource"),
-    responses={**problem_responses(404, 422, 503), 200: {"content": {"text/csv": {}}}},
+    response_class=Response,
+    responses={
+        **problem_responses(404, 422, 503),
+        200: {
+            "description": "The resource, UTF-8 CSV with a header row.",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+    },
 )
 def get_open_data_resource(
+    request: Request,
     resource: Annotated[str, Path(max_length=64)],
     services: ServicesDep,
     on: OnQuery = None,
@@ -56,6 +64,7 @@ def get_open_data_resource(
 ) -> Response:
     """One resource of the package as CSV (UTF-8), for the labs that publish; at a business
     date `on` as known at `as_known_at` when given."""
+    require_accepted(request, "csv")
     found = resource_named(resource)
     if found is None:
         raise ProblemError(404, f"no open-data resource {resource!r}", code="not-found")

@@ -100,7 +100,13 @@ def readiness(services: Services) -> tuple[list[str], dict[str, Any]]:
 @router.get(
     "/readyz",
     operation_id="readyz",
-    responses={503: {"description": "Not ready: the database, migrations or projection lag."}},
+    responses={
+        503: {
+            "description": "Not ready: the database, migrations or projection lag (a problem "
+            "whose `checks` give every check's result).",
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+    },
 )
 def readyz(services: ServicesDep) -> JSONResponse:
     """Readiness: database reachable, migrations at head, projections caught up enough."""
@@ -121,7 +127,17 @@ def readyz(services: ServicesDep) -> JSONResponse:
     return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON)
 
 
-@router.get("/metrics", operation_id="metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    operation_id="metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The Prometheus text exposition format.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 def metrics(request: Request) -> Response:
     """Prometheus metrics: requests, commands, events appended, projection positions and lag."""
     registry = request.app.state.metrics.registry

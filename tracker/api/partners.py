@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path
 from fastapi.responses import JSONResponse
+from pydantic import Field
 
 from tracker.api.commands import CommandAnswer, CommandBody, Title, execute
 from tracker.api.deps import WritableProject, WriteContextDep
@@ -18,8 +19,8 @@ router = APIRouter(prefix="/api/v1/projects/{project_id}/partners", tags=["partn
 class AddPartner(CommandBody):
     """An organisation (never a person) and its role in the project."""
 
-    name: Title
-    role: Title
+    name: Title = Field(examples=["Communauté de communes du Grand Charolais"])
+    role: Title = Field(examples=["cofinanceur"])
 
 
 class RemovePartner(CommandBody):

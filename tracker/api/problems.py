@@ -59,9 +59,14 @@ STORAGE_UNAVAILABLE: tuple[type[Exception], ...] = (
 class FieldError(BaseModel):
     """One invalid field: where it is, and what is wrong with it."""
 
-    loc: list[str | int]
-    msg: str
-    type: str
+    loc: list[str | int] = Field(examples=[["body", "territories", 0, "code"]])
+    msg: str = Field(
+        examples=[
+            "territories[0].code : un code du COG est attendu : un code commune a cinq"
+            " caractères, comme 58194 (2A004 en Corse) ; …"
+        ]
+    )
+    type: str = Field(examples=["string_pattern_mismatch"])
 
 
 class Problem(BaseModel):
@@ -70,11 +75,18 @@ class Problem(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     type: str = Field(examples=["urn:tracker:problem:phase-skipped"])
-    title: str = Field(examples=["Conflict"])
+    title: str = Field(examples=["Conflit"])
     status: int = Field(examples=[409])
-    detail: str = Field(examples=["go from framing enters discovery, not ideation"])
-    instance: str | None = Field(default=None, examples=["/api/v1/projects/…/phase"])
-    request_id: str | None = None
+    detail: str = Field(
+        examples=[
+            "une décision « go » depuis la phase cadrage (framing) mène à la phase découverte"
+            " (discovery), pas à la phase idéation (ideation)"
+        ]
+    )
+    instance: str | None = Field(
+        default=None, examples=["/api/v1/projects/3f0c9a52-7d1e-4b8a-9c61-2e5d8f4a1b07/phase"]
+    )
+    request_id: str | None = Field(default=None, examples=["79d48b143528460e903d9d515394ae43"])
     errors: list[FieldError] | None = None
 
 

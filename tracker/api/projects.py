@@ -46,6 +46,9 @@ from tracker.exports.tables import projects_table
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 
 WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 503)
+# A new project has no version yet for If-Match to name (no 412), and a staff token's lab
+# exists (a token names an existing lab; another lab is a 403): no 404.
+CREATE_ERRORS = problem_responses(400, 401, 403, 409, 413, 415, 422, 503)
 Summary = Annotated[str, Field(max_length=5000, strict=True)]
 Themes = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=100, strict=True)]], Field(max_length=20)
@@ -95,10 +98,12 @@ class RegisterProject(CommandBody):
         examples=["lab-bfc"]
     )
     title: Title = Field(examples=["Villages du futur"])
-    summary: Summary = ""
+    summary: Summary = Field(
+        default="", examples=["Imaginer avec les habitants les services d'un bourg rural."]
+    )
     themes: Themes = Field(default_factory=list, examples=[["ruralité"]])
     territories: Territories = Field(default_factory=list)
-    started_on: IsoDate
+    started_on: IsoDate = Field(examples=["2025-01-06"])
 
 
 class ReviseProject(CommandBody):
@@ -142,7 +147,7 @@ def project_url(project_id: uuid.UUID | str) -> str:
     operation_id="register_project",
     status_code=201,
     response_model=CommandAnswer,
-    responses=WRITE_ERRORS,
+    responses=CREATE_ERRORS,
 )
 def register_project(
     body: RegisterProject, principal: StaffPrincipal, context: WriteContextDep

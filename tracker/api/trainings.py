@@ -50,6 +50,8 @@ from tracker.exports.tables import training_tables
 router = APIRouter(prefix="/api/v1", tags=["trainings"])
 
 WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 503)
+# A new training has no version yet for If-Match to name: no 412.
+CREATE_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 422, 503)
 Name = Annotated[str, Field(min_length=1, max_length=200, strict=True)]
 Partners = Annotated[list[Name], Field(max_length=20)]
 Audiences = Annotated[list[Audience], Field(max_length=len(Audience))]
@@ -123,7 +125,7 @@ class HoldTraining(CommandBody):
     """How many agents attended (never names), by audience when known; a reason is
     required when the attendance is above the capacity."""
 
-    attendance: Annotated[int, Field(ge=0, le=100_000, strict=True)]
+    attendance: Annotated[int, Field(ge=0, le=100_000, strict=True)] = Field(examples=[42])
     attendance_by_audience: dict[Audience, Annotated[int, Field(ge=0, le=100_000)]] = Field(
         default_factory=dict
     )
@@ -190,7 +192,7 @@ WritableTraining = Annotated[UUID, Depends(writable_training)]
     operation_id="schedule_training",
     status_code=201,
     response_model=CommandAnswer,
-    responses=WRITE_ERRORS,
+    responses=CREATE_ERRORS,
 )
 def schedule_training(
     slug: LabSlug, body: ScheduleTraining, principal: StaffPrincipal, context: WriteContextDep

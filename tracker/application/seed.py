@@ -110,9 +110,9 @@ BFC_COMMUNES = (
     Place("70550", "Vesoul", "70"),
     Place("71270", "Mâcon", "71"),
     Place("71076", "Chalon-sur-Saône", "71"),
-    Place("71077", "Chagny", "71"),
-    Place("71098", "Crissey", "71"),
-    Place("71084", "Charnay-lès-Mâcon", "71"),
+    Place("71073", "Chagny", "71"),
+    Place("71154", "Crissey", "71"),
+    Place("71105", "Charnay-lès-Mâcon", "71"),
     Place("89024", "Auxerre", "89"),
     Place("90010", "Belfort", "90"),
 )
@@ -126,7 +126,7 @@ LABS: tuple[LabProfile, ...] = (
         departments=BFC_DEPARTMENTS,
         communes=BFC_COMMUNES,
         share=0.40,
-        epcis=(("200065647", "Pays de Montbéliard Agglomération"),),
+        epcis=(("200065647", "CA Pays de Montbéliard Agglomération"),),
     ),
     LabProfile(
         slug="etat-bfc",

@@ -46,6 +46,7 @@ from domain.values import (
     TrainingFormat,
     TrainingStatus,
 )
+from projections.cog import territory_name
 from projections.queries import (
     LIVE,
     TRAINING_LIVE,
@@ -313,6 +314,7 @@ def _territory_rows(
             "niveau": r.level,
             "code_cog": r.code,
             "annee_cog": r.cog_year,
+            "nom": territory_name(r.level, r.code, r.cog_year),
         }
 
 
@@ -494,6 +496,8 @@ TERRITORIES = Resource(
         Field("annee_cog", "Millésime du COG",
               "Année du Code officiel géographique auquel le code se réfère.", "integer",
               required=True, minimum=1943, example="2024"),
+        Field("nom", "Nom", "Nom du territoire dans le COG de son millésime ; vide quand "
+              "l'extrait du COG livré avec tracker ne le connaît pas.", example="Dijon"),
     ),
 )  # fmt: skip
 

@@ -67,6 +67,7 @@ from tracker.graphql.types import (
     counts,
     field,
     phase_labels,
+    territory_counts,
 )
 
 GraphInfo = Info[Context, None]
@@ -546,10 +547,7 @@ class Query(AuditQuery):
             by_health=counts(figures.by_health),
             by_status=counts(figures.by_status),
             by_lab=counts(figures.by_lab),
-            by_territory=counts(
-                [(code, n) for code, _, n in figures.by_territory],
-                {code: level for code, level, _ in figures.by_territory},
-            ),
+            by_territory=territory_counts(figures.by_territory),
             by_theme=counts(figures.by_theme),
             milestones=MilestoneFigures(
                 open=figures.milestones_open,

@@ -16,7 +16,7 @@ from sqlalchemy import RowMapping
 from strawberry.types import Info
 
 from domain.values import Health, MilestoneStatus, Phase, Status
-from projections.cog import territory_name
+from projections.cog import newest_name, territory_name
 from projections.view import utc
 from tracker.graphql.context import Context
 
@@ -458,6 +458,11 @@ class Count:
     key: str
     label: str | None
     count: int
+    name: str | None = strawberry.field(
+        default=None,
+        description="In byTerritory: the territory's name in the newest COG year that names"
+        " it (the roll-up groups a code across COG years); null elsewhere, or when unknown.",
+    )
 
 
 @strawberry.type
@@ -498,6 +503,14 @@ class Portfolio:
 
 def counts(pairs: list[tuple[str, int]], labels: dict[str, str] | None = None) -> list[Count]:
     return [Count(key=k, label=(labels or {}).get(k), count=n) for k, n in pairs]
+
+
+def territory_counts(rows: list[tuple[str, str, int]]) -> list[Count]:
+    """byTerritory: (code, level, count) rows, each with its level and newest name."""
+    return [
+        Count(key=code, label=level, count=n, name=newest_name(level, code))
+        for code, level, n in rows
+    ]
 
 
 def phase_labels() -> dict[str, Any]:

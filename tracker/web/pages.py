@@ -439,7 +439,12 @@ def dashboard_values(
             lambda r: lab_names.get(r["key"], r["key"]),
             lambda r: r["key"],
         ),
-        "by_territory": chart(portfolio["byTerritory"][:15], "territory", lambda r: r["key"]),
+        "by_territory": chart(
+            portfolio["byTerritory"][:15],
+            "territory",
+            lambda r: f"{r['name']} ({r['key']})" if r["name"] else r["key"],
+            lambda r: r["key"],
+        ),
         "by_theme": chart(portfolio["byTheme"][:15], "theme", lambda r: r["key"]),
         "overdue": data["overdue"],
         "due_soon": data["dueSoon"],
