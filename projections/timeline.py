@@ -16,6 +16,11 @@ project's events dated on or before it. When a project's event dated d is record
 - its business timeline as known from r on changes on dates ≥ d only: the rows of each
   distinct event date ≥ d are recomputed (one in-memory replay per date; usually one, as
   most events are dated on or after the project's others);
+- when d is on or after every earlier event's date (the usual case), only the rows whose
+  key the event inserted, changed or removed are recomputed: the others' runs go on
+  unchanged (a key's runs depend on its own values only). The replay's rows remember the
+  keys each event touches, and the project's rows of the current knowledge are indexed by
+  key once per batch, so an event costs what it touches, not the project's history;
 - rows of equal values on consecutive dates are one row (maximal runs, so the rows are
   the same whatever the batches: a rebuild reproduces them exactly);
 - a row that held as known until r and no longer does is closed (`recorded_to = r`), a
