@@ -259,7 +259,7 @@ class Writer:
             if i % PROJECTS_PER_TRAINING == 0:
                 self.pending.append(self.training(i, project))
                 self.pending_events += 2
-            if self.pending_events >= EVENTS_PER_SAVE:
+            if self.pending_events >= min(EVENTS_PER_SAVE, events - head):
                 head += self.flush()
                 on_progress(head)
         head += self.flush()
