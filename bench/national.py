@@ -17,7 +17,7 @@ At each level (a tenth of `--national-events`, then all of them), on the same da
 - rebuild: `projections.runner.rebuild_all` of every projection from position 0 (the
   temporal read models included), as `tracker projections rebuild` runs it, in events/s,
   beside the floor (`bench.projections.executemany_floor`: one SQLAlchemy Core
-  `executemany` of 200,000 feed-shaped rows in one transaction, measured right after);
+  `executemany` of 50,000 feed-shaped rows in one transaction, measured right after);
 - verify: `tracker.audit.verify.verify` of the whole log, in seconds;
 - the database's size per event (the SQLite file with its WAL; `pg_database_size`);
 - a `tracker serve --no-projector` answers, one sequential client over loopback: every
@@ -87,7 +87,8 @@ PROJECTS_PER_MILLION = 30_000
 EVENTS_PER_SAVE = 3_000
 # A training action per this many projects (scheduled, then held: two events each).
 PROJECTS_PER_TRAINING = 5
-FLOOR_ROWS = 200_000
+# Rows of the floor: enough for a steady rate, few enough to leave the peak memory alone.
+FLOOR_ROWS = 50_000
 FIRST_DAY = date(2019, 1, 7)
 REGIONS = ["11", "24", "27", "28", "32", "44", "52", "53", "75", "76", "84", "93", "94"]
 DEPARTMENTS = [
@@ -301,7 +302,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def samples(call: Callable[[], Any], repeat: int, warmup: int = 3) -> list[float]:
+def samples(call: Callable[[], Any], repeat: int, warmup: int = 2) -> list[float]:
     for _ in range(warmup):
         call()
     found = []
