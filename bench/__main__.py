@@ -1,8 +1,10 @@
 """tracker's benchmark suite: every figure beside its floor, on SQLite and PostgreSQL.
 
     .venv/bin/python -m bench [--quick] [--large] [--only NAME] [--backend sqlite|postgresql]
+    .venv/bin/python -m bench --national [--national-events N] [--backend sqlite|postgresql]
 
-Suites (`--only`, repeatable): commands, state, projections, dashboards, verify. Prints one table
+Suites (`--only`, repeatable): commands, state, projections, dashboards, verify; `--national`
+runs the national benchmark instead (bench/national.py). Prints one table
 and writes bench/results/latest.json (the machine, versions, every figure, its floor and
 the ratio). PostgreSQL: the server of TRACKER_BENCH_POSTGRES_URL (default
 postgresql+psycopg://postgres@127.0.0.1:5432/postgres); every suite creates a fresh
@@ -35,6 +37,18 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, short runs (dev)")
     parser.add_argument("--large", action="store_true", help="1,000,000 events for the projections")
+    parser.add_argument(
+        "--national",
+        action="store_true",
+        help="the national benchmark only (bench/national.py): 135 labs, 30,000 projects,"
+        " figures at 100,000 and 1,000,000 events",
+    )
+    parser.add_argument(
+        "--national-events",
+        type=int,
+        default=1_000_000,
+        help="the national log's size (its first level is a tenth of it; default 1,000,000)",
+    )
     parser.add_argument("--only", action="append", choices=SUITES, help="default: every suite")
     parser.add_argument("--backend", action="append", choices=BACKENDS, help="default: both")
     parser.add_argument(
@@ -56,6 +70,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def run_suite(name: str, backend: str, args: argparse.Namespace, work: Path) -> list[Figure]:
+    if name == "national":
+        from bench import national
+
+        return national.run(backend, work, events=args.national_events)
     if name == "commands":
         from bench import commands
 
@@ -144,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         backends.remove("postgresql")
         figures.append(_skipped("all", "postgresql", "server not reachable"))
     suites = [s for s in SUITES if not args.only or s in args.only]
+    if args.national:
+        suites = ["national"]
     failures = 0
     with tempfile.TemporaryDirectory(prefix="tracker-bench-") as folder:
         work = args.work_dir or Path(folder)

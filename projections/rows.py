@@ -110,7 +110,7 @@ class TableRows:
             if connection.dialect.name == "postgresql":
                 _copy(connection, target, new)
             else:
-                connection.execute(sa.insert(target), new)
+                _insert_many(connection, target, new)
         self.partitions.clear()
         self.stored.clear()
         self.dirty.clear()
@@ -140,6 +140,34 @@ def _copy(connection: Connection, table: sa.Table, rows: list[Row]) -> None:
                 for i in json_columns:
                     record[i] = None if record[i] is None else json.dumps(record[i])
             copy.write_row(record)
+
+
+_inserts: dict[tuple[sa.Table, str], tuple[str, list[tuple[str, Any]]]] = {}
+
+
+def _insert_many(connection: Connection, table: sa.Table, rows: list[Row]) -> None:
+    """New rows with one DBAPI `executemany` of the compiled INSERT (SQLite).
+
+    `connection.execute(insert, rows)` spends most of its time per row in SQLAlchemy's
+    parameter handling; here each value goes through its type's own bind processor (the
+    one SQLAlchemy would use, so the stored text is the same) in one tight loop, and the
+    statement is compiled once per table.
+    """
+    dialect = connection.dialect
+    cached = _inserts.get((table, dialect.name))
+    if cached is None:
+        compiled = sa.insert(table).compile(
+            dialect=dialect, column_keys=[c.key for c in table.columns]
+        )
+        processors = {c.key: c.type._cached_bind_processor(dialect) for c in table.columns}
+        order = [(name, processors[name]) for name in compiled.positiontup or ()]
+        cached = _inserts[(table, dialect.name)] = (str(compiled), order)
+    statement, order = cached
+    values = [
+        tuple(row[name] if process is None else process(row[name]) for name, process in order)
+        for row in rows
+    ]
+    connection.exec_driver_sql(statement, values)
 
 
 def _upsert(connection: Connection, table: sa.Table, keys: tuple[str, ...]) -> Any:

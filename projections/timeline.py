@@ -16,6 +16,11 @@ project's events dated on or before it. When a project's event dated d is record
 - its business timeline as known from r on changes on dates ≥ d only: the rows of each
   distinct event date ≥ d are recomputed (one in-memory replay per date; usually one, as
   most events are dated on or after the project's others);
+- when d is on or after every earlier event's date (the usual case), only the rows whose
+  key the event inserted, changed or removed are recomputed: the others' runs go on
+  unchanged (a key's runs depend on its own values only). The replay's rows remember the
+  keys each event touches, and the project's rows of the current knowledge are indexed by
+  key once per batch, so an event costs what it touches, not the project's history;
 - rows of equal values on consecutive dates are one row (maximal runs, so the rows are
   the same whatever the batches: a rebuild reproduces them exactly);
 - a row that held as known until r and no longer does is closed (`recorded_to = r`), a
@@ -32,7 +37,8 @@ read the live `rm_labs`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, cast
 from uuid import UUID
@@ -45,7 +51,7 @@ from sqlalchemy import Connection
 from domain.project import Project
 from projections.base import ReadModelProjection
 from projections.portfolio import PROJECT_TABLES, PortfolioProjection
-from projections.rows import BatchRows, Row
+from projections.rows import BatchRows, Key, Row
 from projections.view import ReadModelView
 from tracker.application.services import Services
 from tracker.schema.event_store import APPLICATION_NAME
@@ -59,12 +65,47 @@ Snapshot = dict[sa.Table, dict[tuple[Any, ...], Row]]
 ProjectEvent = Project.Event | Project.ProjectRegistered
 
 
+class _TouchedRows(BatchRows):
+    """A replay's rows, remembering the keys each event inserted, changed or removed."""
+
+    def __init__(self, tables: dict[sa.Table, sa.Table]) -> None:
+        super().__init__(cast(Connection, None), tables)
+        self.touched: dict[sa.Table, set[Key]] = {table: set() for table in tables}
+
+    def insert(self, table: sa.Table, **values: Any) -> Row:
+        row = super().insert(table, **values)
+        self.touched[table].add(self.tables[table].key(row))
+        return row
+
+    def changed(self, table: sa.Table, row: Row) -> None:
+        super().changed(table, row)
+        self.touched[table].add(self.tables[table].key(row))
+
+    def replace_partition(self, table: sa.Table, value: Any, rows: Iterable[Row]) -> None:
+        self.touched[table].update(self.tables[table].partitions.get(value, {}))
+        super().replace_partition(table, value, rows)
+
+
+_live_keys: dict[sa.Table, Callable[[Row], Key]] = {}
+
+
+def _live_key(twin: sa.Table) -> Callable[[Row], Key]:
+    """A twin row's key in its live table (the twin's primary key without its times)."""
+    getter = _live_keys.get(twin)
+    if getter is None:
+        live = next(table for table, t in BITEMPORAL.items() if t is twin)
+        names = tuple(c.name for c in live.primary_key.columns)
+        item = operator.itemgetter(*names)
+        getter = _live_keys[twin] = item if len(names) > 1 else (lambda row: (item(row),))
+    return getter
+
+
 class _MemoryView:
     """What the portfolio handlers need of a view: one project's rows, in memory only."""
 
     def __init__(self, project_id: str) -> None:
         # Every partition is declared fresh: the rows never touch a connection.
-        self.rows = BatchRows(cast(Connection, None), {t: t for t in PROJECT_TABLES})
+        self.rows = _TouchedRows({t: t for t in PROJECT_TABLES})
         for table in PROJECT_TABLES:
             self.rows.fresh(table, project_id)
 
@@ -80,9 +121,28 @@ class Replay:
         self.view = _MemoryView(project_id)
         self.projection = PortfolioProjection(cast(ReadModelView, self.view))
         self.tracking = Tracking(APPLICATION_NAME, registered_position)
+        # Bound once: the library's dispatcher builds a bound method on each access.
+        self.process_event = self.projection.process_event
 
     def apply(self, event: ProjectEvent) -> None:
-        self.projection.process_event(event, self.tracking)
+        self.process_event(event, self.tracking)
+
+    def apply_touching(self, event: ProjectEvent) -> Snapshot:
+        """Apply `event`; the rows now of the keys it inserted, changed or removed (a
+        removed key is absent), per table. The rows are the replay's own: read them only."""
+        touched = self.view.rows.touched
+        for keys in touched.values():
+            keys.clear()
+        self.process_event(event, self.tracking)
+        found: Snapshot = {}
+        for table, keys in touched.items():
+            partition = self.view.rows.tables[table].partitions.get(self.project_id, {})
+            found[table] = {key: partition[key] for key in keys if key in partition}
+        return found
+
+    def touched(self, table: sa.Table) -> set[Key]:
+        """The keys of `table` the last `apply_touching` inserted, changed or removed."""
+        return self.view.rows.touched[table]
 
     def rows(self) -> Snapshot:
         """A copy of the project's rows now."""
@@ -112,16 +172,30 @@ _getters: dict[sa.Table, Callable[[Row], tuple[Any, ...]]] = {}
 
 
 def _values(table: sa.Table, row: Row) -> tuple[Any, ...]:
+    """A row's values, in the order of the table's columns (JSON ones as their repr, so
+    that the tuple hashes)."""
     getter = _getters.get(table)
     if getter is None:
         names = [c.name for c in table.columns]
-        getter = _getters[table] = lambda row: tuple(row[n] for n in names)
+        item = operator.itemgetter(*names)
+        json = [i for i, c in enumerate(table.columns) if isinstance(c.type, sa.JSON)]
+        if json:
+
+            def getter(row: Row) -> tuple[Any, ...]:
+                values = list(item(row))
+                for i in json:
+                    values[i] = repr(values[i])
+                return tuple(values)
+
+        else:
+            getter = item
+        _getters[table] = getter
     return getter(row)
 
 
-def _signature(table: sa.Table, row: Row) -> str:
+def _signature(table: sa.Table, row: Row) -> tuple[Any, ...]:
     """A row's identity in the current knowledge: its values and its validity."""
-    return repr((*_values(table, row), row["valid_from"], row["valid_to"]))
+    return (_values(table, row), row["valid_from"], row["valid_to"])
 
 
 def business_timeline(
@@ -174,17 +248,25 @@ class TimelineProjection(ReadModelProjection):
     def __init__(self, view: ReadModelView) -> None:
         super().__init__(view)
         self.services: Services | None = None
-        # Each project's events up to the last one applied, for the current batch, and
-        # their replay (in version order: the project's rows on its latest event date).
+        self._reset()
+
+    def _reset(self) -> None:
+        # Per batch: each project's events up to the last one applied, their replay (in
+        # version order: the project's rows on its latest event date), the latest business
+        # date among them, its registration's position, and its rows of the current
+        # knowledge (recorded_to = END_OF_TIME) by twin and by the live table's key.
         self.histories: dict[str, list[ProjectEvent]] = {}
         self.replays: dict[str, Replay] = {}
+        self.latest_days: dict[str, date] = {}
+        self.registered: dict[str, int] = {}
+        self.current_rows: dict[tuple[sa.Table, str], dict[Key, list[Row]]] = {}
 
     def attach(self, services: Services) -> None:
         self.services = services
 
     def prefetch(self, events: Sequence[Any]) -> None:
         """Read the earlier events of the projects this batch changes, and their rows."""
-        self.histories, self.replays = {}, {}
+        self._reset()
         first_versions: dict[str, int] = {}
         for event in events:
             if isinstance(event, Project.ProjectRegistered | Project.Event):
@@ -206,45 +288,77 @@ class TimelineProjection(ReadModelProjection):
 
     @process_event.register(Project.ProjectRegistered)
     def project_registered(self, event: Project.ProjectRegistered, tracking: Tracking) -> None:
-        self._apply(event, tracking.notification_id)
+        self.registered[str(event.originator_id)] = tracking.notification_id
+        self._apply(event)
         self.view.insert_tracking(tracking)
 
     @process_event.register(Project.Event)
     def project_changed(self, event: Project.Event, tracking: Tracking) -> None:
-        self._apply(event, None)
+        self._apply(event)
         self.view.insert_tracking(tracking)
 
-    def _apply(self, event: ProjectEvent, registered_position: int | None) -> None:
+    def _current(self, twin: sa.Table, project_id: str) -> dict[Key, list[Row]]:
+        """The project's rows of the current knowledge in `twin`, by the live table's key."""
+        found = self.current_rows.get((twin, project_id))
+        if found is None:
+            found = self.current_rows[(twin, project_id)] = {}
+            key = _live_key(twin)
+            for row in self.rows.partition(twin, project_id):
+                if row["recorded_to"] == END_OF_TIME:
+                    found.setdefault(key(row), []).append(row)
+        return found
+
+    def _registered_position(self, project_id: str) -> int:
+        position = self.registered.get(project_id)
+        if position is None:
+            rows = self.rows.partition(BITEMPORAL[projects], project_id)
+            position = int(rows[0]["registered_position"]) if rows else 0
+            self.registered[project_id] = position
+        return position
+
+    def _apply(self, event: ProjectEvent) -> None:
         project_id = str(event.originator_id)
         history = self.histories.setdefault(project_id, [])
-        history.append(event)
-        recorded = event.timestamp
-        stored = {twin: self.rows.partition(twin, project_id) for twin in TIMELINE_TABLES}
-        if registered_position is None:
-            registered_position = next(
-                (int(row["registered_position"]) for row in stored[BITEMPORAL[projects]]), 0
-            )
+        registered_position = self._registered_position(project_id)
         replay = self.replays.get(project_id)
         if replay is None:
             replay = self.replays[project_id] = Replay(project_id, registered_position)
-            for earlier in history[:-1]:
+            for earlier in history:
                 replay.apply(earlier)
-        replay.apply(event)
+            if history:
+                self.latest_days[project_id] = max(e.occurred_on for e in history)
+        history.append(event)
         changed_on = event.occurred_on
-        days = sorted({e.occurred_on for e in history if e.occurred_on >= changed_on})
-        # The last day's rows are the replay of every event; earlier days (after a late
-        # event only) are replayed from the history.
-        snapshots = [
-            (day, snapshot(project_id, history, day, registered_position)) for day in days[:-1]
-        ]
-        snapshots.append((days[-1], replay.rows()))
-        for table, twin in BITEMPORAL.items():
-            # Rows of the current knowledge ending before the changed date stay as they are.
-            current = [
-                row
-                for row in stored[twin]
-                if row["recorded_to"] == END_OF_TIME and row["valid_to"] >= changed_on
+        latest = self.latest_days.get(project_id)
+        snapshots: list[tuple[date, Snapshot]]
+        keys: dict[sa.Table, set[Key]] | None
+        if latest is None or changed_on >= latest:
+            # Dated on or after every earlier event (the usual case): its business timeline
+            # changes from its date on, only for the keys it touched (a row's runs depend
+            # on its own values only, and a key it left alone keeps its rows).
+            self.latest_days[project_id] = changed_on
+            snapshots = [(changed_on, replay.apply_touching(event))]
+            keys = {table: replay.touched(table) for table in PROJECT_TABLES}
+        else:
+            replay.apply(event)
+            days = sorted({e.occurred_on for e in history if e.occurred_on >= changed_on})
+            # The last day's rows are the replay of every event; earlier days are replayed
+            # from the history.
+            snapshots = [
+                (day, snapshot(project_id, history, day, registered_position)) for day in days[:-1]
             ]
+            snapshots.append((days[-1], replay.rows()))
+            keys = None
+        recorded = event.timestamp
+        for table, twin in BITEMPORAL.items():
+            if keys is not None and not keys[table]:
+                continue
+            by_key = self._current(twin, project_id)
+            rows_of = by_key.values() if keys is None else (by_key.get(k, ()) for k in keys[table])
+            # Rows of the current knowledge ending before the changed date stay as they are.
+            current = [row for rows in rows_of for row in rows if row["valid_to"] >= changed_on]
+            if not current and not any(rows[table] for _, rows in snapshots):
+                continue
             desired = business_timeline(table, current, snapshots)
             before = {_signature(table, row): row for row in current}
             after = {_signature(table, row): row for row in desired}
@@ -254,23 +368,29 @@ class TimelineProjection(ReadModelProjection):
             if any(row["recorded_from"] == recorded for row in superseded):
                 # Opened at this very instant (two events stamped alike): never visible on
                 # its own, so dropped rather than closed; rewrite the project's rows.
-                self._rewrite(twin, project_id, stored[twin], before, after, recorded)
+                stored = self.rows.partition(twin, project_id)
+                self._rewrite(twin, project_id, stored, before, after, recorded)
+                del self.current_rows[(twin, project_id)]
                 continue
+            key = _live_key(twin)
             for row in superseded:
                 self.rows.update(twin, row, recorded_to=recorded)
+                kept = by_key[key(row)]
+                kept[:] = [r for r in kept if r is not row]
             for signature, row in after.items():
                 if signature not in before:
-                    self.rows.insert(
+                    new = self.rows.insert(
                         twin, **dict(row, recorded_from=recorded, recorded_to=END_OF_TIME)
                     )
+                    by_key.setdefault(key(new), []).append(new)
 
     def _rewrite(
         self,
         twin: sa.Table,
         project_id: str,
         rows: Sequence[Row],
-        before: dict[str, Row],
-        after: dict[str, Row],
+        before: dict[tuple[Any, ...], Row],
+        after: dict[tuple[Any, ...], Row],
         recorded: datetime,
     ) -> None:
         superseded = {id(row) for s, row in before.items() if s not in after}
