@@ -112,6 +112,12 @@ def test_two_workers_share_writes_and_one_projector_that_another_takes_over(
         health = _health_read_at(server.url, staff, project, written["position"])
         assert health == HEALTHS[serial % 3]
         wait_until(deployment.projections_caught_up, 60, "projections to catch up")
+        # uvicorn replaces the dead worker; stopping while it starts would wait for it.
+        wait_until(
+            lambda: len({r["pid"] for r in _lines(server, "started")}) == 3,
+            START_DEADLINE_SECONDS,
+            "the dead worker's replacement to start",
+        )
     finally:
         server.stop()
     assert not server.alive()
