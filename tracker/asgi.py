@@ -74,11 +74,18 @@ def create_app(
 
         def start_background() -> list[Stoppable]:
             running: list[Stoppable] = []
-            if run_projector:
-                app.state.projector = start_background_projector(services)
-                running.append(app.state.projector)
-            if deliver:
-                running.append(start_background_deliverer(services))
+            try:
+                if run_projector:
+                    app.state.projector = start_background_projector(services)
+                    running.append(app.state.projector)
+                if deliver:
+                    running.append(start_background_deliverer(services))
+            except BaseException:
+                # Half started: stop what runs, so that a retry does not start it twice.
+                for started in reversed(running):
+                    started.stop()
+                app.state.projector = None
+                raise
             return running
 
         if one_of_several and (run_projector or deliver):
