@@ -8,7 +8,9 @@ loads the project, decides, and saves through the group committer.
 
 A second configuration, at 64 connections only, runs the API with `--no-projector` and the
 projections in a separate `tracker projector` process (the deployment for write-heavy
-use): the API then has the interpreter to itself.
+use): the API then has the interpreter to itself. A third, at 64 connections too, runs
+`tracker serve --workers 2` (two API processes on one port, the projector in one of them):
+its CPU per command sums the supervisor and both workers.
 
 Floor: the eventsourcing library's own rate of one event per `save()` on the same kind of
 fresh database, in the same run (`bench.store_save.measure`).
@@ -37,6 +39,10 @@ TARGET_RATIO = {"postgresql": 1.0, "sqlite": 0.3}
 P99_TARGET_MS = 250.0
 CPU_TARGET_MS = 1.5
 ERROR_KINDS = ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts")
+
+
+# `tracker serve --workers N`: one worker per core of the 2-core reference machine.
+WORKERS = 2
 
 
 def wrk_available() -> bool:
@@ -106,6 +112,14 @@ def run(backend: str, work_dir: Path, *, quick: bool) -> list[Figure]:
             result["server_cpu_s"] = _spent(cpu, server.cpu_seconds())
             figures.append(
                 _figure(backend, 64, seconds, result, floor_name, ", --no-projector + projector")
+            )
+        with serve(url, work_dir, name=f"serve-workers-{backend}", workers=WORKERS) as server:
+            run_wrk(server.base_url, token, ids_file, 4, 2)
+            cpu = server.cpu_seconds()
+            result = run_wrk(server.base_url, token, ids_file, 64, seconds)
+            result["server_cpu_s"] = _spent(cpu, server.cpu_seconds())
+            figures.append(
+                _figure(backend, 64, seconds, result, floor_name, f", --workers {WORKERS}")
             )
         after = measure(backend, events=floor_events, rounds=1, server_url=server_url())
         floor = {

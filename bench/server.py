@@ -61,6 +61,28 @@ def tracker_env(url: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def descendants(pid: int) -> list[int]:
+    """The process's children, their children, and so on (a `--workers` supervisor's)."""
+    found: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        with contextlib.suppress(OSError):
+            for child in (task / "children").read_text().split():
+                found += [int(child), *descendants(int(child))]
+    return found
+
+
+def threads(pid: int) -> int:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    return 0
+
+
 @dataclass
 class Server:
     process: subprocess.Popen[bytes]
@@ -75,17 +97,25 @@ class Server:
         return peak_rss_mb(self.process.pid)
 
     def cpu_seconds(self) -> float | None:
-        return cpu_seconds(self.process.pid)
+        """The CPU of the server and of its worker processes, if any (alive ones)."""
+        spent = [cpu_seconds(pid) for pid in [self.process.pid, *descendants(self.process.pid)]]
+        return None if spent[0] is None else sum(s for s in spent if s is not None)
 
 
 @contextlib.contextmanager
 def serve(
-    url: str, log_dir: Path, *, projector: bool = True, name: str = "serve"
+    url: str, log_dir: Path, *, projector: bool = True, name: str = "serve", workers: int = 1
 ) -> Iterator[Server]:
-    """`tracker serve --no-migrate` on a free port until the block ends (then SIGTERM)."""
+    """`tracker serve --no-migrate` on a free port until the block ends (then SIGTERM).
+
+    With `workers` > 1, ready once /healthz answers and every worker has started its
+    lifespan's threads (more than the main one and uvicorn's ping thread: the logs are at
+    WARNING, so they cannot say it).
+    """
     port = free_port()
     log_path = log_dir / f"{name}-{port}.log"
     args = [str(TRACKER), "serve", "--no-migrate", "--host", "127.0.0.1", "--port", str(port)]
+    args += ["--workers", str(workers)]
     if not projector:
         args.append("--no-projector")
     with log_path.open("wb") as log:
@@ -98,7 +128,9 @@ def serve(
                 msg = f"tracker serve exited with {process.returncode}: see {log_path}"
                 raise RuntimeError(msg)
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200 and (
+                    workers == 1 or _workers_started(process.pid, workers)
+                ):
                     break
             if time.monotonic() > deadline:
                 msg = f"tracker serve did not answer /healthz within 60 s: see {log_path}"
@@ -107,6 +139,16 @@ def serve(
         yield Server(process, base_url, log_path)
     finally:
         stop(process)
+
+
+def _workers_started(pid: int, workers: int) -> bool:
+    # uvicorn's workers are `multiprocessing.spawn` children (beside its resource tracker).
+    spawned = [
+        child
+        for child in descendants(pid)
+        if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+    return len(spawned) == workers and all(threads(child) > 2 for child in spawned)
 
 
 @contextlib.contextmanager

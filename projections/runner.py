@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -78,6 +79,10 @@ LISTEN_TIMEOUT_SECONDS = 0.5
 # Events per transaction of a rebuild's replay: the rows are in memory for one batch only,
 # and a commit costs per batch, not per event (the live projector uses the setting).
 REBUILD_BATCH_SIZE = 5000
+# The role lock of `tracker serve --workers N` (BackgroundRole), and how often a process
+# without it tries to take it over.
+ROLE_LOCK_NAME = "serve-background-role"
+ROLE_RETRY_SECONDS = 1.0
 # How often a request waiting for a position re-reads the tracking table when no
 # in-process projector tells it (the projections run in another process).
 WAIT_POLL_SECONDS = 0.05
@@ -444,6 +449,81 @@ def start_background_projector(services: Services) -> Projector:
     projector = Projector(services).start()
     log.info("projector_started", projections=projector.names)
     return projector
+
+
+class BackgroundRole:
+    """The background work of several `tracker serve` processes on one store, run by one.
+
+    Each process of `tracker serve --workers N` starts one. A thread tries to take the
+    store's role lock without waiting: a PostgreSQL session advisory lock on a connection of
+    its own, or an exclusive `flock` on a file beside the SQLite database. The process that
+    takes it calls `start` (the projector, the webhook deliverer) and keeps the lock until
+    it stops; the others try again every `ROLE_RETRY_SECONDS`, so when the holder dies (the
+    server drops its connection, the kernel its file) another takes the role over within
+    about that delay. The lock only saves work: the projections' per-batch locks keep two
+    projectors correct anyway (this module's docstring), e.g. while a holder whose
+    PostgreSQL connection broke is still stopping.
+    """
+
+    def __init__(self, services: Services, start: Callable[[], Sequence[Stoppable]]) -> None:
+        self.services = services
+        self._start = start
+        self._running: list[Stoppable] = []
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tracker-role", daemon=True)
+
+    def start(self) -> BackgroundRole:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop what this process runs (if it holds the role), then release the lock."""
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[bool]:
+        """Whether this process took the role; held until the block ends."""
+        if self.services.settings.is_sqlite:
+            with lock_file(self.services, ROLE_LOCK_NAME).open("a") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    yield False
+                    return
+                try:
+                    yield True
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+            return
+        url = make_url(self.services.settings.database_url).set(drivername="postgresql")
+        with psycopg.connect(
+            url.render_as_string(hide_password=False), autocommit=True
+        ) as connection:
+            row = connection.execute(
+                "SELECT pg_try_advisory_lock(%s)", (advisory_key(ROLE_LOCK_NAME),)
+            ).fetchone()
+            yield bool(row and row[0])
+            # Closing the connection releases the session lock.
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                with self._lock() as taken:
+                    if taken:
+                        log.info("background_role_taken", pid=os.getpid())
+                        self._running = list(self._start())
+                        try:
+                            self._stopping.wait()
+                        finally:
+                            for running in reversed(self._running):
+                                running.stop()
+                            self._running = []
+                        return
+            except Exception:  # the database is away: try again after the delay
+                log.exception("background_role_failed")
+            self._stopping.wait(ROLE_RETRY_SECONDS)
 
 
 # -- status and waits ----------------------------------------------------------------------

@@ -3,6 +3,7 @@ services."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,7 +12,7 @@ import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from projections.runner import start_background_projector
+from projections.runner import BackgroundRole, Stoppable, start_background_projector
 from tracker.api.deps import SECURITY_SCHEME
 from tracker.api.metrics import install_metrics
 from tracker.api.openapi import document_edges
@@ -54,11 +55,14 @@ def create_app(
     *,
     run_projector: bool = True,
     run_webhooks: bool | None = None,
+    one_of_several: bool = False,
 ) -> FastAPI:
     """Build the app; services open in the lifespan, so importing this connects to nothing.
 
     The projector and the webhook deliverer run in-process by default (`run_webhooks`
-    follows `run_projector` unless given).
+    follows `run_projector` unless given). `one_of_several`: this process is one of the
+    workers of `tracker serve --workers N`, and they run only in the worker that holds the
+    store's background role (`projections.runner.BackgroundRole`, docs/cli.md).
     """
     settings = settings or get_settings()
     deliver = run_projector if run_webhooks is None else run_webhooks
@@ -68,17 +72,44 @@ def create_app(
         services = Services.open(settings)
         app.state.services = services
         catalogue(FRENCH)  # read the .po now, not on the first problem (~0.1 s)
-        projector = start_background_projector(services) if run_projector else None
-        app.state.projector = projector  # GraphQL's X-Min-Position waits on it
-        deliverer = start_background_deliverer(services) if deliver else None
-        log.info("started", env=settings.env, projector=run_projector, webhooks=deliver)
+        # GraphQL's X-Min-Position waits on app.state.projector when it runs here, and
+        # re-reads the tracking table otherwise.
+        app.state.projector = None
+
+        def start_background() -> list[Stoppable]:
+            running: list[Stoppable] = []
+            try:
+                if run_projector:
+                    app.state.projector = start_background_projector(services)
+                    running.append(app.state.projector)
+                if deliver:
+                    running.append(start_background_deliverer(services))
+            except BaseException:
+                # Half started: stop what runs, so that a retry does not start it twice.
+                for started in reversed(running):
+                    started.stop()
+                app.state.projector = None
+                raise
+            return running
+
+        if one_of_several and (run_projector or deliver):
+            background: list[Stoppable] = [BackgroundRole(services, start_background).start()]
+        else:
+            background = start_background()
+        log.info(
+            "started",
+            env=settings.env,
+            projector=run_projector,
+            webhooks=deliver,
+            pid=os.getpid(),
+            one_of_several=one_of_several,
+        )
         try:
             yield
         finally:
-            if deliverer is not None:
-                deliverer.stop()
-            if projector is not None:
-                projector.stop()
+            for running in reversed(background):
+                running.stop()
+            app.state.projector = None
             services.close()
             log.info("stopped")
 

@@ -72,13 +72,17 @@ class Process:
     popen: subprocess.Popen[bytes]
     log_path: Path
     url: str | None = None
+    group: bool = False  # its own process group (a supervisor and its workers)
 
     def alive(self) -> bool:
         return self.popen.poll() is None
 
     def kill9(self) -> None:
         """SIGKILL: no shutdown code runs, as in a crash or an OOM kill."""
-        if self.alive():
+        if self.group:
+            with suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGKILL)
+        elif self.alive():
             self.popen.send_signal(signal.SIGKILL)
         self.popen.wait(timeout=30)
 
@@ -126,7 +130,9 @@ class Deployment:
         finally:
             services.close()
 
-    def _spawn(self, name: str, args: Sequence[str], env: dict[str, str] | None) -> Process:
+    def _spawn(
+        self, name: str, args: Sequence[str], env: dict[str, str] | None, group: bool = False
+    ) -> Process:
         self._count += 1
         log_path = self.workdir / f"{self._count:02d}-{name}.log"
         with log_path.open("wb") as log:
@@ -135,18 +141,22 @@ class Deployment:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**self.env, **(env or {})},
+                start_new_session=group,
             )
-        process = Process(name, popen, log_path)
+        process = Process(name, popen, log_path, group=group)
         self.processes.append(process)
         return process
 
-    def serve(self, *, projector: bool = True, env: dict[str, str] | None = None) -> Process:
-        """`tracker serve --no-migrate [--no-projector]` on a free port, once /healthz answers."""
+    def serve(
+        self, *, projector: bool = True, env: dict[str, str] | None = None, workers: int = 1
+    ) -> Process:
+        """`tracker serve --no-migrate [--no-projector] [--workers N]` on a free port, once
+        /healthz answers (from any worker); with workers, `kill9` kills them all."""
         port = free_port()
-        args = ["serve", "--port", str(port), "--no-migrate"]
+        args = ["serve", "--port", str(port), "--no-migrate", "--workers", str(workers)]
         if not projector:
             args.append("--no-projector")
-        process = self._spawn(f"serve-{port}", args, env)
+        process = self._spawn(f"serve-{port}", args, env, group=workers > 1)
         process.url = f"http://127.0.0.1:{port}"
         self._await_health(process)
         return process

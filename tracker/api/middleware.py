@@ -3,6 +3,7 @@ contextvars): the request id and access log, and the body size limit."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
@@ -84,6 +85,7 @@ class RequestContextMiddleware:
                     route=getattr(route, "path", None) or scope.get("path"),
                     status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                    pid=os.getpid(),  # which worker of `tracker serve --workers N`
                 )
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sys
 from importlib.metadata import version
 from typing import Annotated
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 
 from tracker.asgi import create_app
 from tracker.cli import audit, open_data, projections, seed, tokens, webhooks
@@ -52,6 +55,14 @@ def serve(
             help="On an empty store: seed the demo portfolio, create and print demo tokens.",
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes on one socket; the projector and the webhook deliverer "
+            "run in one of them.",
+        ),
+    ] = 1,
 ) -> None:
     """Migrate, run the projector and the webhook deliverer in-process, and serve the API."""
     settings = load_settings()
@@ -60,9 +71,24 @@ def serve(
         migrations.upgrade(settings)
     if demo:
         run_demo(settings, host, port, sys.stdout)
-    app = create_app(settings, run_projector=not no_projector, run_webhooks=not no_webhooks)
+    app: FastAPI | str
+    if workers == 1:
+        app = create_app(settings, run_projector=not no_projector, run_webhooks=not no_webhooks)
+    else:
+        # uvicorn's multi-process mode starts each worker from an import string ("spawn"):
+        # the worker reads its settings from the same environment, and what it may run in
+        # the background from this variable.
+        os.environ[WORKER_RUNS_VARIABLE] = json.dumps(
+            {"projector": not no_projector, "webhooks": not no_webhooks}
+        )
+        app = "tracker.cli.main:worker_app"
     uvicorn.run(
         app,
+        factory=workers > 1,
+        workers=workers,
+        # A worker answers the supervisor's pings once its interpreter has imported tracker
+        # (~2 s; 20 s and more on a busy machine); uvicorn's default 5 s killed them at birth.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         host=host,
         port=port,
         log_config=None,
@@ -74,6 +100,21 @@ def serve(
         # It brings the websockets library too: tracker serves no websocket (no GraphQL
         # subscriptions), so keep upgrade requests refused as before it was installed.
         ws="none",
+    )
+
+
+WORKER_RUNS_VARIABLE = "_TRACKER_SERVE_WORKER_RUNS"
+WORKER_HEALTHCHECK_SECONDS = 30
+
+
+def worker_app() -> FastAPI:
+    """One worker of `tracker serve --workers N` (uvicorn calls this in each process)."""
+    runs = json.loads(os.environ.get(WORKER_RUNS_VARIABLE, "{}"))
+    return create_app(
+        load_settings(),
+        run_projector=bool(runs.get("projector", True)),
+        run_webhooks=bool(runs.get("webhooks", True)),
+        one_of_several=True,
     )
 
 
