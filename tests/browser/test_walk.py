@@ -11,6 +11,7 @@ import pytest
 from tests.browser.conftest import Server
 from tracker.web.pages import Filters, TimeTravel, dashboard_variables
 from tracker.web.reading import query_text
+from tracker.web.rendering import long_date
 
 pytestmark = pytest.mark.e2e
 
@@ -71,10 +72,14 @@ def test_a_person_signs_in_filters_opens_a_project_changes_the_date_and_signs_ou
     page.get_by_role("link", name=first["title"], exact=True).first.click()
     assert page.get_by_role("heading", level=1).inner_text() == first["title"]
 
-    page.get_by_label("Date métier").fill("2024-12-31")
+    started = server.graphql(query_text("project"), {"id": first["id"]})["project"]["startedOn"]
+    page.get_by_label("Date métier").fill(started)
     page.get_by_role("button", name="Afficher").click()
-    page.wait_for_url(re.compile(r".*on=2024-12-31.*"))
-    assert "Date métier demandée : 31 décembre 2024" in page.locator("main").inner_text()
+    page.wait_for_url(re.compile(rf".*on={started}.*"))
+    then = server.graphql(query_text("project"), {"id": first["id"], "on": started})["project"]
+    main = page.locator("main").inner_text()
+    assert f"Date métier affichée : {long_date(started)}" in main
+    assert then["phaseLabel"] in page.locator(".facts").inner_text()
 
     page.get_by_role("link", name="Se déconnecter").click()
     page.get_by_role("button", name="Se déconnecter de ce navigateur").click()

@@ -61,7 +61,38 @@ def test_the_dashboard_says_in_french_which_date_it_shows(
     page = web.get("/?on=2024-12-31")
     assert page.status_code == 200
     assert 'lang="fr"' in page.text
-    assert "Date métier demandée : 31 décembre 2024" in page.text
+    assert "Date métier affichée : 31 décembre 2024" in page.text
+
+
+def test_the_dashboard_on_a_business_date_shows_what_graphql_answers_for_it(
+    web: TestClient, web_services: Services
+) -> None:
+    _, _, position = register(web_services.application, "Villages du futur")
+    caught_up(web, position)
+    token = new_token(web_services)
+    sign_in(web, token)
+    travel = TimeTravel.parse({"on": "2025-01-05"})
+    page = web.get("/?on=2025-01-05")
+    answer = _graphql(web, token, "dashboard", dashboard_variables(Filters(), travel))
+    today = _graphql(web, token, "dashboard", dashboard_variables(Filters(), TimeTravel()))
+    shown = re.search(r'data-figure="total">([^<]+)<', page.text)
+    assert shown is not None
+    assert shown.group(1).replace("\u202f", "") == str(answer["portfolio"]["total"])
+    assert answer["portfolio"]["total"] < today["portfolio"]["total"]
+
+
+def test_a_project_page_travels_to_a_business_date_and_says_which(
+    web: TestClient, web_services: Services
+) -> None:
+    _, project_id, position = register(web_services.application, "Villages du futur")
+    caught_up(web, position)
+    sign_in(web, new_token(web_services))
+    page = web.get(f"/projets/{project_id}", params={"on": "2025-02-01"})
+    assert page.status_code == 200
+    assert "Date métier affichée : 1 février 2025" in page.text
+    before = web.get(f"/projets/{project_id}", params={"on": "2025-01-05"})
+    assert before.status_code == 404
+    assert "Aucun projet n’avait cette adresse à la date affichée" in before.text
 
 
 def test_the_projects_list_filters_by_words_of_the_title(

@@ -3,11 +3,9 @@
 
 Each page authenticates its session, reads its data with its GraphQL query run in-process
 (tracker/web/reading.py), shapes it for its template, and renders. Time travel: every page
-takes `?on=DATE&connu_le=ISO-8601` and says which one it shows. Until the schema has the
-`on:`/`asKnownAt:` arguments (CONTRACT §6), `connu_le` is passed to the dashboard's
-`portfolio(asOf:)` (the one field that has it), and the pages say plainly when a date they
-were given is not applied yet; `TimeTravel.variables` is the one place to change when those
-arguments arrive.
+takes `?on=DATE&connu_le=ISO-8601`, passes them to the schema's `on:`/`asKnownAt:`
+(`TimeTravel.variables`) and says which date it shows; a page whose query cannot travel
+says plainly that its figures are today's (`_applied`).
 """
 
 from __future__ import annotations
@@ -67,6 +65,18 @@ class TimeTravel:
         if self.known_at:
             values["connu_le"] = self.known_at.isoformat()
         return values
+
+    @property
+    def variables(self) -> dict[str, str | None]:
+        """The schema's time-travel arguments (docs/time.md): `on` and `asKnownAt`."""
+        return {
+            "on": self.on.isoformat() if self.on else None,
+            "asKnownAt": self.known_at.isoformat() if self.known_at else None,
+        }
+
+    def today(self, zone: Any) -> date:
+        """The day the page is about: the business date asked, else today in `zone`."""
+        return self.on or datetime.now(zone).date()
 
 
 @dataclass(frozen=True)
@@ -259,6 +269,7 @@ def router(pages: Pages) -> APIRouter:
             "filter": filters.variable(),
             "first": PAGE_SIZE,
             "after": params.get("apres") or None,
+            **travel.variables,
         }
         services: Services = request.app.state.services
         try:
@@ -273,7 +284,7 @@ def router(pages: Pages) -> APIRouter:
             query=query_text("projects"),
             variables=variables,
             travel=travel,
-            applied=_applied(travel, known_at_applied=False),
+            applied=_applied(travel),
             filters=filters.values,
             keep={**filters.values, **travel.query},
             travel_query=travel.query,
@@ -300,15 +311,15 @@ def router(pages: Pages) -> APIRouter:
         except ValueError:
             return pages.render(request, "not_found.html", principal, 404)
         services: Services = request.app.state.services
-        variables = {"id": project_id}
+        variables = {"id": project_id, **travel.variables}
         try:
             data = await read(pages.run, services, principal, "project", variables)
         except QueryFailedError as error:
             return pages.failed(request, principal, error, query_text("project"))
         found = data["project"]
         if found is None:
-            return pages.render(request, "not_found.html", principal, 404)
-        today = datetime.now(services.settings.zone).date()
+            return pages.render(request, "not_found.html", principal, 404, travel=travel)
+        today = travel.today(services.settings.zone)
         return pages.render(
             request,
             "project.html",
@@ -316,7 +327,7 @@ def router(pages: Pages) -> APIRouter:
             query=query_text("project"),
             variables=variables,
             travel=travel,
-            applied=_applied(travel, known_at_applied=False),
+            applied=_applied(travel),
             travel_query=travel.query,
             project=found,
             timeline=project_timeline(found, today),
@@ -355,9 +366,13 @@ def router(pages: Pages) -> APIRouter:
     return routes
 
 
-def _applied(travel: TimeTravel, known_at_applied: bool) -> dict[str, bool]:
-    """Which of the asked dates the page's figures honour (the others are stated as not)."""
-    return {"on": False, "known_at": known_at_applied and travel.known_at is not None}
+def _applied(travel: TimeTravel, travels: bool = True) -> dict[str, bool]:
+    """Which of the asked dates the page's figures honour (the others are stated as not):
+    all of them when its query `travels` in time."""
+    return {
+        "on": travels and travel.on is not None,
+        "known_at": travels and travel.known_at is not None,
+    }
 
 
 def _bad_date(pages: Pages, request: Request, principal: Principal, travel: TimeTravel) -> Response:
@@ -386,8 +401,7 @@ def dashboard_variables(filters: Filters, travel: TimeTravel) -> dict[str, Any]:
     projects = filters.variable()
     return {
         "filter": projects,
-        # portfolio(asOf:) until portfolio(on:, asKnownAt:) arrives (module docstring).
-        "asOf": travel.known_at.isoformat() if travel.known_at else None,
+        **travel.variables,
         "overdue": {"overdue": True, "project": projects},
         "dueSoon": {"dueWithinDays": 30, "project": projects},
         "slipped": {"slipped": True, "project": projects},
@@ -424,7 +438,7 @@ def dashboard_values(
         "query": query_text("dashboard"),
         "variables": variables,
         "travel": travel,
-        "applied": _applied(travel, known_at_applied=True),
+        "applied": _applied(travel),
         "travel_query": travel.query,
         "filters": filters.values,
         "keep": keep,
