@@ -19,6 +19,7 @@ pytestmark = pytest.mark.e2e
 # fetched. Its WCAG 2.1 A and AA rules are the ones checked.
 AXE_SCRIPT = (resources.files("axe_playwright_python") / "axe.min.js").read_text("utf-8")
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+CAMPAIGN = "mois-innovation-publique-2020"  # the demo's campaign (tracker seed)
 
 
 def _figure(text: str) -> int:
@@ -101,6 +102,10 @@ def test_no_page_has_an_axe_core_wcag_violation(page: Any, server: Server) -> No
         f"/projets/{project['node']['id']}",
         "/deconnexion",
         "/projets/00000000-0000-0000-0000-000000000000",
+        "/formations",
+        "/formations?format=workshop&on=2024-12-31",
+        f"/campagnes/{CAMPAIGN}",
+        "/comparaison?du=2024-12-31&au=2025-06-30",
     ):
         page.goto(f"{server.url}{path}")
         found[path] = _axe_violations(page)
@@ -130,3 +135,38 @@ def test_pages_run_no_script_and_load_nothing_from_elsewhere(page: Any, server: 
     page.goto(f"{server.url}/projets")
     assert all(url.startswith(server.url) for url in requested), requested
     assert page.locator("script").count() == 0
+
+
+def test_a_person_reads_the_training_programme_and_opens_the_demo_campaign(
+    page: Any, server: Server
+) -> None:
+    _sign_in(page, server)
+    page.get_by_role("link", name="Formations", exact=True).click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Programme de formation"
+    answer = server.graphql(query_text("training"), {"first": 25})["trainingProgramme"]
+    assert (
+        _figure(page.locator('[data-figure="agentsTrained"]').inner_text())
+        == answer["agentsTrained"]
+    )
+    assert _figure(page.locator('[data-figure="held"]').inner_text()) == answer["held"]
+    page.locator("#campagne-titre ~ .chart-body table a").first.click()
+    campaign = server.graphql(query_text("campaign"), {"slug": CAMPAIGN})["campaign"]
+    assert page.get_by_role("heading", level=1).inner_text() == campaign["name"]
+    assert (
+        _figure(page.locator('[data-figure="agentsTrained"]').inner_text())
+        == campaign["programme"]["agentsTrained"]
+    )
+
+
+def test_a_person_compares_the_portfolio_between_two_dates(page: Any, server: Server) -> None:
+    _sign_in(page, server)
+    page.get_by_role("link", name="Comparer deux dates", exact=True).click()
+    page.get_by_label("De la date métier").fill("2024-12-31")
+    page.get_by_label("À la date métier").fill("2025-06-30")
+    page.get_by_role("button", name="Comparer").click()
+    page.wait_for_url(re.compile(r".*du=2024-12-31.*"))
+    answer = server.graphql(query_text("changes"), {"from": "2024-12-31", "to": "2025-06-30"})
+    totals = answer["portfolioChanges"]["totals"]
+    for name in ("opened", "milestonesSlipped", "milestonesAchieved"):
+        assert _figure(page.locator(f'[data-figure="{name}"]').inner_text()) == totals[name]
+    assert "31 décembre 2024" in page.locator("main").inner_text()

@@ -133,6 +133,9 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("GET", "/projets"): Policy.WEB_SESSION,
     ("GET", "/projets/{project_id}"): Policy.WEB_SESSION,
     ("GET", "/projets/{project_id}/historique"): Policy.WEB_SESSION,
+    ("GET", "/formations"): Policy.WEB_SESSION,
+    ("GET", "/campagnes/{slug}"): Policy.WEB_SESSION,
+    ("GET", "/comparaison"): Policy.WEB_SESSION,
 }
 
 CALLERS = [
