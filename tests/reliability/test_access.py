@@ -136,6 +136,8 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("GET", "/formations"): Policy.WEB_SESSION,
     ("GET", "/campagnes/{slug}"): Policy.WEB_SESSION,
     ("GET", "/comparaison"): Policy.WEB_SESSION,
+    ("GET", "/projets/{project_id}/historique.{format_name}"): Policy.WEB_SESSION,
+    ("GET", "/jalons.{format_name}"): Policy.WEB_SESSION,
 }
 
 CALLERS = [
@@ -251,6 +253,7 @@ def _concrete(path: str, arranged: Arranged, world: World) -> str:
         .replace("{campaign}", arranged.campaign)
         .replace("{slug}", world.lab)
         .replace("{name}", "graphiql.min.css")
+        .replace("{format_name}", "xlsx")
     )
 
 

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from tracker.config.settings import Settings
 from tracker.web.changes import changes_router
+from tracker.web.downloads import downloads_router
 from tracker.web.pages import Pages, router
 from tracker.web.reading import QueryRunner
 from tracker.web.rendering import Renderer
@@ -45,4 +46,5 @@ def install_web(app: FastAPI, settings: Settings, run: QueryRunner) -> None:
     app.include_router(router(pages))
     app.include_router(training_router(pages))
     app.include_router(changes_router(pages))
+    app.include_router(downloads_router(pages))
     app.add_api_route(f"/static/{STYLESHEET}", stylesheet, methods=["GET"], include_in_schema=False)

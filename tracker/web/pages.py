@@ -23,6 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from domain.values import Health, Phase, Status
 from tracker.application.access import Principal, Role
 from tracker.application.services import Services
+from tracker.web.audit import audit_status
 from tracker.web.charts import TimelineRow, bar_chart, timeline
 from tracker.web.reading import QueryFailedError, QueryRunner, query_text, read
 from tracker.web.rendering import SECURITY_HEADERS, Renderer
@@ -339,7 +340,7 @@ def router(pages: Pages) -> APIRouter:
         principal = await pages.signed_in(request)
         if principal is None:
             return pages.to_sign_in(request)
-        if principal.role is not Role.AUDITOR:
+        if principal.role not in (Role.AUDITOR, Role.STAFF):
             return pages.render(request, "forbidden.html", principal, 403)
         try:
             UUID(project_id)
@@ -350,6 +351,8 @@ def router(pages: Pages) -> APIRouter:
         try:
             data = await read(pages.run, services, principal, "history", variables)
         except QueryFailedError as error:
+            if any(code == "FORBIDDEN" for _, code in error.errors):  # another lab's staff
+                return pages.render(request, "forbidden.html", principal, 403)
             return pages.failed(request, principal, error, query_text("history"))
         if data["project"] is None:
             return pages.render(request, "not_found.html", principal, 404)
@@ -361,6 +364,7 @@ def router(pages: Pages) -> APIRouter:
             variables=variables,
             project=data["project"],
             events=data["projectHistory"],
+            **await audit_status(services, project_id),
         )
 
     return routes
@@ -453,7 +457,9 @@ def dashboard_values(
             lambda r: lab_names.get(r["key"], r["key"]),
             lambda r: r["key"],
         ),
-        "by_territory": chart(portfolio["byTerritory"][:15], "territory", lambda r: r["key"]),
+        "by_territory": chart(
+            portfolio["byTerritory"][:15], "territory", lambda r: r["label"] or r["key"]
+        ),
         "by_theme": chart(portfolio["byTheme"][:15], "theme", lambda r: r["key"]),
         "overdue": data["overdue"],
         "due_soon": data["dueSoon"],
