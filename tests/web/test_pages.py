@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date
 
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import caught_up, new_token, register, sign_in
 from tracker.application.access import Role
+from tracker.application.commands import AddPartner, RecordDecision
 from tracker.application.services import Services
 from tracker.web.i18n import CATALOGUE, template_messages
 from tracker.web.pages import Filters, TimeTravel, dashboard_variables
@@ -175,3 +177,32 @@ def test_each_dashboard_figure_links_to_the_filtered_list(
     page = web.get("/", params={"lab": lab})
     assert f'href="/projets?lab={lab}&amp;phase=framing"' in page.text
     assert f'href="/projets?lab={lab}"' in page.text
+
+
+def test_a_project_page_shows_its_partners_and_decisions_on_the_date_shown(
+    web: TestClient, web_services: Services
+) -> None:
+    application = web_services.application
+    _, project_id, _ = register(application, "Villages du futur")
+    application.execute(
+        AddPartner(project_id=project_id, name="Université de Bourgogne", role="recherche"),
+        application.meta("tok_fixture", str(uuid.uuid4()), date(2025, 3, 3)),
+    )
+    decided = application.execute(
+        RecordDecision(
+            project_id=project_id,
+            title="Choix du pilote",
+            decision="Tester à Autun",
+            rationale="Le <b>moins</b> cher",
+        ),
+        application.meta("tok_fixture", str(uuid.uuid4()), date(2025, 3, 10)),
+    )
+    caught_up(web, decided.position)
+    sign_in(web, new_token(web_services))
+    page = web.get(f"/projets/{project_id}")
+    assert "Université de Bourgogne" in page.text
+    assert "Tester à Autun" in page.text
+    assert "Le &lt;b&gt;moins&lt;/b&gt; cher" in page.text
+    before = web.get(f"/projets/{project_id}", params={"on": "2025-03-05"})
+    assert "Université de Bourgogne" in before.text
+    assert "Tester à Autun" not in before.text

@@ -25,6 +25,7 @@ from tracker.application.access import Principal, Role
 from tracker.application.services import Services
 from tracker.web.audit import audit_status
 from tracker.web.charts import TimelineRow, bar_chart, timeline
+from tracker.web.project_extras import partners_and_decisions
 from tracker.web.reading import QueryFailedError, QueryRunner, query_text, read
 from tracker.web.rendering import SECURITY_HEADERS, Renderer
 from tracker.web.session import COOKIE_NAME, Sessions, WebSession
@@ -332,6 +333,7 @@ def router(pages: Pages) -> APIRouter:
             travel_query=travel.query,
             project=found,
             timeline=project_timeline(found, today),
+            **await partners_and_decisions(services, project_id, travel.on, travel.known_at),
         )
 
     @routes.get("/projets/{project_id}/historique")
