@@ -138,6 +138,7 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("GET", "/comparaison"): Policy.WEB_SESSION,
     ("GET", "/projets/{project_id}/historique.{format_name}"): Policy.WEB_SESSION,
     ("GET", "/jalons.{format_name}"): Policy.WEB_SESSION,
+    ("GET", "/projets.{format_name}"): Policy.WEB_SESSION,
 }
 
 CALLERS = [

@@ -98,3 +98,22 @@ def test_a_reader_downloads_the_overdue_milestones_of_a_lab(
     assert download.headers["content-type"] == "application/vnd.oasis.opendocument.spreadsheet"
     assert 'filename="jalons-' in download.headers["content-disposition"]
     assert 'href="/jalons.xlsx?overdue=1"' in web.get("/").text
+
+
+def test_the_projects_list_downloads_as_csv_with_its_filters(
+    web: TestClient, web_services: Services
+) -> None:
+    lab, project_id, position = register(web_services.application, "Villages du futur")
+    caught_up(web, position)
+    sign_in(web, new_token(web_services))
+    listed = web.get("/projets", params={"lab": lab})
+    assert f'href="/projets.csv?lab={lab}"' in listed.text
+    download = web.get("/projets.csv", params={"lab": lab})
+    assert download.status_code == 200
+    assert download.headers["content-type"].startswith("text/csv")
+    lines = download.text.splitlines()
+    assert lines[0].startswith("Laboratoire,Projet,Phase")
+    assert len(lines) == 2 and str(project_id) in lines[1]
+    earlier = web.get("/projets.xlsx", params={"lab": lab, "on": "2025-01-05"})
+    rows = list(load_workbook(io.BytesIO(earlier.content))["Projets"].iter_rows(values_only=True))
+    assert len(rows) == 1  # the header only: the project started on 6 January

@@ -3,33 +3,66 @@ served to the web session (the `/api/v1` routes answer bearer tokens only).
 
 - `/projets/{id}/historique.xlsx|ods`: a project's history and funding (auditor, or staff
   of its lab: the history query's own rule decides);
-- `/jalons.xlsx|ods`: the milestones the dashboard lists (`overdue`, `slipped`,
-  `due_within_days`, and the portfolio's `lab`).
+- `/jalons.xlsx|ods|csv`: the milestones the dashboard lists (`overdue`, `slipped`,
+  `due_within_days`, and the portfolio's `lab`);
+- `/projets.xlsx|ods|csv`: the projects the list keeps (its filters), on the business date
+  and as known at the instant of the page (`on`, `connu_le`).
+
+CSV files are UTF-8, comma-separated with a header row of the spreadsheets' French
+titles, dates in ISO 8601 and amounts in euros with a decimal point (for programs; the
+spreadsheets are for people).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from projections.queries import MilestoneQuery, ProjectQuery
+from projections.queries import LIVE, MilestoneQuery, ProjectQuery, sliced
 from tracker.application.access import Role
 from tracker.application.services import Services
-from tracker.exports.sheets import Table
+from tracker.exports.sheets import Column, Kind, Table
 from tracker.exports.spreadsheets import WRITERS, filename
-from tracker.exports.tables import milestones_table, project_history_tables
-from tracker.web.pages import Pages
+from tracker.exports.tables import milestones_table, project_history_tables, projects_table
+from tracker.web.pages import Filters, Pages, TimeTravel
 from tracker.web.reading import QueryFailedError, query_text, read
 from tracker.web.rendering import SECURITY_HEADERS
 
+CSV = "text/csv; charset=utf-8"
+FORMATS = (*sorted(WRITERS), "csv")
+
+
+def write_csv(tables: Sequence[Table]) -> bytes:
+    """The first table as CSV (the lists have one)."""
+    table = tables[0]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([column.title for column in table.columns])
+    for row in table.rows:
+        writer.writerow([_plain(column, row.get(column.key)) for column in table.columns])
+    return out.getvalue().encode("utf-8")
+
+
+def _plain(column: Column, value: Any) -> Any:
+    if value is None:
+        return ""
+    if column.kind is Kind.EUROS:
+        return f"{value / 100:.2f}"
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
 
 def _file(format_name: str, stem: str, tables: Sequence[Table], services: Services) -> Response:
-    media, write = WRITERS[format_name]
+    media, write = (CSV, write_csv) if format_name == "csv" else WRITERS[format_name]
     today = datetime.now(services.settings.zone).date()
     return Response(
         write(tables),
@@ -79,7 +112,7 @@ def downloads_router(pages: Pages) -> APIRouter:
         principal = await pages.signed_in(request)
         if principal is None:
             return pages.to_sign_in(request)
-        if format_name not in WRITERS:
+        if format_name not in FORMATS:
             return pages.render(request, "not_found.html", principal, 404)
         params = request.query_params
         lab = params.get("lab", "")[:64]
@@ -94,5 +127,23 @@ def downloads_router(pages: Pages) -> APIRouter:
         today = datetime.now(services.settings.zone).date()
         table = await run_in_threadpool(milestones_table, services.read_engine, query, today)
         return _file(format_name, "jalons", [table], services)
+
+    @routes.get("/projets.{format_name}")
+    async def projects_file(request: Request, format_name: str) -> Response:
+        """The projects the list keeps, on the page's dates, as a spreadsheet or CSV."""
+        principal = await pages.signed_in(request)
+        if principal is None:
+            return pages.to_sign_in(request)
+        if format_name not in FORMATS:
+            return pages.render(request, "not_found.html", principal, 404)
+        params = dict(request.query_params)
+        travel, filters = TimeTravel.parse(params), Filters.parse(params)
+        if travel.error:
+            return pages.render(request, "bad_date.html", principal, 400, parameter=travel.error)
+        query = ProjectQuery(**filters.values) if filters.values else None
+        tables = sliced(travel.on, travel.known_at) if travel.on or travel.known_at else LIVE
+        services: Services = request.app.state.services
+        table = await run_in_threadpool(projects_table, services.read_engine, query, tables)
+        return _file(format_name, "projets", [table], services)
 
     return routes
