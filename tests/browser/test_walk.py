@@ -170,3 +170,21 @@ def test_a_person_compares_the_portfolio_between_two_dates(page: Any, server: Se
     for name in ("opened", "milestonesSlipped", "milestonesAchieved"):
         assert _figure(page.locator(f'[data-figure="{name}"]').inner_text()) == totals[name]
     assert "31 décembre 2024" in page.locator("main").inner_text()
+
+
+def test_a_staff_member_reads_their_labs_history_but_not_another_labs(
+    page: Any, server: Server
+) -> None:
+    labs = [lab["slug"] for lab in server.graphql("{ labs { slug } }", {})["labs"]]
+    own, other = (
+        server.graphql(query_text("projects"), {"filter": {"lab": lab}, "first": 1})["projects"][
+            "edges"
+        ][0]["node"]["id"]
+        for lab in labs[:2]
+    )
+    _sign_in(page, server, "staff")
+    page.goto(f"{server.url}/projets/{own}")
+    page.get_by_role("link", name="Son historique : qui a changé quoi, quand et pourquoi").click()
+    assert page.get_by_role("heading", level=2, name="L’historique est-il intact ?").is_visible()
+    assert _axe_violations(page) == []
+    assert page.goto(f"{server.url}/projets/{other}/historique").status == 403
