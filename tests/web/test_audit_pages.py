@@ -113,7 +113,8 @@ def test_the_projects_list_downloads_as_csv_with_its_filters(
     assert download.headers["content-type"].startswith("text/csv")
     lines = download.text.splitlines()
     assert lines[0].startswith("Laboratoire,Projet,Phase")
-    assert len(lines) == 2 and str(project_id) in lines[1]
+    assert len(lines) == 2
+    assert str(project_id) in lines[1]
     earlier = web.get("/projets.xlsx", params={"lab": lab, "on": "2025-01-05"})
     rows = list(load_workbook(io.BytesIO(earlier.content))["Projets"].iter_rows(values_only=True))
     assert len(rows) == 1  # the header only: the project started on 6 January
