@@ -7,6 +7,7 @@ import io
 import uuid
 from datetime import date
 
+import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
@@ -18,23 +19,30 @@ from tracker.application.people import add_person
 from tracker.application.services import Services
 
 
-def _assessed_by_a_person(services: Services) -> tuple[str, uuid.UUID, str]:
+@pytest.fixture
+def web(shared: TestClient) -> TestClient:
+    """This module's tests share one app per back end (tests/web/conftest.py)."""
+    return shared
+
+
+def _assessed_by_a_person(web: TestClient, services: Services) -> tuple[str, uuid.UUID, str]:
     """A project whose health a named staff member assessed: (lab, project, staff token)."""
     application = services.application
     lab, project_id, _ = register(application, "Villages du futur")
     person = add_person(services.engine, "Céline Zatorsky")
     token_id, token = create_token(application, Role.STAFF, lab=lab, person_id=person)
-    application.execute(
+    assessed = application.execute(
         AssessHealth(project_id=project_id, health=Health.AT_RISK, reason="retard du marché"),
         application.meta(token_id, str(uuid.uuid4()), date(2025, 2, 3)),
     )
+    caught_up(web, assessed.position)
     return lab, project_id, token
 
 
 def test_the_labs_staff_read_its_history_with_peoples_names_and_reasons(
     web: TestClient, web_services: Services
 ) -> None:
-    _, project_id, token = _assessed_by_a_person(web_services)
+    _, project_id, token = _assessed_by_a_person(web, web_services)
     sign_in(web, token)
     project = web.get(f"/projets/{project_id}")
     assert f"/projets/{project_id}/historique" in project.text
@@ -47,7 +55,7 @@ def test_the_labs_staff_read_its_history_with_peoples_names_and_reasons(
 def test_another_labs_staff_cannot_read_the_history_nor_download_it(
     web: TestClient, web_services: Services
 ) -> None:
-    _, project_id, _ = _assessed_by_a_person(web_services)
+    _, project_id, _ = _assessed_by_a_person(web, web_services)
     other, _, _ = register(web_services.application, "Autre projet")
     sign_in(web, new_token(web_services, Role.STAFF, lab=other))
     page = web.get(f"/projets/{project_id}/historique")
@@ -59,7 +67,7 @@ def test_another_labs_staff_cannot_read_the_history_nor_download_it(
 def test_the_history_page_says_when_the_log_was_last_verified(
     web: TestClient, web_services: Services
 ) -> None:
-    _, project_id, _ = _assessed_by_a_person(web_services)
+    _, project_id, _ = _assessed_by_a_person(web, web_services)
     application = web_services.application
     application.execute(
         RecordAuditVerified(events=1234, last_position=1234, findings=0),
@@ -76,7 +84,7 @@ def test_the_history_page_says_when_the_log_was_last_verified(
 def test_an_auditor_downloads_the_history_as_a_spreadsheet(
     web: TestClient, web_services: Services
 ) -> None:
-    _, project_id, _ = _assessed_by_a_person(web_services)
+    _, project_id, _ = _assessed_by_a_person(web, web_services)
     sign_in(web, new_token(web_services, Role.AUDITOR))
     download = web.get(f"/projets/{project_id}/historique.xlsx")
     assert download.status_code == 200

@@ -6,11 +6,18 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import caught_up, new_token, register, sign_in
 from tracker.application.services import Services
 from tracker.web.reading import query_text
+
+
+@pytest.fixture
+def web(shared: TestClient) -> TestClient:
+    """This module's tests share one app per back end (tests/web/conftest.py)."""
+    return shared
 
 
 def test_the_comparison_shows_what_portfolio_changes_answers(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import registered_campaign, schedule_training
@@ -13,6 +14,12 @@ from tests.web.conftest import caught_up, new_token, register, sign_in
 from tracker.application.commands import HoldTraining
 from tracker.application.services import Services
 from tracker.web.reading import query_text
+
+
+@pytest.fixture
+def web(shared: TestClient) -> TestClient:
+    """This module's tests share one app per back end (tests/web/conftest.py)."""
+    return shared
 
 
 def _figure(page: str, name: str) -> int:
