@@ -291,6 +291,7 @@ def router(pages: Pages) -> APIRouter:
             keep={**filters.values, **travel.query},
             travel_query=travel.query,
             labs=data["labs"],
+            lab_names={lab["slug"]: lab["name"] for lab in data["labs"]},
             phases=[(p.value, p.label) for p in Phase],
             total=found["totalCount"],
             rows=[edge["node"] for edge in found["edges"]],
