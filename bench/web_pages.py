@@ -50,7 +50,8 @@ def main() -> None:
     }
     _tracker(env, "migrate")
     _tracker(env, "seed", "--projects", str(args.projects), "--force")
-    token = _tracker(env, "token", "create", "--role", "viewer", "--name", "bench")
+    # An auditor reads every page, the history too.
+    token = _tracker(env, "token", "create", "--role", "auditor", "--name", "bench")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with (home / "server.log").open("wb") as log:
@@ -83,7 +84,14 @@ def main() -> None:
                 "/?connu_le=…": "/?connu_le=2030-01-01T00:00:00",
                 "/projets": "/projets",
                 "/projets?phase=…&text=…": "/projets?phase=prototyping&text=a",
+                "/?on=…": "/?on=2024-12-31",
                 "/projets/{id}": f"/projets/{project_id}",
+                "/projets/{id}?on=…": f"/projets/{project_id}?on=2030-01-01",
+                "/projets/{id}/historique": f"/projets/{project_id}/historique",
+                "/projets.csv": "/projets.csv",
+                "/formations": "/formations",
+                "/campagnes/{slug}": "/campagnes/mois-innovation-publique-2020",
+                "/comparaison?du=…&au=…": "/comparaison?du=2024-12-31&au=2025-06-30",
                 "/connexion": "/connexion",
             }
             backend = url_db.split(":")[0]

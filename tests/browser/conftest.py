@@ -63,7 +63,7 @@ def _require_browser() -> None:
 @dataclass(frozen=True)
 class Server:
     url: str
-    tokens: dict[str, str]  # "viewer", "auditor", "staff" -> raw token
+    tokens: dict[str, str]  # "viewer", "auditor", "staff" (of the first lab) -> raw token
 
     def graphql(self, query: str, variables: dict[str, Any], role: str = "viewer") -> Any:
         response = httpx.post(
@@ -125,7 +125,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                 process.wait(timeout=0.2)
             if time.monotonic() > deadline:
                 pytest.fail(f"/readyz did not answer 200 within {START_DEADLINE_SECONDS} s")
-        yield Server(url=url, tokens=tokens)
+        served = Server(url=url, tokens=tokens)
+        # A staff member of the first lab (its slug is known once the seed has run).
+        first_lab = served.graphql("{ labs { slug } }", {})["labs"][0]["slug"]
+        tokens["staff"] = _tracker(
+            env, "token", "create", "--role", "staff", "--lab", first_lab, "--name", "Sacha"
+        )
+        yield served
     finally:
         process.terminate()
         try:

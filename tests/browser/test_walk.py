@@ -11,6 +11,7 @@ import pytest
 from tests.browser.conftest import Server
 from tracker.web.pages import Filters, TimeTravel, dashboard_variables
 from tracker.web.reading import query_text
+from tracker.web.rendering import long_date
 
 pytestmark = pytest.mark.e2e
 
@@ -18,6 +19,7 @@ pytestmark = pytest.mark.e2e
 # fetched. Its WCAG 2.1 A and AA rules are the ones checked.
 AXE_SCRIPT = (resources.files("axe_playwright_python") / "axe.min.js").read_text("utf-8")
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+CAMPAIGN = "mois-innovation-publique-2020"  # the demo's campaign (tracker seed)
 
 
 def _figure(text: str) -> int:
@@ -71,10 +73,14 @@ def test_a_person_signs_in_filters_opens_a_project_changes_the_date_and_signs_ou
     page.get_by_role("link", name=first["title"], exact=True).first.click()
     assert page.get_by_role("heading", level=1).inner_text() == first["title"]
 
-    page.get_by_label("Date métier").fill("2024-12-31")
+    started = server.graphql(query_text("project"), {"id": first["id"]})["project"]["startedOn"]
+    page.get_by_label("Date métier").fill(started)
     page.get_by_role("button", name="Afficher").click()
-    page.wait_for_url(re.compile(r".*on=2024-12-31.*"))
-    assert "Date métier demandée : 31 décembre 2024" in page.locator("main").inner_text()
+    page.wait_for_url(re.compile(rf".*on={started}.*"))
+    then = server.graphql(query_text("project"), {"id": first["id"], "on": started})["project"]
+    main = page.locator("main").inner_text()
+    assert f"Date métier affichée : {long_date(started)}" in main
+    assert then["phaseLabel"] in page.locator(".facts").inner_text()
 
     page.get_by_role("link", name="Se déconnecter").click()
     page.get_by_role("button", name="Se déconnecter de ce navigateur").click()
@@ -96,6 +102,10 @@ def test_no_page_has_an_axe_core_wcag_violation(page: Any, server: Server) -> No
         f"/projets/{project['node']['id']}",
         "/deconnexion",
         "/projets/00000000-0000-0000-0000-000000000000",
+        "/formations",
+        "/formations?format=workshop&on=2024-12-31",
+        f"/campagnes/{CAMPAIGN}",
+        "/comparaison?du=2024-12-31&au=2025-06-30",
     ):
         page.goto(f"{server.url}{path}")
         found[path] = _axe_violations(page)
@@ -125,3 +135,56 @@ def test_pages_run_no_script_and_load_nothing_from_elsewhere(page: Any, server: 
     page.goto(f"{server.url}/projets")
     assert all(url.startswith(server.url) for url in requested), requested
     assert page.locator("script").count() == 0
+
+
+def test_a_person_reads_the_training_programme_and_opens_the_demo_campaign(
+    page: Any, server: Server
+) -> None:
+    _sign_in(page, server)
+    page.get_by_role("link", name="Formations", exact=True).click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Programme de formation"
+    answer = server.graphql(query_text("training"), {"first": 25})["trainingProgramme"]
+    assert (
+        _figure(page.locator('[data-figure="agentsTrained"]').inner_text())
+        == answer["agentsTrained"]
+    )
+    assert _figure(page.locator('[data-figure="held"]').inner_text()) == answer["held"]
+    page.locator("#campagne-titre ~ .chart-body table a").first.click()
+    campaign = server.graphql(query_text("campaign"), {"slug": CAMPAIGN})["campaign"]
+    assert page.get_by_role("heading", level=1).inner_text() == campaign["name"]
+    assert (
+        _figure(page.locator('[data-figure="agentsTrained"]').inner_text())
+        == campaign["programme"]["agentsTrained"]
+    )
+
+
+def test_a_person_compares_the_portfolio_between_two_dates(page: Any, server: Server) -> None:
+    _sign_in(page, server)
+    page.get_by_role("link", name="Comparer deux dates", exact=True).click()
+    page.get_by_label("De la date métier").fill("2024-12-31")
+    page.get_by_label("À la date métier").fill("2025-06-30")
+    page.get_by_role("button", name="Comparer").click()
+    page.wait_for_url(re.compile(r".*du=2024-12-31.*"))
+    answer = server.graphql(query_text("changes"), {"from": "2024-12-31", "to": "2025-06-30"})
+    totals = answer["portfolioChanges"]["totals"]
+    for name in ("opened", "milestonesSlipped", "milestonesAchieved"):
+        assert _figure(page.locator(f'[data-figure="{name}"]').inner_text()) == totals[name]
+    assert "31 décembre 2024" in page.locator("main").inner_text()
+
+
+def test_a_staff_member_reads_their_labs_history_but_not_another_labs(
+    page: Any, server: Server
+) -> None:
+    labs = [lab["slug"] for lab in server.graphql("{ labs { slug } }", {})["labs"]]
+    own, other = (
+        server.graphql(query_text("projects"), {"filter": {"lab": lab}, "first": 1})["projects"][
+            "edges"
+        ][0]["node"]["id"]
+        for lab in labs[:2]
+    )
+    _sign_in(page, server, "staff")
+    page.goto(f"{server.url}/projets/{own}")
+    page.get_by_role("link", name="Son historique : qui a changé quoi, quand et pourquoi").click()
+    assert page.get_by_role("heading", level=2, name="L’historique est-il intact ?").is_visible()
+    assert _axe_violations(page) == []
+    assert page.goto(f"{server.url}/projets/{other}/historique").status == 403

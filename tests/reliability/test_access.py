@@ -133,6 +133,12 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("GET", "/projets"): Policy.WEB_SESSION,
     ("GET", "/projets/{project_id}"): Policy.WEB_SESSION,
     ("GET", "/projets/{project_id}/historique"): Policy.WEB_SESSION,
+    ("GET", "/formations"): Policy.WEB_SESSION,
+    ("GET", "/campagnes/{slug}"): Policy.WEB_SESSION,
+    ("GET", "/comparaison"): Policy.WEB_SESSION,
+    ("GET", "/projets/{project_id}/historique.{format_name}"): Policy.WEB_SESSION,
+    ("GET", "/jalons.{format_name}"): Policy.WEB_SESSION,
+    ("GET", "/projets.{format_name}"): Policy.WEB_SESSION,
 }
 
 CALLERS = [
@@ -248,6 +254,7 @@ def _concrete(path: str, arranged: Arranged, world: World) -> str:
         .replace("{campaign}", arranged.campaign)
         .replace("{slug}", world.lab)
         .replace("{name}", "graphiql.min.css")
+        .replace("{format_name}", "xlsx")
     )
 
 

@@ -32,6 +32,24 @@ def web(settings: Settings) -> Iterator[TestClient]:
         yield client
 
 
+@pytest.fixture(scope="module")
+def shared_web(database_url: str) -> Iterator[TestClient]:
+    """One app per test module and back end, for modules whose tests each sign in first
+    (starting the app and its projector per test is most of a web test's time)."""
+    settings = Settings(
+        database_url=database_url, snapshot_interval=50, session_secret=SecretStr("s" * 48)
+    )
+    with TestClient(create_app(settings), base_url=BASE_URL, follow_redirects=False) as client:
+        yield client
+
+
+@pytest.fixture
+def shared(shared_web: TestClient) -> TestClient:
+    """The module's app, signed out."""
+    shared_web.cookies.clear()
+    return shared_web
+
+
 @pytest.fixture
 def web_services(web: TestClient) -> Services:
     """The services the running app opened."""

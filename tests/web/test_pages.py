@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date
 
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import caught_up, new_token, register, sign_in
 from tracker.application.access import Role
+from tracker.application.commands import AddPartner, RecordDecision
 from tracker.application.services import Services
 from tracker.web.i18n import CATALOGUE, template_messages
 from tracker.web.pages import Filters, TimeTravel, dashboard_variables
@@ -61,7 +63,38 @@ def test_the_dashboard_says_in_french_which_date_it_shows(
     page = web.get("/?on=2024-12-31")
     assert page.status_code == 200
     assert 'lang="fr"' in page.text
-    assert "Date métier demandée : 31 décembre 2024" in page.text
+    assert "Date métier affichée : 31 décembre 2024" in page.text
+
+
+def test_the_dashboard_on_a_business_date_shows_what_graphql_answers_for_it(
+    web: TestClient, web_services: Services
+) -> None:
+    _, _, position = register(web_services.application, "Villages du futur")
+    caught_up(web, position)
+    token = new_token(web_services)
+    sign_in(web, token)
+    travel = TimeTravel.parse({"on": "2025-01-05"})
+    page = web.get("/?on=2025-01-05")
+    answer = _graphql(web, token, "dashboard", dashboard_variables(Filters(), travel))
+    today = _graphql(web, token, "dashboard", dashboard_variables(Filters(), TimeTravel()))
+    shown = re.search(r'data-figure="total">([^<]+)<', page.text)
+    assert shown is not None
+    assert shown.group(1).replace("\u202f", "") == str(answer["portfolio"]["total"])
+    assert answer["portfolio"]["total"] < today["portfolio"]["total"]
+
+
+def test_a_project_page_travels_to_a_business_date_and_says_which(
+    web: TestClient, web_services: Services
+) -> None:
+    _, project_id, position = register(web_services.application, "Villages du futur")
+    caught_up(web, position)
+    sign_in(web, new_token(web_services))
+    page = web.get(f"/projets/{project_id}", params={"on": "2025-02-01"})
+    assert page.status_code == 200
+    assert "Date métier affichée : 1 février 2025" in page.text
+    before = web.get(f"/projets/{project_id}", params={"on": "2025-01-05"})
+    assert before.status_code == 404
+    assert "Aucun projet n’avait cette adresse à la date affichée" in before.text
 
 
 def test_the_projects_list_filters_by_words_of_the_title(
@@ -145,3 +178,32 @@ def test_each_dashboard_figure_links_to_the_filtered_list(
     page = web.get("/", params={"lab": lab})
     assert f'href="/projets?lab={lab}&amp;phase=framing"' in page.text
     assert f'href="/projets?lab={lab}"' in page.text
+
+
+def test_a_project_page_shows_its_partners_and_decisions_on_the_date_shown(
+    web: TestClient, web_services: Services
+) -> None:
+    application = web_services.application
+    _, project_id, _ = register(application, "Villages du futur")
+    application.execute(
+        AddPartner(project_id=project_id, name="Université de Bourgogne", role="recherche"),
+        application.meta("tok_fixture", str(uuid.uuid4()), date(2025, 3, 3)),
+    )
+    decided = application.execute(
+        RecordDecision(
+            project_id=project_id,
+            title="Choix du pilote",
+            decision="Tester à Autun",
+            rationale="Le <b>moins</b> cher",
+        ),
+        application.meta("tok_fixture", str(uuid.uuid4()), date(2025, 3, 10)),
+    )
+    caught_up(web, decided.position)
+    sign_in(web, new_token(web_services))
+    page = web.get(f"/projets/{project_id}")
+    assert "Université de Bourgogne" in page.text
+    assert "Tester à Autun" in page.text
+    assert "Le &lt;b&gt;moins&lt;/b&gt; cher" in page.text
+    before = web.get(f"/projets/{project_id}", params={"on": "2025-03-05"})
+    assert "Université de Bourgogne" in before.text
+    assert "Tester à Autun" not in before.text

@@ -21,7 +21,7 @@ from uuid import UUID
 
 from sqlalchemy import Engine
 
-from domain.admin import ADMIN_LOG_ID
+from domain.admin import ADMIN_LOG_ID, AdminLog
 from domain.errors import InvalidValueError, ProjectNotFoundError
 from domain.project import Project
 from tracker.application.people import actor_names
@@ -279,3 +279,37 @@ def reasons_at(application: TrackerApplication, positions: Iterable[int]) -> dic
 def admin_history(application: TrackerApplication, after: int = 0, limit: int = 100) -> HistoryPage:
     """The admin log's events after version `after`, paged."""
     return stream_history(application, ADMIN_LOG_ID, after, limit)
+
+
+@dataclass(frozen=True)
+class LastVerification:
+    """The latest recorded verification of the log (an `AuditVerified` admin event)."""
+
+    recorded_at: datetime
+    actor: str | None
+    events: int
+    last_position: int
+    findings: int
+    intact: bool
+
+
+def last_verification(application: TrackerApplication) -> LastVerification | None:
+    """The admin log's latest `AuditVerified`, read from its newest event backwards
+    (None when the log was never verified)."""
+    lte: int | None = None
+    while True:
+        page = application.recorder.select_events(ADMIN_LOG_ID, lte=lte, desc=True, limit=MAX_PAGE)
+        for stored in page:
+            event: Any = application.mapper.to_domain_event(stored)
+            if isinstance(event, AdminLog.AuditVerified):
+                return LastVerification(
+                    recorded_at=event.timestamp,
+                    actor=getattr(event, "actor", None),
+                    events=event.events,
+                    last_position=event.last_position,
+                    findings=event.findings,
+                    intact=event.intact,
+                )
+        if len(page) < MAX_PAGE:
+            return None
+        lte = page[-1].originator_version - 1

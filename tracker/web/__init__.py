@@ -14,10 +14,13 @@ from fastapi import FastAPI
 from starlette.responses import Response
 
 from tracker.config.settings import Settings
+from tracker.web.changes import changes_router
+from tracker.web.downloads import downloads_router
 from tracker.web.pages import Pages, router
 from tracker.web.reading import QueryRunner
 from tracker.web.rendering import Renderer
 from tracker.web.session import Sessions, session_secret
+from tracker.web.training import training_router
 
 STYLESHEET = "tracker.css"
 
@@ -39,5 +42,9 @@ async def stylesheet() -> Response:
 def install_web(app: FastAPI, settings: Settings, run: QueryRunner) -> None:
     """Mount the pages on `app`; `run` executes the GraphQL schema in-process."""
     sessions = Sessions(lambda: session_secret(settings), settings.session_hours * 3600)
-    app.include_router(router(Pages(Renderer(), sessions, run)))
+    pages = Pages(Renderer(), sessions, run)
+    app.include_router(router(pages))
+    app.include_router(training_router(pages))
+    app.include_router(changes_router(pages))
+    app.include_router(downloads_router(pages))
     app.add_api_route(f"/static/{STYLESHEET}", stylesheet, methods=["GET"], include_in_schema=False)

@@ -3,11 +3,9 @@
 
 Each page authenticates its session, reads its data with its GraphQL query run in-process
 (tracker/web/reading.py), shapes it for its template, and renders. Time travel: every page
-takes `?on=DATE&connu_le=ISO-8601` and says which one it shows. Until the schema has the
-`on:`/`asKnownAt:` arguments (CONTRACT §6), `connu_le` is passed to the dashboard's
-`portfolio(asOf:)` (the one field that has it), and the pages say plainly when a date they
-were given is not applied yet; `TimeTravel.variables` is the one place to change when those
-arguments arrive.
+takes `?on=DATE&connu_le=ISO-8601`, passes them to the schema's `on:`/`asKnownAt:`
+(`TimeTravel.variables`) and says which date it shows; a page whose query cannot travel
+says plainly that its figures are today's (`_applied`).
 """
 
 from __future__ import annotations
@@ -25,7 +23,9 @@ from starlette.responses import RedirectResponse, Response
 from domain.values import Health, Phase, Status
 from tracker.application.access import Principal, Role
 from tracker.application.services import Services
+from tracker.web.audit import audit_status
 from tracker.web.charts import TimelineRow, bar_chart, timeline
+from tracker.web.project_extras import partners_and_decisions
 from tracker.web.reading import QueryFailedError, QueryRunner, query_text, read
 from tracker.web.rendering import SECURITY_HEADERS, Renderer
 from tracker.web.session import COOKIE_NAME, Sessions, WebSession
@@ -67,6 +67,18 @@ class TimeTravel:
         if self.known_at:
             values["connu_le"] = self.known_at.isoformat()
         return values
+
+    @property
+    def variables(self) -> dict[str, str | None]:
+        """The schema's time-travel arguments (docs/time.md): `on` and `asKnownAt`."""
+        return {
+            "on": self.on.isoformat() if self.on else None,
+            "asKnownAt": self.known_at.isoformat() if self.known_at else None,
+        }
+
+    def today(self, zone: Any) -> date:
+        """The day the page is about: the business date asked, else today in `zone`."""
+        return self.on or datetime.now(zone).date()
 
 
 @dataclass(frozen=True)
@@ -259,6 +271,7 @@ def router(pages: Pages) -> APIRouter:
             "filter": filters.variable(),
             "first": PAGE_SIZE,
             "after": params.get("apres") or None,
+            **travel.variables,
         }
         services: Services = request.app.state.services
         try:
@@ -273,11 +286,12 @@ def router(pages: Pages) -> APIRouter:
             query=query_text("projects"),
             variables=variables,
             travel=travel,
-            applied=_applied(travel, known_at_applied=False),
+            applied=_applied(travel),
             filters=filters.values,
             keep={**filters.values, **travel.query},
             travel_query=travel.query,
             labs=data["labs"],
+            lab_names={lab["slug"]: lab["name"] for lab in data["labs"]},
             phases=[(p.value, p.label) for p in Phase],
             total=found["totalCount"],
             rows=[edge["node"] for edge in found["edges"]],
@@ -300,15 +314,15 @@ def router(pages: Pages) -> APIRouter:
         except ValueError:
             return pages.render(request, "not_found.html", principal, 404)
         services: Services = request.app.state.services
-        variables = {"id": project_id}
+        variables = {"id": project_id, **travel.variables}
         try:
             data = await read(pages.run, services, principal, "project", variables)
         except QueryFailedError as error:
             return pages.failed(request, principal, error, query_text("project"))
         found = data["project"]
         if found is None:
-            return pages.render(request, "not_found.html", principal, 404)
-        today = datetime.now(services.settings.zone).date()
+            return pages.render(request, "not_found.html", principal, 404, travel=travel)
+        today = travel.today(services.settings.zone)
         return pages.render(
             request,
             "project.html",
@@ -316,10 +330,11 @@ def router(pages: Pages) -> APIRouter:
             query=query_text("project"),
             variables=variables,
             travel=travel,
-            applied=_applied(travel, known_at_applied=False),
+            applied=_applied(travel),
             travel_query=travel.query,
             project=found,
             timeline=project_timeline(found, today),
+            **await partners_and_decisions(services, project_id, travel.on, travel.known_at),
         )
 
     @routes.get("/projets/{project_id}/historique")
@@ -328,7 +343,7 @@ def router(pages: Pages) -> APIRouter:
         principal = await pages.signed_in(request)
         if principal is None:
             return pages.to_sign_in(request)
-        if principal.role is not Role.AUDITOR:
+        if principal.role not in (Role.AUDITOR, Role.STAFF):
             return pages.render(request, "forbidden.html", principal, 403)
         try:
             UUID(project_id)
@@ -339,6 +354,8 @@ def router(pages: Pages) -> APIRouter:
         try:
             data = await read(pages.run, services, principal, "history", variables)
         except QueryFailedError as error:
+            if any(code == "FORBIDDEN" for _, code in error.errors):  # another lab's staff
+                return pages.render(request, "forbidden.html", principal, 403)
             return pages.failed(request, principal, error, query_text("history"))
         if data["project"] is None:
             return pages.render(request, "not_found.html", principal, 404)
@@ -350,14 +367,19 @@ def router(pages: Pages) -> APIRouter:
             variables=variables,
             project=data["project"],
             events=data["projectHistory"],
+            **await audit_status(services, project_id),
         )
 
     return routes
 
 
-def _applied(travel: TimeTravel, known_at_applied: bool) -> dict[str, bool]:
-    """Which of the asked dates the page's figures honour (the others are stated as not)."""
-    return {"on": False, "known_at": known_at_applied and travel.known_at is not None}
+def _applied(travel: TimeTravel, travels: bool = True) -> dict[str, bool]:
+    """Which of the asked dates the page's figures honour (the others are stated as not):
+    all of them when its query `travels` in time."""
+    return {
+        "on": travels and travel.on is not None,
+        "known_at": travels and travel.known_at is not None,
+    }
 
 
 def _bad_date(pages: Pages, request: Request, principal: Principal, travel: TimeTravel) -> Response:
@@ -386,8 +408,7 @@ def dashboard_variables(filters: Filters, travel: TimeTravel) -> dict[str, Any]:
     projects = filters.variable()
     return {
         "filter": projects,
-        # portfolio(asOf:) until portfolio(on:, asKnownAt:) arrives (module docstring).
-        "asOf": travel.known_at.isoformat() if travel.known_at else None,
+        **travel.variables,
         "overdue": {"overdue": True, "project": projects},
         "dueSoon": {"dueWithinDays": 30, "project": projects},
         "slipped": {"slipped": True, "project": projects},
@@ -424,7 +445,7 @@ def dashboard_values(
         "query": query_text("dashboard"),
         "variables": variables,
         "travel": travel,
-        "applied": _applied(travel, known_at_applied=True),
+        "applied": _applied(travel),
         "travel_query": travel.query,
         "filters": filters.values,
         "keep": keep,

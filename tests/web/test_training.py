@@ -1,0 +1,90 @@
+"""The training programme's pages through the real app: `/formations` and
+`/campagnes/{slug}` show what the GraphQL queries answer, in French."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.factories import registered_campaign, schedule_training
+from tests.web.conftest import caught_up, new_token, register, sign_in
+from tracker.application.commands import HoldTraining
+from tracker.application.services import Services
+from tracker.web.reading import query_text
+
+
+@pytest.fixture
+def web(shared: TestClient) -> TestClient:
+    """This module's tests share one app per back end (tests/web/conftest.py)."""
+    return shared
+
+
+def _figure(page: str, name: str) -> int:
+    shown = re.search(rf'data-figure="{name}">([^<]+)<', page)
+    assert shown is not None, name
+    return int(re.sub(r"\D", "", shown.group(1)))
+
+
+def _held_campaign_action(services: Services) -> tuple[str, str, int]:
+    """A lab and a campaign with one workshop held for 24 agents: (lab, campaign, position)."""
+    application = services.application
+    lab, _, _ = register(application, "Villages du futur")
+    campaign = registered_campaign(application)
+    scheduled = application.execute(
+        dataclasses.replace(schedule_training(lab), campaign=campaign), application.meta("t", "c")
+    )
+    held = application.execute(
+        HoldTraining(training_id=scheduled.id, attendance=24),
+        application.meta("t", "c"),
+    )
+    return lab, campaign, held.position
+
+
+def test_the_training_programme_shows_what_graphql_answers(
+    web: TestClient, web_services: Services
+) -> None:
+    lab, _, position = _held_campaign_action(web_services)
+    caught_up(web, position)
+    token = new_token(web_services)
+    sign_in(web, token)
+    page = web.get("/formations", params={"lab": lab})
+    assert page.status_code == 200
+    assert "Programme de formation" in page.text
+    answer = web.post(
+        "/graphql",
+        json={
+            "query": query_text("training"),
+            "variables": {"filter": {"lab": lab}, "first": 25},
+        },
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()["data"]
+    assert _figure(page.text, "agentsTrained") == answer["trainingProgramme"]["agentsTrained"] == 24
+    assert _figure(page.text, "held") == 1
+    assert "Atelier Crash Test" in page.text
+    assert "Tenue" in page.text
+
+
+def test_the_training_programme_says_it_does_not_travel_in_time_yet(
+    web: TestClient, web_services: Services
+) -> None:
+    sign_in(web, new_token(web_services))
+    page = web.get("/formations", params={"on": "2024-12-31"})
+    assert page.status_code == 200
+    assert "les chiffres sont ceux d’aujourd’hui" in page.text
+
+
+def test_a_campaign_page_shows_its_actions_and_roll_ups(
+    web: TestClient, web_services: Services
+) -> None:
+    _, campaign, position = _held_campaign_action(web_services)
+    caught_up(web, position)
+    sign_in(web, new_token(web_services))
+    page = web.get(f"/campagnes/{campaign}")
+    assert page.status_code == 200
+    assert "Mois de l&#39;innovation publique" in page.text
+    assert _figure(page.text, "agentsTrained") == 24
+    assert "Atelier Crash Test" in page.text
+    assert web.get("/campagnes/pas-de-campagne").status_code == 404
