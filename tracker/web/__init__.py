@@ -7,14 +7,15 @@ stylesheet served from here, and no script: nothing is loaded from another origi
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, partial
 from importlib import resources
 
 from fastapi import FastAPI
 from starlette.responses import Response
 
 from tracker.config.settings import Settings
-from tracker.web.pages import Pages, router
+from tracker.web.oidc import METHOD, Provider, ProviderPages, ProviderSignIn, provider_router
+from tracker.web.pages import Pages, local_path, router
 from tracker.web.reading import QueryRunner
 from tracker.web.rendering import Renderer
 from tracker.web.session import Sessions, session_secret
@@ -38,6 +39,16 @@ async def stylesheet() -> Response:
 
 def install_web(app: FastAPI, settings: Settings, run: QueryRunner) -> None:
     """Mount the pages on `app`; `run` executes the GraphQL schema in-process."""
-    sessions = Sessions(lambda: session_secret(settings), settings.session_hours * 3600)
-    app.include_router(router(Pages(Renderer(), sessions, run)))
+    secret = partial(session_secret, settings)
+    sessions = Sessions(secret, settings.session_hours * 3600)
+    renderer = Renderer()
+    renderer.environment.globals["provider_name"] = None
+    if settings.oidc_discovery_url and settings.oidc_client_id:
+        provider = Provider(settings, settings.oidc_discovery_url, settings.oidc_client_id)
+        sessions.methods[METHOD] = ProviderSignIn(provider)
+        renderer.environment.globals["provider_name"] = provider.name
+        app.include_router(
+            provider_router(ProviderPages(provider, sessions, renderer, secret), local_path)
+        )
+    app.include_router(router(Pages(renderer, sessions, run)))
     app.add_api_route(f"/static/{STYLESHEET}", stylesheet, methods=["GET"], include_in_schema=False)

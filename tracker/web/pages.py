@@ -101,12 +101,15 @@ def link(path: str, *queries: Mapping[str, str]) -> str:
     return f"{path}?{urlencode(merged)}" if merged else path
 
 
-def _local(path: str | None) -> str:
+def local_path(path: str | None) -> str:
     """A path to return to after sign-in: this site's own, never another's."""
     if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
         return "/"
     parts = urlsplit(path)
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+_local = local_path
 
 
 class Pages:
@@ -218,7 +221,9 @@ def router(pages: Pages) -> APIRouter:
             return Response(
                 "cross-site sign-out refused", status_code=403, headers=SECURITY_HEADERS
             )
-        response = RedirectResponse("/connexion?sortie=1", status_code=303)
+        session = pages.sessions.loads(request.cookies.get(COOKIE_NAME))
+        elsewhere = await pages.sessions.sign_out_url(request, session)
+        response = RedirectResponse(elsewhere or "/connexion?sortie=1", status_code=303)
         response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict")
         return response
 
