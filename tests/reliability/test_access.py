@@ -131,6 +131,8 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("POST", "/connexion"): Policy.WEB_SESSION,
     ("GET", "/deconnexion"): Policy.WEB_SESSION,
     ("POST", "/deconnexion"): Policy.WEB_SESSION,
+    ("GET", "/projets/{project_id}/saisie"): Policy.WEB_SESSION,
+    ("POST", "/projets/{project_id}/saisie/{action}"): Policy.WEB_SESSION,
     ("GET", "/connexion/oidc"): Policy.PROVIDER_SIGN_IN,
     ("GET", "/connexion/oidc/retour"): Policy.PROVIDER_SIGN_IN,
     ("GET", "/"): Policy.WEB_SESSION,

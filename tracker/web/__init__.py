@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from starlette.responses import Response
 
 from tracker.config.settings import Settings
+from tracker.web.forms import FormPages, forms_router
 from tracker.web.oidc import METHOD, Provider, ProviderPages, ProviderSignIn, provider_router
 from tracker.web.pages import Pages, local_path, router
 from tracker.web.reading import QueryRunner
@@ -50,5 +51,7 @@ def install_web(app: FastAPI, settings: Settings, run: QueryRunner) -> None:
         app.include_router(
             provider_router(ProviderPages(provider, sessions, renderer, secret), local_path)
         )
+    forms = FormPages(sessions, renderer, secret, settings.zone)
+    app.include_router(forms_router(forms))
     app.include_router(router(Pages(renderer, sessions, run)))
     app.add_api_route(f"/static/{STYLESHEET}", stylesheet, methods=["GET"], include_in_schema=False)

@@ -378,12 +378,17 @@ def _same_origin(request: Request) -> bool:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    """A small url-encoded form (sign-in, sign-out): first value of each field."""
+    """A small url-encoded form (sign-in, sign-out, staff forms): first value of each field."""
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
         return {}
     parsed = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
     return {key: values[0] for key, values in parsed.items()}
+
+
+# The staff's forms (tracker/web/forms.py) check and read their posts the same way.
+same_origin = _same_origin
+small_form = _form
 
 
 def dashboard_variables(filters: Filters, travel: TimeTravel) -> dict[str, Any]:
