@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
 import uuid
@@ -30,7 +31,7 @@ from pydantic import SecretStr
 
 from tests.factories import unique_slug
 from tests.web.conftest import BASE_URL
-from tracker.application.access import Role
+from tracker.application.access import Role, create_token
 from tracker.application.commands import RegisterLab
 from tracker.application.services import Services
 from tracker.application.sign_in import grant_access, principal_for_person, waiting_people
@@ -286,3 +287,41 @@ def test_a_callback_with_another_state_is_refused(web: TestClient, provider: Pro
     answer = web.get("/connexion/oidc/retour?code=abc&state=someone-elses")
     assert answer.status_code == 401
     assert COOKIE_NAME not in web.cookies
+
+
+def test_an_admin_grants_access_from_the_page(web: TestClient, provider: Provider) -> None:
+    subject = new_subject(provider, name="Sacha Leroy")
+    person_id = person_of(web, authorize(web, provider, subject).text)
+    services = _services(web)
+    lab = unique_slug()
+    meta = services.application.meta("tok_fixture", str(uuid.uuid4()))
+    services.application.execute(RegisterLab(slug=lab, name=f"Lab {lab}", region_code="27"), meta)
+    admin = create_token(services.application, Role.ADMIN, name="admin")[1]
+    web.post("/connexion", data={"jeton": admin, "suite": "/"}, headers={"Origin": BASE_URL})
+    page = web.get("/admin/acces")
+    assert page.status_code == 200
+    assert "Sacha Leroy" in page.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf is not None
+    fields = {"csrf": csrf.group(1), "person_id": person_id, "role": "staff", "lab": ""}
+    refused = web.post("/admin/acces", data=fields, headers={"Origin": BASE_URL})
+    assert refused.status_code == 409
+    assert "a besoin d’un laboratoire" in refused.text
+    granted = web.post("/admin/acces", data={**fields, "lab": lab}, headers={"Origin": BASE_URL})
+    assert granted.status_code == 303
+    principal = principal_for_person(services.engine, person_id)
+    assert principal is not None
+    assert (principal.role, principal.lab, principal.name) == (Role.STAFF, lab, "Sacha Leroy")
+    assert "Sacha Leroy" not in web.get("/admin/acces").text
+
+
+def test_the_access_page_is_for_admins_only(web: TestClient, provider: Provider) -> None:
+    viewer = create_token(_services(web).application, Role.VIEWER, name="viewer")[1]
+    web.post("/connexion", data={"jeton": viewer, "suite": "/"}, headers={"Origin": BASE_URL})
+    assert web.get("/admin/acces").status_code == 403
+    forged = web.post(
+        "/admin/acces",
+        data={"csrf": "x", "person_id": "per_x", "role": "admin"},
+        headers={"Origin": BASE_URL},
+    )
+    assert forged.status_code == 403

@@ -36,7 +36,7 @@ from starlette.responses import RedirectResponse, Response
 
 from domain import errors
 from domain.values import ActivityKind, ActivityMode, GateDecision, Health, Phase
-from tracker.application.access import Principal, Role
+from tracker.application.access import Principal, Role, TokenRequestError
 from tracker.application.commands import (
     AchieveMilestone,
     AssessHealth,
@@ -57,6 +57,7 @@ from tracker.application.idempotency import (
 )
 from tracker.application.service import StaleVersionError, WriteOptions
 from tracker.application.services import Services
+from tracker.application.sign_in import grant_access, waiting_people
 from tracker.i18n import FRENCH, translate
 from tracker.web.pages import same_origin, small_form
 from tracker.web.rendering import SECURITY_HEADERS, Renderer
@@ -318,10 +319,37 @@ class FormPages:
             modes=[m.value for m in ActivityMode],
         )
 
+    async def access_page(
+        self,
+        request: Request,
+        principal: Principal,
+        csrf: str,
+        status_code: int = 200,
+        person_id: str = "",
+        error: str = "",
+    ) -> Response:
+        services: Services = request.app.state.services
+        return self.page(
+            "admin_access.html",
+            principal,
+            status_code,
+            csrf=csrf,
+            failed_person=person_id,
+            error=error,
+            done=request.query_params.get("fait") == "1",
+            **await _access_values(services),
+        )
+
     def refused(self, principal: Principal | None, reason: str) -> Response:
         if principal is None:
             return Response("forbidden", status_code=403, headers=SECURITY_HEADERS)
         return self.page("forms_forbidden.html", principal, 403, reason=reason)
+
+
+async def _access_values(services: Services) -> dict[str, Any]:
+    waiting = await run_in_threadpool(waiting_people, services.engine)
+    labs = await run_in_threadpool(services.application.list_labs)
+    return {"waiting": waiting, "labs": labs}
 
 
 def may_write(principal: Principal, lab: str) -> bool:
@@ -440,6 +468,51 @@ def forms_router(forms: FormPages) -> APIRouter:
         return RedirectResponse(
             f"/projets/{project_id}/saisie?fait={action}#{action}", status_code=303
         )
+
+    @routes.get("/admin/acces")
+    async def access_requests(request: Request) -> Response:
+        """For admins: the people who signed in through the provider and wait for access."""
+        signed = await forms.signed_in(request)
+        if signed is None:
+            return RedirectResponse("/connexion?suite=/admin/acces", status_code=303)
+        principal, csrf = signed
+        if principal.role is not Role.ADMIN:
+            return forms.page("admin_forbidden.html", principal, 403)
+        return await forms.access_page(request, principal, csrf)
+
+    @routes.post("/admin/acces")
+    async def grant(request: Request) -> Response:
+        """For admins: grant a waiting person a role (and a lab), recorded in the admin log."""
+        signed = await forms.signed_in(request)
+        if not same_origin(request) or signed is None:
+            return forms.refused(None, "origin")
+        principal, csrf = signed
+        values = await small_form(request)
+        if not hmac.compare_digest(values.get("csrf", ""), csrf):
+            return forms.refused(principal, "csrf")
+        if principal.role is not Role.ADMIN:
+            return forms.page("admin_forbidden.html", principal, 403)
+        services: Services = request.app.state.services
+        person_id = values.get("person_id", "")
+        lab = values.get("lab", "").strip() or None
+        try:
+            role = Role(values.get("role", ""))
+            if role is not Role.STAFF:
+                lab = None
+            elif lab is None:
+                raise TokenRequestError("a staff token needs a lab (--lab SLUG)")
+            else:
+                await run_in_threadpool(services.application.get_lab, lab)
+            meta = services.application.meta(principal.token_id, f"web-{uuid.uuid4()}")
+            await run_in_threadpool(
+                grant_access, services.application, services.engine, person_id, role, lab, meta
+            )
+        except (errors.DomainError, TokenRequestError) as error:
+            message = translate(str(error), FRENCH)
+            return await forms.access_page(request, principal, csrf, 409, person_id, message)
+        except ValueError:  # not a role
+            return await forms.access_page(request, principal, csrf, 422, person_id, "role")
+        return RedirectResponse("/admin/acces?fait=1", status_code=303)
 
     return routes
 
