@@ -133,6 +133,8 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("POST", "/deconnexion"): Policy.WEB_SESSION,
     ("GET", "/projets/{project_id}/saisie"): Policy.WEB_SESSION,
     ("POST", "/projets/{project_id}/saisie/{action}"): Policy.WEB_SESSION,
+    ("GET", "/projets/nouveau"): Policy.WEB_SESSION,
+    ("POST", "/projets/nouveau"): Policy.WEB_SESSION,
     ("GET", "/admin/acces"): Policy.WEB_SESSION,
     ("POST", "/admin/acces"): Policy.WEB_SESSION,
     ("GET", "/connexion/oidc"): Policy.PROVIDER_SIGN_IN,

@@ -167,3 +167,33 @@ def test_only_the_staff_of_the_projects_lab_get_the_forms(
     assert web.get(f"/projets/{project_id}/saisie").status_code == 403
     web.cookies.clear()
     assert web.get(f"/projets/{project_id}/saisie").status_code == 303
+
+
+def test_a_project_registered_through_the_form_belongs_to_the_staffs_lab(
+    web: TestClient, web_services: Services
+) -> None:
+    lab, _project_id, _position = register(web_services.application, "Premier projet")
+    sign_in(web, new_token(web_services, Role.STAFF, lab))
+    page = web.get("/projets/nouveau")
+    assert page.status_code == 200
+    fields = {
+        **dict(HIDDEN.findall(page.text)),
+        "title": "Tiers-lieu numérique",
+        "summary": "Ouvrir un lieu de médiation.",
+        "themes": "inclusion numérique, tiers-lieux",
+        "territory_level": "commune",
+        "territory_code": "nope",
+        "territory_year": "2025",
+        "started_on": "2025-02-03",
+    }
+    refused = web.post("/projets/nouveau", data=fields, headers={"Origin": BASE_URL})
+    assert refused.status_code == 422
+    assert 'id="nouveau-territory_code-erreur"' in refused.text
+    created = web.post(
+        "/projets/nouveau", data={**fields, "territory_code": "71076"}, headers={"Origin": BASE_URL}
+    )
+    assert created.status_code == 303
+    project_id = uuid.UUID(created.headers["location"].split("/")[2])
+    project = web_services.application.get_project(project_id)
+    assert (project.lab, project.title) == (lab, "Tiers-lieu numérique")
+    assert project.themes == ["inclusion numérique", "tiers-lieux"]

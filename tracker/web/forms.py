@@ -35,7 +35,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from domain import errors
-from domain.values import ActivityKind, ActivityMode, GateDecision, Health, Phase
+from domain.values import (
+    ActivityKind,
+    ActivityMode,
+    GateDecision,
+    Health,
+    Phase,
+    Territory,
+    TerritoryLevel,
+)
 from tracker.application.access import Principal, Role, TokenRequestError
 from tracker.application.commands import (
     AchieveMilestone,
@@ -45,6 +53,7 @@ from tracker.application.commands import (
     EnterPhase,
     LogActivity,
     PlanMilestone,
+    RegisterProject,
     RescheduleMilestone,
 )
 from tracker.application.idempotency import (
@@ -239,6 +248,32 @@ ACTIONS: dict[str, Action] = {
 }
 
 
+def _register_project(lab: str, values: Mapping[str, str]) -> Command:
+    try:
+        territory = Territory(
+            _text(values, "territory_level"),
+            _text(values, "territory_code"),
+            _int(values, "territory_year"),
+        )
+    except errors.InvalidValueError:
+        raise FieldError("territory_code", "territory") from None
+    return RegisterProject(
+        lab=lab,
+        title=_text(values, "title"),
+        summary=_text(values, "summary"),
+        themes=[theme.strip() for theme in values.get("themes", "").split(",") if theme.strip()],
+        territories=[territory],
+        started_on=_date(values, "started_on"),
+    )
+
+
+REGISTER = Action(
+    lambda _project_id, values: _register_project("", values),
+    dated_by="started_on",
+    fields={errors.InvalidTitleError: "title", errors.FutureDateError: "started_on"},
+)
+
+
 def field_for(action: Action, error: Exception) -> str:
     for kind, name in action.fields.items():
         if isinstance(error, kind):
@@ -338,6 +373,25 @@ class FormPages:
             error=error,
             done=request.query_params.get("fait") == "1",
             **await _access_values(services),
+        )
+
+    def new_project_page(
+        self,
+        principal: Principal,
+        csrf: str,
+        status_code: int = 200,
+        outcome: Outcome | None = None,
+    ) -> Response:
+        today = datetime.now(self.zone).date()
+        return self.page(
+            "new_project.html",
+            principal,
+            status_code,
+            csrf=csrf,
+            outcome=outcome,
+            today=today.isoformat(),
+            year=str(today.year),
+            levels=[level.value for level in TerritoryLevel],
         )
 
     def refused(self, principal: Principal | None, reason: str) -> Response:
@@ -468,6 +522,60 @@ def forms_router(forms: FormPages) -> APIRouter:
         return RedirectResponse(
             f"/projets/{project_id}/saisie?fait={action}#{action}", status_code=303
         )
+
+    @routes.get("/projets/nouveau")
+    async def new_project(request: Request) -> Response:
+        """For lab staff: the form that registers a project of their lab."""
+        signed = await forms.signed_in(request)
+        if signed is None:
+            return RedirectResponse("/connexion?suite=/projets/nouveau", status_code=303)
+        principal, csrf = signed
+        if principal.role is not Role.STAFF:
+            return forms.refused(principal, "lab")
+        return forms.new_project_page(principal, csrf)
+
+    @routes.post("/projets/nouveau")
+    async def register_project(request: Request) -> Response:
+        """Register a project of the signed-in staff member's lab, once per form."""
+        signed = await forms.signed_in(request)
+        if not same_origin(request) or signed is None:
+            return forms.refused(None, "origin")
+        principal, csrf = signed
+        values = await small_form(request)
+        if not hmac.compare_digest(values.get("csrf", ""), csrf):
+            return forms.refused(principal, "csrf")
+        if principal.role is not Role.STAFF or principal.lab is None:
+            return forms.refused(principal, "lab")
+        outcome = Outcome("nouveau", values)
+        try:
+            command = _register_project(principal.lab, values)
+            occurred_on = _date(values, "started_on")
+        except FieldError as error:
+            outcome.errors[error.name] = error.message
+            return forms.new_project_page(principal, csrf, 422, outcome)
+        services: Services = request.app.state.services
+        key = values.get("cle", "")[:100] or secrets.token_urlsafe(18)
+        kept = {k: v for k, v in values.items() if k not in ("csrf", "cle")}
+        try:
+            stored = await run_in_threadpool(
+                _execute,
+                services,
+                request.app.state.idempotency,
+                principal,
+                command,
+                min(occurred_on, datetime.now(forms.zone).date()),
+                None,
+                key,
+                fingerprint("POST", request.url.path, kept),
+            )
+        except (IdempotencyKeyInProgressError, IdempotencyKeyReusedError):
+            outcome.errors[WHOLE_FORM] = "in_progress"
+            return forms.new_project_page(principal, csrf, 409, outcome)
+        except errors.DomainError as error:
+            name = field_for(REGISTER, error)
+            outcome.errors[name] = translate(str(error), FRENCH)
+            return forms.new_project_page(principal, csrf, 409, outcome)
+        return RedirectResponse(f"/projets/{stored.body['id']}/saisie", status_code=303)
 
     @routes.get("/admin/acces")
     async def access_requests(request: Request) -> Response:
