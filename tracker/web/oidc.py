@@ -19,6 +19,7 @@ on the next redirect, so the next page is reached from this site.
 from __future__ import annotations
 
 import secrets
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -28,7 +29,6 @@ from urllib.parse import urlencode
 import httpx
 import structlog
 from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.httpx_client import AsyncOAuth2Client
 from authlib.oidc.core import CodeIDToken
 from fastapi import APIRouter, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -45,6 +45,12 @@ from tracker.application.sign_in import principal_for_person, sign_in
 from tracker.config.settings import Settings
 from tracker.web.rendering import Renderer
 from tracker.web.session import COOKIE_NAME, Sessions, WebSession
+
+# Authlib 1.9 warns at import, on every `tracker` command, that it runs on httpx rather than
+# its successor httpx2; tracker uses httpx throughout, so the warning tells its users nothing.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 log = structlog.get_logger("tracker.web.oidc")
 
