@@ -158,7 +158,10 @@ def _raised_messages() -> list[str]:
     """The message of every `…Error(…)` the domain, the application and the API raise."""
     messages: list[str] = []
     sources = [*(ROOT / "domain").glob("*.py"), *(ROOT / "tracker" / "api").glob("*.py")]
-    sources += [ROOT / "tracker" / "application" / name for name in ("commands.py", "people.py")]
+    sources += [
+        ROOT / "tracker" / "application" / name
+        for name in ("commands.py", "people.py", "sign_in.py")
+    ]
     sources += [ROOT / "tracker" / "audit" / name for name in ("history.py", "training.py")]
     for path in sources:
         for node in ast.walk(ast.parse(path.read_text())):

@@ -63,6 +63,8 @@ class Policy(Enum):
     WEBHOOK_LIST = "admin, or any staff (who sees their own lab's subscriptions)"
     # The web pages: a session cookie, never a bearer header (tests/web, tests/browser).
     WEB_SESSION = "a web session"
+    # The provider sign-in's two steps: anyone, the flow's own checks (tests/web/test_oidc.py).
+    PROVIDER_SIGN_IN = "anyone, checked by the OpenID Connect flow"
 
 
 PROJECT_POSTS = [
@@ -129,6 +131,14 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("POST", "/connexion"): Policy.WEB_SESSION,
     ("GET", "/deconnexion"): Policy.WEB_SESSION,
     ("POST", "/deconnexion"): Policy.WEB_SESSION,
+    ("GET", "/projets/{project_id}/saisie"): Policy.WEB_SESSION,
+    ("POST", "/projets/{project_id}/saisie/{action}"): Policy.WEB_SESSION,
+    ("GET", "/projets/nouveau"): Policy.WEB_SESSION,
+    ("POST", "/projets/nouveau"): Policy.WEB_SESSION,
+    ("GET", "/admin/acces"): Policy.WEB_SESSION,
+    ("POST", "/admin/acces"): Policy.WEB_SESSION,
+    ("GET", "/connexion/oidc"): Policy.PROVIDER_SIGN_IN,
+    ("GET", "/connexion/oidc/retour"): Policy.PROVIDER_SIGN_IN,
     ("GET", "/"): Policy.WEB_SESSION,
     ("GET", "/projets"): Policy.WEB_SESSION,
     ("GET", "/projets/{project_id}"): Policy.WEB_SESSION,
@@ -238,7 +248,13 @@ def _policy_cases() -> list[tuple[str, str, str]]:
 
 
 def test_every_route_has_an_access_policy() -> None:
-    app = create_app(Settings(database_url="sqlite:///unused.db"), run_projector=False)
+    # With a provider configured, so that its routes are served (nothing is fetched yet).
+    settings = Settings(
+        database_url="sqlite:///unused.db",
+        oidc_discovery_url="https://provider.test/.well-known/openid-configuration",
+        oidc_client_id="tracker",
+    )
+    app = create_app(settings, run_projector=False)
     unclassified = [route for route in route_table(app) if route not in POLICY]
     assert not unclassified, f"add these routes to POLICY: {unclassified}"
     assert len(route_table(app)) >= 30

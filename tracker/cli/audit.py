@@ -1,4 +1,5 @@
-"""`tracker audit|events|people`: verify the log, export and import it, forget people's names.
+"""`tracker audit|events|people`: verify the log, export and import it; people's names, forgetting
+them, and the access of people who sign in through the identity provider.
 
 Registered on the main CLI by `register`. Results go to standard output, progress bars and
 errors to standard error; `audit verify` exits 1 when it finds anything.
@@ -19,7 +20,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from domain.errors import InvalidValueError
+from domain.errors import InvalidValueError, LabNotFoundError
+from tracker.application.access import Role, TokenRequestError
 from tracker.application.commands import RecordAuditVerified, RecordEventsImported
 from tracker.application.people import (
     PersonAlreadyForgottenError,
@@ -28,6 +30,7 @@ from tracker.application.people import (
     forget_person,
 )
 from tracker.application.services import Services
+from tracker.application.sign_in import PersonNeverSignedInError, grant_access, waiting_people
 from tracker.audit.export import (
     ExportFileError,
     canonical_json,
@@ -313,6 +316,49 @@ def people_forget(
         except (PersonNotFoundError, PersonAlreadyForgottenError) as error:
             raise fail(str(error)) from None
     typer.echo(f"forgot {person_id} (admin log position {result.position})", err=True)
+
+
+@people_cli.command("grant")
+def people_grant(
+    person_id: Annotated[str, typer.Argument(metavar="PERSON", help="The person's id (per_…).")],
+    role: Annotated[Role, typer.Option(help="admin, staff (needs --lab), viewer or auditor.")],
+    lab: Annotated[str | None, typer.Option(help="The lab a staff member writes for.")] = None,
+    actor: Annotated[str, typer.Option(help="Who runs it, as recorded in the admin log.")] = "cli",
+) -> None:
+    """Give a person who signed in through the identity provider a role (and lab); a new
+    grant replaces theirs. Prints the grant's id (the actor of their events)."""
+    with _services() as services:
+        application = services.application
+        meta = application.meta(actor, f"cli-{uuid.uuid4()}")
+        try:
+            if lab is not None and role is Role.STAFF:
+                application.get_lab(lab)
+            token_id = grant_access(application, services.engine, person_id, role, lab, meta)
+        except (
+            PersonNotFoundError,
+            PersonAlreadyForgottenError,
+            PersonNeverSignedInError,
+            TokenRequestError,
+        ) as error:
+            raise fail(str(error)) from None
+        except LabNotFoundError:
+            raise fail(f"no lab {lab!r}: pick one of GET /api/v1/labs") from None
+    typer.echo(token_id)
+    typer.echo(f"granted {role.value}{f' of {lab}' if lab else ''} to {person_id}", err=True)
+
+
+@people_cli.command("waiting")
+def people_waiting() -> None:
+    """The people who signed in through the identity provider and wait for access."""
+    with _services() as services:
+        waiting = waiting_people(services.engine)
+    for person in waiting:
+        typer.echo(
+            f"{person.person_id}\t{person.first_signed_in_at:%Y-%m-%d %H:%M}\t"
+            f"{person.display_name or ''}\t{person.email or ''}"
+        )
+    if not waiting:
+        typer.echo("nobody waits for access", err=True)
 
 
 def register(cli: typer.Typer) -> None:

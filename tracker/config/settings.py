@@ -131,6 +131,29 @@ class Settings(BaseSettings):
     session_hours: int = Field(
         default=8, ge=1, le=24 * 30, description="How long a web sign-in lasts."
     )
+    oidc_discovery_url: str | None = Field(
+        default=None,
+        description="The OpenID Connect provider's discovery document "
+        "(…/.well-known/openid-configuration); unset: no provider sign-in (docs/web.md).",
+    )
+    oidc_client_id: str | None = Field(
+        default=None, description="tracker's client id at the OpenID Connect provider."
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="tracker's client secret at the OpenID Connect provider."
+    )
+    oidc_scopes: str = Field(
+        default="openid email profile",
+        description="The scopes asked for; ProConnect: `openid given_name usual_name email siret`.",
+    )
+    oidc_provider_name: str = Field(
+        default="ProConnect", description="The provider's name on the sign-in button."
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="The address people reach tracker at (https://…), for the provider's "
+        "redirect and sign-out addresses; unset: taken from each request.",
+    )
 
     @property
     def is_production(self) -> bool:

@@ -5,7 +5,7 @@ and the edges import the tables (and their names) from here. Importing this pack
 every table module, so `tracker.schema.metadata` is always the whole schema.
 """
 
-from tracker.schema import access, audit, event_store, read_models, webhooks
+from tracker.schema import access, audit, event_store, read_models, sign_in, webhooks
 from tracker.schema.metadata import metadata
 
-__all__ = ["access", "audit", "event_store", "metadata", "read_models", "webhooks"]
+__all__ = ["access", "audit", "event_store", "metadata", "read_models", "sign_in", "webhooks"]

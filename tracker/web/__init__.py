@@ -7,7 +7,7 @@ stylesheet served from here, and no script: nothing is loaded from another origi
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, partial
 from importlib import resources
 
 from fastapi import FastAPI
@@ -16,7 +16,9 @@ from starlette.responses import Response
 from tracker.config.settings import Settings
 from tracker.web.changes import changes_router
 from tracker.web.downloads import downloads_router
-from tracker.web.pages import Pages, router
+from tracker.web.forms import FormPages, forms_router
+from tracker.web.oidc import METHOD, Provider, ProviderPages, ProviderSignIn, provider_router
+from tracker.web.pages import Pages, local_path, router
 from tracker.web.reading import QueryRunner
 from tracker.web.rendering import Renderer
 from tracker.web.session import Sessions, session_secret
@@ -41,8 +43,20 @@ async def stylesheet() -> Response:
 
 def install_web(app: FastAPI, settings: Settings, run: QueryRunner) -> None:
     """Mount the pages on `app`; `run` executes the GraphQL schema in-process."""
-    sessions = Sessions(lambda: session_secret(settings), settings.session_hours * 3600)
-    pages = Pages(Renderer(), sessions, run)
+    secret = partial(session_secret, settings)
+    sessions = Sessions(secret, settings.session_hours * 3600)
+    renderer = Renderer()
+    renderer.environment.globals["provider_name"] = None
+    if settings.oidc_discovery_url and settings.oidc_client_id:
+        provider = Provider(settings, settings.oidc_discovery_url, settings.oidc_client_id)
+        sessions.methods[METHOD] = ProviderSignIn(provider)
+        renderer.environment.globals["provider_name"] = provider.name
+        app.include_router(
+            provider_router(ProviderPages(provider, sessions, renderer, secret), local_path)
+        )
+    forms = FormPages(sessions, renderer, secret, settings.zone)
+    app.include_router(forms_router(forms))
+    pages = Pages(renderer, sessions, run)
     app.include_router(router(pages))
     app.include_router(training_router(pages))
     app.include_router(changes_router(pages))

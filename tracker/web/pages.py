@@ -113,12 +113,15 @@ def link(path: str, *queries: Mapping[str, str]) -> str:
     return f"{path}?{urlencode(merged)}" if merged else path
 
 
-def _local(path: str | None) -> str:
+def local_path(path: str | None) -> str:
     """A path to return to after sign-in: this site's own, never another's."""
     if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
         return "/"
     parts = urlsplit(path)
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+_local = local_path
 
 
 class Pages:
@@ -230,7 +233,9 @@ def router(pages: Pages) -> APIRouter:
             return Response(
                 "cross-site sign-out refused", status_code=403, headers=SECURITY_HEADERS
             )
-        response = RedirectResponse("/connexion?sortie=1", status_code=303)
+        session = pages.sessions.loads(request.cookies.get(COOKIE_NAME))
+        elsewhere = await pages.sessions.sign_out_url(request, session)
+        response = RedirectResponse(elsewhere or "/connexion?sortie=1", status_code=303)
         response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict")
         return response
 
@@ -395,12 +400,17 @@ def _same_origin(request: Request) -> bool:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    """A small url-encoded form (sign-in, sign-out): first value of each field."""
+    """A small url-encoded form (sign-in, sign-out, staff forms): first value of each field."""
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
         return {}
     parsed = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
     return {key: values[0] for key, values in parsed.items()}
+
+
+# The staff's forms (tracker/web/forms.py) check and read their posts the same way.
+same_origin = _same_origin
+small_form = _form
 
 
 def dashboard_variables(filters: Filters, travel: TimeTravel) -> dict[str, Any]:

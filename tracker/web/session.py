@@ -2,10 +2,10 @@
 
 A session says how its holder signed in (`method`) and with what (`credential`); each
 sign-in method turns that back into the `Principal` the API would see, on every request,
-so a revoked or expired token closes its sessions at once. The only method today is
-`token`: a bearer token pasted once on `/connexion`. A provider-based sign-in (OpenID
-Connect, docs/web.md) adds a method whose credential names a person, without changing the
-cookie or the pages.
+so a revoked or expired token closes its sessions at once. The methods are
+`token`, a bearer token pasted once on `/connexion`, and `oidc`, a person signed in through an
+OpenID Connect provider (tracker/web/oidc.py): its credential is the person's id, and it
+keeps the provider's ID token as the `hint` its sign-out sends back to the provider.
 
 The cookie is signed (itsdangerous, HMAC-SHA1 over the session secret) and timestamped: the
 server refuses one older than `TRACKER_SESSION_HOURS`, whatever the browser kept. It is
@@ -27,10 +27,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 
 from tracker.application.access import Principal
 from tracker.application.services import Services
@@ -48,9 +49,14 @@ class WebSession:
     session_id: str
     method: str
     credential: str
+    # What the method keeps for signing out (a provider's ID token, its `id_token_hint`).
+    hint: str = ""
 
     def as_payload(self) -> dict[str, str]:
-        return {"sid": self.session_id, "method": self.method, "credential": self.credential}
+        payload = {"sid": self.session_id, "method": self.method, "credential": self.credential}
+        if self.hint:
+            payload["hint"] = self.hint
+        return payload
 
     @classmethod
     def from_payload(cls, payload: Any) -> WebSession | None:
@@ -61,18 +67,28 @@ class WebSession:
             return None
         if not (isinstance(credential, str) and session_id and method and credential):
             return None
-        return cls(session_id, method, credential)
+        hint = payload.get("hint", "")
+        return cls(session_id, method, credential, hint if isinstance(hint, str) else "")
 
     @classmethod
-    def new(cls, method: str, credential: str) -> WebSession:
+    def new(cls, method: str, credential: str, hint: str = "") -> WebSession:
         """A fresh session: a new random id at every sign-in."""
-        return cls(session_id=secrets.token_urlsafe(24), method=method, credential=credential)
+        return cls(
+            session_id=secrets.token_urlsafe(24), method=method, credential=credential, hint=hint
+        )
 
 
 class SignInMethod(Protocol):
     """How a session's credential becomes a principal (None: no longer valid)."""
 
     async def principal(self, services: Services, credential: str) -> Principal | None: ...
+
+
+@runtime_checkable
+class SignsOutElsewhere(Protocol):
+    """A method whose sign-out continues somewhere else (a provider's end-session)."""
+
+    async def sign_out_url(self, request: Request, session: WebSession) -> str | None: ...
 
 
 class TokenSignIn:
@@ -136,3 +152,10 @@ class Sessions:
         if method is None:
             return None
         return await method.principal(services, session.credential)
+
+    async def sign_out_url(self, request: Request, session: WebSession | None) -> str | None:
+        """Where the browser goes once the cookie is deleted, if not back to `/connexion`."""
+        method = self.methods.get(session.method) if session is not None else None
+        if session is None or not isinstance(method, SignsOutElsewhere):
+            return None
+        return await method.sign_out_url(request, session)

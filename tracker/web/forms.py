@@ -1,0 +1,628 @@
+"""The staff's forms (docs/web.md): `/projets/{id}/saisie` and `/projets/nouveau`.
+
+Each form posts to the same application commands the REST API sends
+(`TrackerApplication.execute`), as the signed-in person (their grant's or token's id is the
+events' actor). What protects them:
+
+- **Cross-site requests**: the session cookie is SameSite=Strict, the `Origin` must be this
+  site, and each form carries a token bound to the session (an HMAC of the session id under
+  the session secret): a form from elsewhere has none of the three.
+- **Double submission**: each form, as rendered, carries a random key, used as the API's
+  `Idempotency-Key` (the same store, kept with the events in one transaction): the second
+  post of the same form replays the first one's outcome and writes nothing.
+- **A stale page**: each project form carries the project's version when the page was
+  read; the command is written only on that version (the API's `If-Match`). Otherwise
+  nothing is written and the page comes back (409) saying someone changed the project since
+  it was opened, with the project as it is now and the person's entries kept.
+- **Errors**: a field that does not parse, or a domain rule that refuses the command, is
+  shown beside its field in French (the API's catalogue for domain errors).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+from typing import Any, TypeVar
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import RedirectResponse, Response
+
+from domain import errors
+from domain.values import (
+    ActivityKind,
+    ActivityMode,
+    GateDecision,
+    Health,
+    Phase,
+    Territory,
+    TerritoryLevel,
+)
+from tracker.application.access import Principal, Role, TokenRequestError
+from tracker.application.commands import (
+    AchieveMilestone,
+    AssessHealth,
+    CancelMilestone,
+    Command,
+    EnterPhase,
+    LogActivity,
+    PlanMilestone,
+    RegisterProject,
+    RescheduleMilestone,
+)
+from tracker.application.idempotency import (
+    CompletionWrite,
+    IdempotencyKeyInProgressError,
+    IdempotencyKeyReusedError,
+    IdempotencyStore,
+    StoredResponse,
+    fingerprint,
+)
+from tracker.application.service import StaleVersionError, WriteOptions
+from tracker.application.services import Services
+from tracker.application.sign_in import grant_access, waiting_people
+from tracker.i18n import FRENCH, translate
+from tracker.web.pages import same_origin, small_form
+from tracker.web.rendering import SECURITY_HEADERS, Renderer
+from tracker.web.session import COOKIE_NAME, Sessions
+
+FORM_KEY_PREFIX = "web-form:"
+WHOLE_FORM = "form"
+
+
+class FieldError(Exception):
+    """A field's value does not parse: its name and the French message's id."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+        self.message = message
+
+
+def _text(values: Mapping[str, str], name: str, required: bool = True) -> str:
+    value = values.get(name, "").strip()
+    if required and not value:
+        raise FieldError(name, "required")
+    return value
+
+
+def _date(values: Mapping[str, str], name: str) -> date:
+    try:
+        return date.fromisoformat(_text(values, name))
+    except ValueError:
+        raise FieldError(name, "date") from None
+
+
+def _int(values: Mapping[str, str], name: str) -> int:
+    try:
+        number = int(_text(values, name))
+    except ValueError:
+        raise FieldError(name, "integer") from None
+    if number < 0:
+        raise FieldError(name, "integer")
+    return number
+
+
+E = TypeVar("E", Phase, Health, GateDecision, ActivityKind, ActivityMode)
+
+
+def _choice(values: Mapping[str, str], name: str, enum: type[E]) -> E:
+    try:
+        return enum(_text(values, name))
+    except ValueError:
+        raise FieldError(name, "choice") from None
+
+
+def _reason(values: Mapping[str, str]) -> str | None:
+    return values.get("reason", "").strip() or None
+
+
+@dataclass(frozen=True)
+class Action:
+    """One form: how its fields become a command, and which field each refusal concerns."""
+
+    build: Callable[[UUID, Mapping[str, str]], Command]
+    # The business date (`occurred_on`) field, if the form has one.
+    dated_by: str | None = "occurred_on"
+    # Domain errors shown beside a field (the others above the form).
+    fields: Mapping[type[Exception], str] = field(default_factory=dict)
+
+
+def _enter_phase(project_id: UUID, values: Mapping[str, str]) -> Command:
+    return EnterPhase(
+        project_id=project_id,
+        phase=_choice(values, "phase", Phase),
+        decision=_choice(values, "decision", GateDecision),
+        reason=_reason(values),
+    )
+
+
+def _assess_health(project_id: UUID, values: Mapping[str, str]) -> Command:
+    return AssessHealth(
+        project_id=project_id, health=_choice(values, "health", Health), reason=_reason(values)
+    )
+
+
+def _plan_milestone(project_id: UUID, values: Mapping[str, str]) -> Command:
+    return PlanMilestone(
+        project_id=project_id,
+        title=_text(values, "title"),
+        due_on=_date(values, "due_on"),
+        phase=_choice(values, "phase", Phase),
+        reason=_reason(values),
+    )
+
+
+def _reschedule_milestone(project_id: UUID, values: Mapping[str, str]) -> Command:
+    return RescheduleMilestone(
+        project_id=project_id,
+        milestone_id=_text(values, "milestone_id"),
+        due_on=_date(values, "due_on"),
+        reason=_reason(values),
+    )
+
+
+def _achieve_milestone(project_id: UUID, values: Mapping[str, str]) -> Command:
+    return AchieveMilestone(
+        project_id=project_id,
+        milestone_id=_text(values, "milestone_id"),
+        achieved_on=_date(values, "achieved_on"),
+        evidence=values.get("evidence", "").strip(),
+    )
+
+
+def _cancel_milestone(project_id: UUID, values: Mapping[str, str]) -> Command:
+    return CancelMilestone(
+        project_id=project_id, milestone_id=_text(values, "milestone_id"), reason=_reason(values)
+    )
+
+
+def _log_activity(project_id: UUID, values: Mapping[str, str]) -> Command:
+    return LogActivity(
+        project_id=project_id,
+        kind=_choice(values, "kind", ActivityKind),
+        title=_text(values, "title"),
+        held_on=_date(values, "held_on"),
+        participants=_int(values, "participants"),
+        mode=_choice(values, "mode", ActivityMode) if values.get("mode") else None,
+    )
+
+
+_DATES: dict[type[Exception], str] = {
+    errors.FutureDateError: "occurred_on",
+    errors.DatedBeforeStartError: "occurred_on",
+}
+
+ACTIONS: dict[str, Action] = {
+    "phase": Action(
+        _enter_phase,
+        fields={
+            errors.PhaseTransitionError: "phase",
+            errors.ReasonRequiredError: "reason",
+            errors.PhaseOutOfOrderError: "occurred_on",
+            **_DATES,
+        },
+    ),
+    "sante": Action(_assess_health, fields={errors.ReasonRequiredError: "reason", **_DATES}),
+    "jalon": Action(
+        _plan_milestone,
+        fields={errors.InvalidTitleError: "title", errors.TimelineError: "due_on", **_DATES},
+    ),
+    "jalon-report": Action(
+        _reschedule_milestone,
+        fields={
+            errors.RescheduleToSameDateError: "due_on",
+            errors.ReasonRequiredError: "reason",
+            errors.MilestoneOutOfOrderError: "due_on",
+            **_DATES,
+        },
+    ),
+    "jalon-atteint": Action(
+        _achieve_milestone,
+        dated_by="achieved_on",
+        fields={
+            errors.FutureDateError: "achieved_on",
+            errors.TimelineError: "achieved_on",
+            errors.MilestoneNotPlannedError: "achieved_on",
+        },
+    ),
+    "jalon-annule": Action(
+        _cancel_milestone, fields={errors.ReasonRequiredError: "reason", **_DATES}
+    ),
+    "activite": Action(
+        _log_activity,
+        dated_by="held_on",
+        fields={
+            errors.InvalidTitleError: "title",
+            errors.NegativeValueError: "participants",
+            errors.FutureDateError: "held_on",
+            errors.TimelineError: "held_on",
+        },
+    ),
+}
+
+
+def _register_project(lab: str, values: Mapping[str, str]) -> Command:
+    try:
+        territory = Territory(
+            _text(values, "territory_level"),
+            _text(values, "territory_code"),
+            _int(values, "territory_year"),
+        )
+    except errors.InvalidValueError:
+        raise FieldError("territory_code", "territory") from None
+    return RegisterProject(
+        lab=lab,
+        title=_text(values, "title"),
+        summary=_text(values, "summary"),
+        themes=[theme.strip() for theme in values.get("themes", "").split(",") if theme.strip()],
+        territories=[territory],
+        started_on=_date(values, "started_on"),
+    )
+
+
+REGISTER = Action(
+    lambda _project_id, values: _register_project("", values),
+    dated_by="started_on",
+    fields={errors.InvalidTitleError: "title", errors.FutureDateError: "started_on"},
+)
+
+
+def field_for(action: Action, error: Exception) -> str:
+    for kind, name in action.fields.items():
+        if isinstance(error, kind):
+            return name
+    return WHOLE_FORM
+
+
+@dataclass
+class Outcome:
+    """What a form's post came to, for the page to show."""
+
+    action: str
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+    stale: bool = False
+
+
+class FormPages:
+    """The forms' pages and posts."""
+
+    def __init__(
+        self, sessions: Sessions, renderer: Renderer, secret: Callable[[], str], zone: tzinfo
+    ) -> None:
+        self.zone = zone
+        self.sessions = sessions
+        self.renderer = renderer
+        self._secret = secret
+
+    def csrf_token(self, session_id: str) -> str:
+        key = hashlib.sha256(f"tracker.web.forms:{self._secret()}".encode()).digest()
+        return hmac.new(key, session_id.encode(), hashlib.sha256).hexdigest()
+
+    async def signed_in(self, request: Request) -> tuple[Principal, str] | None:
+        session = self.sessions.loads(request.cookies.get(COOKIE_NAME))
+        if session is None:
+            return None
+        services: Services = request.app.state.services
+        principal = await self.sessions.principal(services, session)
+        return (principal, self.csrf_token(session.session_id)) if principal else None
+
+    def page(
+        self, template: str, principal: Principal, status_code: int = 200, **values: Any
+    ) -> Response:
+        return self.renderer.page(
+            template,
+            status_code=status_code,
+            principal=principal,
+            path="/projets",
+            form_key=lambda: secrets.token_urlsafe(18),
+            **values,
+        )
+
+    def project_page(
+        self,
+        principal: Principal,
+        csrf: str,
+        project: Any,
+        status_code: int = 200,
+        outcome: Outcome | None = None,
+        done: str | None = None,
+    ) -> Response:
+        today = datetime.now(self.zone).date()
+        milestones = sorted(project.milestones.values(), key=lambda m: (m.due_on, m.title))
+        return self.page(
+            "project_forms.html",
+            principal,
+            status_code,
+            project=project,
+            project_id=str(project.id),
+            version=project.version,
+            milestones=milestones,
+            csrf=csrf,
+            outcome=outcome,
+            done=done if done in ACTIONS else None,
+            today=today.isoformat(),
+            phases=[(p.value, p.label) for p in Phase],
+            kinds=[k.value for k in ActivityKind],
+            modes=[m.value for m in ActivityMode],
+        )
+
+    async def access_page(
+        self,
+        request: Request,
+        principal: Principal,
+        csrf: str,
+        status_code: int = 200,
+        person_id: str = "",
+        error: str = "",
+    ) -> Response:
+        services: Services = request.app.state.services
+        return self.page(
+            "admin_access.html",
+            principal,
+            status_code,
+            csrf=csrf,
+            failed_person=person_id,
+            error=error,
+            done=request.query_params.get("fait") == "1",
+            **await _access_values(services),
+        )
+
+    def new_project_page(
+        self,
+        principal: Principal,
+        csrf: str,
+        status_code: int = 200,
+        outcome: Outcome | None = None,
+    ) -> Response:
+        today = datetime.now(self.zone).date()
+        return self.page(
+            "new_project.html",
+            principal,
+            status_code,
+            csrf=csrf,
+            outcome=outcome,
+            today=today.isoformat(),
+            year=str(today.year),
+            levels=[level.value for level in TerritoryLevel],
+        )
+
+    def refused(self, principal: Principal | None, reason: str) -> Response:
+        if principal is None:
+            return Response("forbidden", status_code=403, headers=SECURITY_HEADERS)
+        return self.page("forms_forbidden.html", principal, 403, reason=reason)
+
+
+async def _access_values(services: Services) -> dict[str, Any]:
+    waiting = await run_in_threadpool(waiting_people, services.engine)
+    labs = await run_in_threadpool(services.application.list_labs)
+    return {"waiting": waiting, "labs": labs}
+
+
+def may_write(principal: Principal, lab: str) -> bool:
+    """As the API: staff of the project's lab (admins manage labs and tokens, not projects)."""
+    return principal.role is Role.STAFF and principal.lab == lab
+
+
+def _load(services: Services, project_id: str) -> Any:
+    try:
+        return services.application.get_project(UUID(project_id))
+    except (ValueError, errors.ProjectNotFoundError):
+        return None
+
+
+def _execute(
+    services: Services,
+    store: IdempotencyStore,
+    principal: Principal,
+    command: Command,
+    occurred_on: date | None,
+    expected_version: int | None,
+    key: str,
+    request_fingerprint: str,
+) -> StoredResponse:
+    """Run the command once for this form's key (or replay the first run's outcome)."""
+    meta = services.application.meta(principal.token_id, f"web-{uuid.uuid4()}", occurred_on)
+    outcome = store.reserve(
+        services.engine, principal.token_id, FORM_KEY_PREFIX + key, request_fingerprint
+    )
+    if isinstance(outcome, StoredResponse):
+        return outcome
+
+    def render(aggregate_id: str, version: int, position: int) -> StoredResponse:
+        body = {"id": aggregate_id, "version": version, "position": position}
+        return StoredResponse(303, body, {})
+
+    options = WriteOptions(
+        expected_version=expected_version, side_writes=[CompletionWrite(outcome, render)]
+    )
+    try:
+        result = services.application.execute(command, meta, options)
+    except BaseException:
+        store.release(services.engine, outcome)
+        raise
+    return render(str(result.id), result.version, result.position)
+
+
+def forms_router(forms: FormPages) -> APIRouter:
+    routes = APIRouter(include_in_schema=False)
+
+    @routes.get("/projets/{project_id}/saisie")
+    async def project_forms(request: Request, project_id: str) -> Response:
+        """The staff's forms for one project, over its current state (from the event store)."""
+        signed = await forms.signed_in(request)
+        if signed is None:
+            target = request.url.path
+            return RedirectResponse(f"/connexion?suite={target}", status_code=303)
+        principal, csrf = signed
+        services: Services = request.app.state.services
+        project = await run_in_threadpool(_load, services, project_id)
+        if project is None:
+            return forms.page("not_found.html", principal, 404)
+        if not may_write(principal, project.lab):
+            return forms.refused(principal, "lab")
+        return forms.project_page(principal, csrf, project, done=request.query_params.get("fait"))
+
+    @routes.post("/projets/{project_id}/saisie/{action}")
+    async def post_project_form(request: Request, project_id: str, action: str) -> Response:
+        """One staff form: its command, written once, on the version the page showed."""
+        signed = await forms.signed_in(request)
+        if not same_origin(request) or signed is None:
+            return forms.refused(None, "origin")
+        principal, csrf = signed
+        values = await small_form(request)
+        if not hmac.compare_digest(values.get("csrf", ""), csrf):
+            return forms.refused(principal, "csrf")
+        chosen = ACTIONS.get(action)
+        services: Services = request.app.state.services
+        project = await run_in_threadpool(_load, services, project_id)
+        if chosen is None or project is None:
+            return forms.page("not_found.html", principal, 404)
+        if not may_write(principal, project.lab):
+            return forms.refused(principal, "lab")
+        outcome = Outcome(action, values)
+        try:
+            command = chosen.build(project.id, values)
+            occurred_on = _date(values, chosen.dated_by) if chosen.dated_by else None
+            expected = _int(values, "version")
+        except FieldError as error:
+            outcome.errors[error.name] = error.message
+            return forms.project_page(principal, csrf, project, 422, outcome)
+        key = values.get("cle", "")[:100] or secrets.token_urlsafe(18)
+        kept = {k: v for k, v in values.items() if k not in ("csrf", "cle")}
+        try:
+            await run_in_threadpool(
+                _execute,
+                services,
+                request.app.state.idempotency,
+                principal,
+                command,
+                occurred_on,
+                expected,
+                key,
+                fingerprint("POST", request.url.path, kept),
+            )
+        except StaleVersionError:
+            outcome.stale = True
+            fresh = await run_in_threadpool(_load, services, project_id)
+            return forms.project_page(principal, csrf, fresh, 409, outcome)
+        except (IdempotencyKeyInProgressError, IdempotencyKeyReusedError):
+            outcome.errors[WHOLE_FORM] = "in_progress"
+            return forms.project_page(principal, csrf, project, 409, outcome)
+        except errors.DomainError as error:
+            outcome.errors[field_for(chosen, error)] = translate(str(error), FRENCH)
+            return forms.project_page(principal, csrf, project, 409, outcome)
+        return RedirectResponse(
+            f"/projets/{project_id}/saisie?fait={action}#{action}", status_code=303
+        )
+
+    @routes.get("/projets/nouveau")
+    async def new_project(request: Request) -> Response:
+        """For lab staff: the form that registers a project of their lab."""
+        signed = await forms.signed_in(request)
+        if signed is None:
+            return RedirectResponse("/connexion?suite=/projets/nouveau", status_code=303)
+        principal, csrf = signed
+        if principal.role is not Role.STAFF:
+            return forms.refused(principal, "lab")
+        return forms.new_project_page(principal, csrf)
+
+    @routes.post("/projets/nouveau")
+    async def register_project(request: Request) -> Response:
+        """Register a project of the signed-in staff member's lab, once per form."""
+        signed = await forms.signed_in(request)
+        if not same_origin(request) or signed is None:
+            return forms.refused(None, "origin")
+        principal, csrf = signed
+        values = await small_form(request)
+        if not hmac.compare_digest(values.get("csrf", ""), csrf):
+            return forms.refused(principal, "csrf")
+        if principal.role is not Role.STAFF or principal.lab is None:
+            return forms.refused(principal, "lab")
+        outcome = Outcome("nouveau", values)
+        try:
+            command = _register_project(principal.lab, values)
+            occurred_on = _date(values, "started_on")
+        except FieldError as error:
+            outcome.errors[error.name] = error.message
+            return forms.new_project_page(principal, csrf, 422, outcome)
+        services: Services = request.app.state.services
+        key = values.get("cle", "")[:100] or secrets.token_urlsafe(18)
+        kept = {k: v for k, v in values.items() if k not in ("csrf", "cle")}
+        try:
+            stored = await run_in_threadpool(
+                _execute,
+                services,
+                request.app.state.idempotency,
+                principal,
+                command,
+                min(occurred_on, datetime.now(forms.zone).date()),
+                None,
+                key,
+                fingerprint("POST", request.url.path, kept),
+            )
+        except (IdempotencyKeyInProgressError, IdempotencyKeyReusedError):
+            outcome.errors[WHOLE_FORM] = "in_progress"
+            return forms.new_project_page(principal, csrf, 409, outcome)
+        except errors.DomainError as error:
+            name = field_for(REGISTER, error)
+            outcome.errors[name] = translate(str(error), FRENCH)
+            return forms.new_project_page(principal, csrf, 409, outcome)
+        return RedirectResponse(f"/projets/{stored.body['id']}/saisie", status_code=303)
+
+    @routes.get("/admin/acces")
+    async def access_requests(request: Request) -> Response:
+        """For admins: the people who signed in through the provider and wait for access."""
+        signed = await forms.signed_in(request)
+        if signed is None:
+            return RedirectResponse("/connexion?suite=/admin/acces", status_code=303)
+        principal, csrf = signed
+        if principal.role is not Role.ADMIN:
+            return forms.page("admin_forbidden.html", principal, 403)
+        return await forms.access_page(request, principal, csrf)
+
+    @routes.post("/admin/acces")
+    async def grant(request: Request) -> Response:
+        """For admins: grant a waiting person a role (and a lab), recorded in the admin log."""
+        signed = await forms.signed_in(request)
+        if not same_origin(request) or signed is None:
+            return forms.refused(None, "origin")
+        principal, csrf = signed
+        values = await small_form(request)
+        if not hmac.compare_digest(values.get("csrf", ""), csrf):
+            return forms.refused(principal, "csrf")
+        if principal.role is not Role.ADMIN:
+            return forms.page("admin_forbidden.html", principal, 403)
+        services: Services = request.app.state.services
+        person_id = values.get("person_id", "")
+        lab = values.get("lab", "").strip() or None
+        try:
+            role = Role(values.get("role", ""))
+            if role is not Role.STAFF:
+                lab = None
+            elif lab is None:
+                raise TokenRequestError("a staff token needs a lab (--lab SLUG)")
+            else:
+                await run_in_threadpool(services.application.get_lab, lab)
+            meta = services.application.meta(principal.token_id, f"web-{uuid.uuid4()}")
+            await run_in_threadpool(
+                grant_access, services.application, services.engine, person_id, role, lab, meta
+            )
+        except (errors.DomainError, TokenRequestError) as error:
+            message = translate(str(error), FRENCH)
+            return await forms.access_page(request, principal, csrf, 409, person_id, message)
+        except ValueError:  # not a role
+            return await forms.access_page(request, principal, csrf, 422, person_id, "role")
+        return RedirectResponse("/admin/acces?fait=1", status_code=303)
+
+    return routes
+
+
+__all__ = ["ACTIONS", "FormPages", "forms_router"]
