@@ -566,12 +566,14 @@ def _project_counts(
     table for each (an index-only scan needs a vacuumed table), so there one scan counts
     every (phase, health, status, lab) combination, at most one row per project, summed
     here per key: a third of the time at 10,000 projects. Ties are then ordered by the
-    key's code points (the order of the C collation).
+    key's code points (the order of the C collation). A time slice (`sliced`) is counted
+    by that one scan on both databases: on SQLite it reads the twin's slice index alone,
+    which holds the four columns; one statement each would read it five times.
     """
     projects = tables.projects
     p = projects
     columns = (p.c.phase, p.c.health, p.c.status, p.c.lab)
-    if connection.dialect.name != "postgresql":
+    if connection.dialect.name != "postgresql" and tables is LIVE:
         total = int(connection.scalar(sa.select(sa.func.count()).select_from(p).where(*kept)) or 0)
         phase, health, status, lab = (
             [
@@ -640,7 +642,7 @@ def portfolio(
             (r[0], r[1])
             for r in connection.execute(
                 sa.select(th.c.theme, sa.func.count())
-                .where(*kept_projects(th.c.project_id, query))
+                .where(*kept_projects(th.c.project_id, query, tables))
                 .group_by(th.c.theme)
                 .order_by(sa.func.count().desc(), th.c.theme)
             )

@@ -123,6 +123,40 @@ def test_portfolio_on_a_date_counts_the_projects_of_that_date(
     assert (before["total"], during["byPhase"]) == (0, [{"key": "discovery", "count": 1}])
 
 
+def test_portfolio_roll_ups_filter_on_the_slice_not_on_the_live_rows(
+    client: TestClient, app_services: Services, tokens: TokenFactory
+) -> None:
+    # A themed project in discovery today, not yet on September 25th: on that date a
+    # discovery filter keeps neither it nor its theme.
+    story = Story(client, app_services, tokens)
+    themed = uuid.uuid4()
+    story.send(
+        RegisterProject(
+            lab=story.lab,
+            title="Projet rural",
+            summary="",
+            themes=["ruralité"],
+            territories=[],
+            started_on=date(2025, 9, 1),
+            project_id=themed,
+        ),
+        date(2025, 9, 20),
+    )
+    story.send(
+        EnterPhase(project_id=themed, phase=Phase.DISCOVERY, decision=GateDecision.GO),
+        date(2025, 10, 6),
+    )
+    for projection in PROJECTIONS:
+        ProjectionWorker(app_services, projection).run_until_caught_up()
+    query = """query($f: ProjectFilter, $on: Date) {
+      portfolio(filter: $f, on: $on) { total byTheme { key count } } }"""
+    kept = {"lab": story.lab, "phase": "DISCOVERY"}
+    before = story.data(query, f=kept, on="2025-09-25")["portfolio"]
+    after = story.data(query, f=kept, on="2025-10-10")["portfolio"]
+    assert before == {"total": 0, "byTheme": []}
+    assert after == {"total": 2, "byTheme": [{"key": "ruralité", "count": 1}]}
+
+
 CHANGES = """query($f: ProjectFilter) {
   portfolioChanges(from: "2025-10-01", to: "2025-11-30", filter: $f) {
   totals { opened healthChanged milestonesPlanned milestonesSlipped daysSlipped }
