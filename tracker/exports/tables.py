@@ -170,12 +170,13 @@ CAMPAIGN_COLUMNS = (
 )
 
 
-def projects_table(engine: Engine, query: ProjectQuery) -> Table:
-    """Every project `query` keeps (not one page), in registration order."""
+def projects_table(engine: Engine, query: ProjectQuery | None, tables: Tables = LIVE) -> Table:
+    """Every project `query` keeps (not one page), in registration order, from the read
+    models or from the time slice `tables` (projections/queries.py `sliced`)."""
     rows: list[Any] = []
     after: str | None = None
     while True:
-        page = project_page(engine, query, QUERY_PAGE, after)
+        page = project_page(engine, query, QUERY_PAGE, after, tables)
         rows.extend(page.rows)
         if not page.has_next or not page.rows:
             break
@@ -325,47 +326,3 @@ def project_history_tables(
         Table("Historique", HISTORY_COLUMNS, [_history_row(e) for e in entries]),
         Table("Financements", FUNDING_COLUMNS, funding_rows),
     ]
-
-
-HEALTH_LABELS = {"on_track": "en bonne voie", "at_risk": "à risque", "off_track": "en difficulté"}
-STATUS_LABELS = {"active": "en cours", "closed": "clos"}
-
-PROJECT_COLUMNS = (
-    Column("lab", "Laboratoire", width=16),
-    Column("title", "Projet", width=40),
-    Column("phase", "Phase", width=16),
-    Column("phase_since", "Dans la phase depuis", Kind.DATE, 12),
-    Column("health", "Santé", width=14),
-    Column("status", "Statut", width=10),
-    Column("themes", "Thèmes", width=30),
-    Column("territories", "Territoires (codes COG)", width=24),
-    Column("started_on", "Commencé le", Kind.DATE, 12),
-    Column("milestones_open", "Jalons ouverts", Kind.INTEGER, 10),
-    Column("milestones_achieved", "Jalons atteints", Kind.INTEGER, 10),
-    Column("partners", "Partenaires", Kind.INTEGER, 10),
-    Column("funding_cents", "Financement", Kind.EUROS, 16),
-    Column("id", "Identifiant du projet", width=38),
-)
-
-
-def projects_table(engine: Engine, query: ProjectQuery | None, tables: Tables = LIVE) -> Table:
-    """The projects `query` keeps, in registration order, from the read models or from
-    the time slice `tables` (projections/queries.py `sliced`)."""
-    rows: list[dict[str, Any]] = []
-    after: str | None = None
-    while True:
-        page = project_page(engine, query, QUERY_PAGE, after, tables)
-        rows.extend(
-            {
-                **dict(r),
-                "phase": Phase(r.phase).label,
-                "health": HEALTH_LABELS.get(r.health, r.health),
-                "status": STATUS_LABELS.get(r.status, r.status),
-                "themes": ", ".join(r.themes),
-                "territories": ", ".join(t.get("code", "") for t in r.territories),
-            }
-            for r in page.rows
-        )
-        if not page.has_next or not page.rows:
-            return Table("Projets", PROJECT_COLUMNS, rows)
-        after = encode_cursor(page.rows[-1].registered_position)
