@@ -29,8 +29,10 @@ format: install
 	$(BIN)/ruff format domain tracker projections migrations tests bench
 	$(BIN)/ruff check --fix domain tracker projections migrations tests bench
 
+# The suite runs on every core (pytest-xdist); PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= auto
 test: lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # The reliability suite with its long bounds (more clients' commands, crash rounds, fuzz
 # examples) and the soak-only tests; `make test` runs the same tests with short bounds.
