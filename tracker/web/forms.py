@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
+from functools import partial
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -38,23 +39,28 @@ from domain import errors
 from domain.values import (
     ActivityKind,
     ActivityMode,
+    Audience,
     GateDecision,
     Health,
     Phase,
     Territory,
     TerritoryLevel,
+    TrainingFormat,
 )
 from tracker.application.access import Principal, Role, TokenRequestError
 from tracker.application.commands import (
     AchieveMilestone,
     AssessHealth,
     CancelMilestone,
+    CancelTraining,
     Command,
     EnterPhase,
+    HoldTraining,
     LogActivity,
     PlanMilestone,
     RegisterProject,
     RescheduleMilestone,
+    ScheduleTraining,
 )
 from tracker.application.idempotency import (
     CompletionWrite,
@@ -109,7 +115,7 @@ def _int(values: Mapping[str, str], name: str) -> int:
     return number
 
 
-E = TypeVar("E", Phase, Health, GateDecision, ActivityKind, ActivityMode)
+E = TypeVar("E", Phase, Health, GateDecision, ActivityKind, ActivityMode, TrainingFormat)
 
 
 def _choice(values: Mapping[str, str], name: str, enum: type[E]) -> E:
@@ -132,6 +138,9 @@ class Action:
     dated_by: str | None = "occurred_on"
     # Domain errors shown beside a field (the others above the form).
     fields: Mapping[type[Exception], str] = field(default_factory=dict)
+    # Written only on the version the page showed (its hidden `version` field); a form that
+    # creates an aggregate has none.
+    versioned: bool = True
 
 
 def _enter_phase(project_id: UUID, values: Mapping[str, str]) -> Command:
@@ -274,6 +283,87 @@ REGISTER = Action(
 )
 
 
+# -- the training forms (`/formations/nouvelle`, `/formations/{id}/saisie`) ------------------
+
+# The schedule form offers this many session dates; an action with more is scheduled
+# through the API (docs/web.md).
+SESSION_FIELDS = ("session_1", "session_2", "session_3")
+
+
+def _optional_int(values: Mapping[str, str], name: str) -> int | None:
+    return _int(values, name) if values.get(name, "").strip() else None
+
+
+def _listed(values: Mapping[str, str], name: str) -> list[str]:
+    return [item.strip() for item in values.get(name, "").split(",") if item.strip()]
+
+
+def _schedule_training(lab: str, values: Mapping[str, str]) -> Command:
+    sessions = [_date(values, SESSION_FIELDS[0])]
+    sessions += [_date(values, name) for name in SESSION_FIELDS[1:] if values.get(name)]
+    place = None
+    if values.get("place_code", "").strip():
+        try:
+            place = Territory("commune", _text(values, "place_code"), _int(values, "place_year"))
+        except errors.InvalidValueError:
+            raise FieldError("place_code", "territory") from None
+    return ScheduleTraining(
+        lab=lab,
+        title=_text(values, "title"),
+        format=_choice(values, "format", TrainingFormat),
+        session_dates=sessions,
+        mode=_choice(values, "mode", ActivityMode),
+        place=place,
+        partners=_listed(values, "partners"),
+        audiences=[a.value for a in Audience if values.get(f"audience_{a.value}")],
+        capacity=_optional_int(values, "capacity"),
+        campaign=values.get("campaign", "").strip() or None,
+    )
+
+
+def _hold_training(training_id: UUID, values: Mapping[str, str]) -> Command:
+    by_audience = {
+        a.value: count
+        for a in Audience
+        if (count := _optional_int(values, f"attendance_{a.value}")) is not None
+    }
+    return HoldTraining(
+        training_id=training_id,
+        attendance=_int(values, "attendance"),
+        attendance_by_audience=by_audience,
+        reason=_reason(values),
+    )
+
+
+def _cancel_training(training_id: UUID, values: Mapping[str, str]) -> Command:
+    return CancelTraining(training_id=training_id, reason=_reason(values))
+
+
+SCHEDULE_FIELDS: dict[type[Exception], str] = {
+    errors.InvalidTitleError: "title",
+    errors.SessionRequiredError: "session_1",
+    errors.DatesOutOfOrderError: "session_1",
+    errors.PlaceRequiredError: "place_code",
+    errors.CampaignNotFoundError: "campaign",
+}
+
+TRAINING_ACTIONS: dict[str, Action] = {
+    "tenue": Action(
+        _hold_training,
+        fields={
+            errors.AttendanceAboveCapacityError: "reason",
+            errors.AttendanceByAudienceError: "attendance",
+            errors.NegativeValueError: "attendance",
+            errors.FutureDateError: "occurred_on",
+        },
+    ),
+    "annulee": Action(
+        _cancel_training,
+        fields={errors.ReasonRequiredError: "reason", errors.FutureDateError: "occurred_on"},
+    ),
+}
+
+
 def field_for(action: Action, error: Exception) -> str:
     for kind, name in action.fields.items():
         if isinstance(error, kind):
@@ -315,13 +405,18 @@ class FormPages:
         return (principal, self.csrf_token(session.session_id)) if principal else None
 
     def page(
-        self, template: str, principal: Principal, status_code: int = 200, **values: Any
+        self,
+        template: str,
+        principal: Principal,
+        status_code: int = 200,
+        path: str = "/projets",
+        **values: Any,
     ) -> Response:
         return self.renderer.page(
             template,
             status_code=status_code,
             principal=principal,
-            path="/projets",
+            path=path,
             form_key=lambda: secrets.token_urlsafe(18),
             **values,
         )
@@ -394,6 +489,55 @@ class FormPages:
             levels=[level.value for level in TerritoryLevel],
         )
 
+    def schedule_page(
+        self,
+        principal: Principal,
+        csrf: str,
+        status_code: int = 200,
+        outcome: Outcome | None = None,
+    ) -> Response:
+        today = datetime.now(self.zone).date()
+        return self.page(
+            "training_new.html",
+            principal,
+            status_code,
+            path="/formations",
+            csrf=csrf,
+            outcome=outcome,
+            year=str(today.year),
+            sessions=SESSION_FIELDS,
+            formats=[(f.value, f.label) for f in TrainingFormat],
+            modes=[m.value for m in ActivityMode],
+            audiences=[(a.value, a.label) for a in Audience],
+        )
+
+    def training_page(
+        self,
+        principal: Principal,
+        csrf: str,
+        training: Any,
+        status_code: int = 200,
+        outcome: Outcome | None = None,
+        done: str | None = None,
+    ) -> Response:
+        today = datetime.now(self.zone).date()
+        named = set(training.audiences)
+        return self.page(
+            "training_forms.html",
+            principal,
+            status_code,
+            path="/formations",
+            training=training.as_dict(),
+            training_id=str(training.id),
+            version=training.version,
+            csrf=csrf,
+            outcome=outcome,
+            done=done if done in TRAINING_ACTIONS or done == "nouvelle" else None,
+            today=today.isoformat(),
+            # The action's audiences first (all of them when it names none).
+            audiences=[(a.value, a.label) for a in Audience if not named or a.value in named],
+        )
+
     def refused(self, principal: Principal | None, reason: str) -> Response:
         if principal is None:
             return Response("forbidden", status_code=403, headers=SECURITY_HEADERS)
@@ -415,6 +559,13 @@ def _load(services: Services, project_id: str) -> Any:
     try:
         return services.application.get_project(UUID(project_id))
     except (ValueError, errors.ProjectNotFoundError):
+        return None
+
+
+def _load_training(services: Services, training_id: str) -> Any:
+    try:
+        return services.application.get_training(UUID(training_id))
+    except (ValueError, errors.TrainingNotFoundError):
         return None
 
 
@@ -449,6 +600,60 @@ def _execute(
         store.release(services.engine, outcome)
         raise
     return render(str(result.id), result.version, result.position)
+
+
+Again = Callable[..., Response]
+
+
+async def record(
+    request: Request,
+    principal: Principal,
+    chosen: Action,
+    aggregate_id: UUID,
+    outcome: Outcome,
+    again: Again,
+    reload: Callable[[], Any],
+) -> StoredResponse | Response:
+    """Write one form's command on the version its page showed, once per form key.
+
+    Every staff form posts through here. Returns what was written (the first run's, for a
+    form sent again); otherwise the page again, `again(status, fresh_state)`, with the
+    outcome's errors beside their fields: 422 for a field that does not parse, 409 for a
+    stale page (with the aggregate as it is now, from `reload`), for a form already being
+    recorded, or for a domain refusal.
+    """
+    values = outcome.values
+    try:
+        command = chosen.build(aggregate_id, values)
+        occurred_on = _date(values, chosen.dated_by) if chosen.dated_by else None
+        expected = _int(values, "version") if chosen.versioned else None
+    except FieldError as error:
+        outcome.errors[error.name] = error.message
+        return again(422)
+    services: Services = request.app.state.services
+    key = values.get("cle", "")[:100] or secrets.token_urlsafe(18)
+    kept = {k: v for k, v in values.items() if k not in ("csrf", "cle")}
+    try:
+        return await run_in_threadpool(
+            _execute,
+            services,
+            request.app.state.idempotency,
+            principal,
+            command,
+            occurred_on,
+            expected,
+            key,
+            fingerprint("POST", request.url.path, kept),
+        )
+    except StaleVersionError:
+        outcome.stale = True
+        return again(409, await run_in_threadpool(reload))
+    except (IdempotencyKeyInProgressError, IdempotencyKeyReusedError):
+        outcome.errors[WHOLE_FORM] = "in_progress"
+        return again(409)
+    except errors.DomainError as error:
+        outcome.errors[field_for(chosen, error)] = translate(str(error), FRENCH)
+        return again(409)
 
 
 def forms_router(forms: FormPages) -> APIRouter:
@@ -488,37 +693,14 @@ def forms_router(forms: FormPages) -> APIRouter:
         if not may_write(principal, project.lab):
             return forms.refused(principal, "lab")
         outcome = Outcome(action, values)
-        try:
-            command = chosen.build(project.id, values)
-            occurred_on = _date(values, chosen.dated_by) if chosen.dated_by else None
-            expected = _int(values, "version")
-        except FieldError as error:
-            outcome.errors[error.name] = error.message
-            return forms.project_page(principal, csrf, project, 422, outcome)
-        key = values.get("cle", "")[:100] or secrets.token_urlsafe(18)
-        kept = {k: v for k, v in values.items() if k not in ("csrf", "cle")}
-        try:
-            await run_in_threadpool(
-                _execute,
-                services,
-                request.app.state.idempotency,
-                principal,
-                command,
-                occurred_on,
-                expected,
-                key,
-                fingerprint("POST", request.url.path, kept),
-            )
-        except StaleVersionError:
-            outcome.stale = True
-            fresh = await run_in_threadpool(_load, services, project_id)
-            return forms.project_page(principal, csrf, fresh, 409, outcome)
-        except (IdempotencyKeyInProgressError, IdempotencyKeyReusedError):
-            outcome.errors[WHOLE_FORM] = "in_progress"
-            return forms.project_page(principal, csrf, project, 409, outcome)
-        except errors.DomainError as error:
-            outcome.errors[field_for(chosen, error)] = translate(str(error), FRENCH)
-            return forms.project_page(principal, csrf, project, 409, outcome)
+
+        def again(status: int, state: Any | None = None) -> Response:
+            return forms.project_page(principal, csrf, state or project, status, outcome)
+
+        reload = partial(_load, services, project_id)
+        written = await record(request, principal, chosen, project.id, outcome, again, reload)
+        if isinstance(written, Response):
+            return written
         return RedirectResponse(
             f"/projets/{project_id}/saisie?fait={action}#{action}", status_code=303
         )
@@ -577,6 +759,96 @@ def forms_router(forms: FormPages) -> APIRouter:
             return forms.new_project_page(principal, csrf, 409, outcome)
         return RedirectResponse(f"/projets/{stored.body['id']}/saisie", status_code=303)
 
+    @routes.get("/formations/nouvelle")
+    async def new_training(request: Request) -> Response:
+        """For lab staff: the form that schedules a training action of their lab."""
+        signed = await forms.signed_in(request)
+        if signed is None:
+            return RedirectResponse("/connexion?suite=/formations/nouvelle", status_code=303)
+        principal, csrf = signed
+        if principal.role is not Role.STAFF:
+            return forms.refused(principal, "lab")
+        return forms.schedule_page(principal, csrf)
+
+    @routes.post("/formations/nouvelle")
+    async def schedule_training(request: Request) -> Response:
+        """Schedule a training action of the signed-in staff member's lab, once per form."""
+        signed = await forms.signed_in(request)
+        if not same_origin(request) or signed is None:
+            return forms.refused(None, "origin")
+        principal, csrf = signed
+        values = await small_form(request)
+        if not hmac.compare_digest(values.get("csrf", ""), csrf):
+            return forms.refused(principal, "csrf")
+        lab = principal.lab
+        if principal.role is not Role.STAFF or lab is None:
+            return forms.refused(principal, "lab")
+        outcome = Outcome("nouvelle", values)
+        chosen = Action(
+            lambda _id, fields: _schedule_training(lab, fields),
+            dated_by=None,
+            fields=SCHEDULE_FIELDS,
+            versioned=False,
+        )
+
+        def again(status: int, _state: Any | None = None) -> Response:
+            return forms.schedule_page(principal, csrf, status, outcome)
+
+        written = await record(
+            request, principal, chosen, uuid.uuid4(), outcome, again, lambda: None
+        )
+        if isinstance(written, Response):
+            return written
+        return RedirectResponse(
+            f"/formations/{written.body['id']}/saisie?fait=nouvelle", status_code=303
+        )
+
+    @routes.get("/formations/{training_id}/saisie")
+    async def training_forms(request: Request, training_id: str) -> Response:
+        """The staff's forms for one training action: hold it, or cancel it."""
+        signed = await forms.signed_in(request)
+        if signed is None:
+            return RedirectResponse(f"/connexion?suite={request.url.path}", status_code=303)
+        principal, csrf = signed
+        services: Services = request.app.state.services
+        training = await run_in_threadpool(_load_training, services, training_id)
+        if training is None:
+            return forms.page("not_found.html", principal, 404)
+        if not may_write(principal, training.lab):
+            return forms.refused(principal, "lab")
+        done = request.query_params.get("fait")
+        return forms.training_page(principal, csrf, training, done=done)
+
+    @routes.post("/formations/{training_id}/saisie/{action}")
+    async def post_training_form(request: Request, training_id: str, action: str) -> Response:
+        """Hold or cancel a training action, once, on the version the page showed."""
+        signed = await forms.signed_in(request)
+        if not same_origin(request) or signed is None:
+            return forms.refused(None, "origin")
+        principal, csrf = signed
+        values = await small_form(request)
+        if not hmac.compare_digest(values.get("csrf", ""), csrf):
+            return forms.refused(principal, "csrf")
+        chosen = TRAINING_ACTIONS.get(action)
+        services: Services = request.app.state.services
+        training = await run_in_threadpool(_load_training, services, training_id)
+        if chosen is None or training is None:
+            return forms.page("not_found.html", principal, 404)
+        if not may_write(principal, training.lab):
+            return forms.refused(principal, "lab")
+        outcome = Outcome(action, values)
+
+        def again(status: int, state: Any | None = None) -> Response:
+            return forms.training_page(principal, csrf, state or training, status, outcome)
+
+        reload = partial(_load_training, services, training_id)
+        written = await record(request, principal, chosen, training.id, outcome, again, reload)
+        if isinstance(written, Response):
+            return written
+        return RedirectResponse(
+            f"/formations/{training_id}/saisie?fait={action}#etat", status_code=303
+        )
+
     @routes.get("/admin/acces")
     async def access_requests(request: Request) -> Response:
         """For admins: the people who signed in through the provider and wait for access."""
@@ -625,4 +897,4 @@ def forms_router(forms: FormPages) -> APIRouter:
     return routes
 
 
-__all__ = ["ACTIONS", "FormPages", "forms_router"]
+__all__ = ["ACTIONS", "TRAINING_ACTIONS", "FormPages", "forms_router"]
