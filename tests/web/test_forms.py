@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 from fastapi.testclient import TestClient
 
 from domain.values import Health
+from tests.factories import schedule_training
 from tests.web.conftest import BASE_URL, new_token, register, sign_in
 from tracker.application.access import Role
-from tracker.application.commands import AssessHealth
+from tracker.application.commands import AssessHealth, HoldTraining
 from tracker.application.services import Services
 from tracker.audit.history import project_history
+from tracker.audit.training import training_history
 
 HIDDEN = re.compile(r'name="(csrf|cle|version|milestone_id)" value="([^"]*)"')
 
@@ -197,3 +200,130 @@ def test_a_project_registered_through_the_form_belongs_to_the_staffs_lab(
     project = web_services.application.get_project(project_id)
     assert (project.lab, project.title) == (lab, "Tiers-lieu numérique")
     assert project.themes == ["inclusion numérique", "tiers-lieux"]
+
+
+# -- the training forms (`/formations/nouvelle`, `/formations/{id}/saisie`) ------------------
+
+
+def staff_of_new_lab(shared: TestClient) -> tuple[Services, str, str]:
+    """A new lab and a session of its staff on the module's app: (services, lab, token id)."""
+    services: Services = shared.app.state.services  # type: ignore[attr-defined]
+    lab, _project_id, _position = register(services.application, "Projet formateur")
+    token = new_token(services, Role.STAFF, lab)
+    sign_in(shared, token)
+    return services, lab, token.split(".")[0]
+
+
+def scheduled(services: Services, lab: str) -> uuid.UUID:
+    """A remote workshop of `lab` (30 seats, for communes), its session before today."""
+    result = services.application.execute(
+        schedule_training(lab), services.application.meta("tok_fixture", str(uuid.uuid4()))
+    )
+    return result.id
+
+
+def post_training(web: TestClient, path: str, fields: dict[str, str]) -> Any:
+    return web.post(path, data=fields, headers={"Origin": BASE_URL})
+
+
+def test_a_training_scheduled_through_the_form_is_the_staffs_labs_once(
+    shared: TestClient,
+) -> None:
+    services, lab, token_id = staff_of_new_lab(shared)
+    page = shared.get("/formations/nouvelle")
+    assert page.status_code == 200
+    fields = {
+        **dict(HIDDEN.findall(page.text)),
+        "title": "Atelier design de services",
+        "format": "workshop",
+        "session_1": "2025-03-04",
+        "session_2": "2025-03-11",
+        "mode": "in_person",
+        "place_code": "",
+        "place_year": "2025",
+        "capacity": "20",
+        "partners": "CNFPT, Région",
+        "audience_communes_epci": "1",
+    }
+    refused = post_training(shared, "/formations/nouvelle", fields)
+    assert refused.status_code == 409  # in the room needs a place: said beside it, in French
+    error = re.search(r'id="nouvelle-place_code-erreur">([^<]+)<', refused.text)
+    assert error is not None and "lieu" in error.group(1).lower()
+    assert 'value="Atelier design de services"' in refused.text
+    fields["place_code"] = "58194"
+    first = post_training(shared, "/formations/nouvelle", fields)
+    again = post_training(shared, "/formations/nouvelle", fields)  # the same form sent twice
+    assert (first.status_code, again.status_code) == (303, 303)
+    assert first.headers["location"] == again.headers["location"]
+    training_id = uuid.UUID(first.headers["location"].split("/")[2])
+    training = services.application.get_training(training_id)
+    assert (training.lab, training.title, training.capacity) == (lab, fields["title"], 20)
+    assert training.audiences == ["communes_epci"]
+    assert training.partners == ["CNFPT", "Région"]
+    assert [e.actor for e in training_history(services.application, training_id).entries] == [
+        token_id
+    ]
+
+
+def test_a_training_held_through_the_form_keeps_its_attendance_by_audience(
+    shared: TestClient,
+) -> None:
+    services, lab, _token_id = staff_of_new_lab(shared)
+    training_id = scheduled(services, lab)
+    path = f"/formations/{training_id}/saisie"
+    page = shared.get(path)
+    assert page.status_code == 200
+    fields = {**hidden(page.text, "tenue"), "attendance": "35", "occurred_on": "2025-11-30",
+              "attendance_communes_epci": "20"}  # fmt: skip
+    above = post_training(shared, f"{path}/tenue", fields)
+    assert above.status_code == 409  # above the 30 seats without a reason
+    assert 'aria-describedby="tenue-reason-erreur"' in above.text
+    held = post_training(shared, f"{path}/tenue", {**fields, "reason": "Salle de débordement"})
+    assert held.status_code == 303
+    training = services.application.get_training(training_id)
+    assert (training.status, training.attendance) == ("held", 35)
+    assert training.attendance_by_audience == {"communes_epci": 20}
+    assert "Enregistré." in shared.get(held.headers["location"]).text
+
+
+def test_a_stale_training_page_records_nothing_and_a_cancel_needs_its_reason(
+    shared: TestClient,
+) -> None:
+    services, lab, _token_id = staff_of_new_lab(shared)
+    training_id = scheduled(services, lab)
+    path = f"/formations/{training_id}/saisie"
+    page = shared.get(path)
+    no_reason = post_training(
+        shared, f"{path}/annulee", {**hidden(page.text, "annulee"), "occurred_on": "2025-11-01"}
+    )
+    assert no_reason.status_code == 409
+    assert 'id="annulee-reason-erreur"' in no_reason.text
+    application = services.application
+    application.execute(
+        HoldTraining(training_id=training_id, attendance=12),
+        application.meta("tok_other", str(uuid.uuid4())),
+    )
+    stale = post_training(
+        shared,
+        f"{path}/annulee",
+        {**hidden(page.text, "annulee"), "reason": "Formateur absent", "occurred_on": "2025-11-01"},
+    )
+    assert stale.status_code == 409
+    assert "Quelqu’un a modifié cette action de formation" in stale.text
+    assert application.get_training(training_id).status == "held"
+
+
+def test_only_the_staff_of_the_actions_lab_get_the_training_forms(shared: TestClient) -> None:
+    services, lab, _token_id = staff_of_new_lab(shared)
+    training_id = scheduled(services, lab)
+    path = f"/formations/{training_id}/saisie"
+    fields = {**hidden(shared.get(path).text, "annulee"), "reason": "x"}
+    assert post_training(shared, f"{path}/annulee", {**fields, "csrf": "0" * 64}).status_code == 403
+    sign_in(shared, new_token(services, Role.STAFF, f"{lab}-x"[:40]))
+    assert shared.get(path).status_code == 403
+    sign_in(shared, new_token(services, Role.VIEWER))
+    assert shared.get(path).status_code == 403
+    assert shared.get("/formations/nouvelle").status_code == 403
+    shared.cookies.clear()
+    assert shared.get(path).status_code == 303
+    assert services.application.get_training(training_id).status == "scheduled"
