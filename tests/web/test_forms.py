@@ -248,7 +248,8 @@ def test_a_training_scheduled_through_the_form_is_the_staffs_labs_once(
     refused = post_training(shared, "/formations/nouvelle", fields)
     assert refused.status_code == 409  # in the room needs a place: said beside it, in French
     error = re.search(r'id="nouvelle-place_code-erreur">([^<]+)<', refused.text)
-    assert error is not None and "lieu" in error.group(1).lower()
+    assert error is not None
+    assert "lieu" in error.group(1).lower()
     assert 'value="Atelier design de services"' in refused.text
     fields["place_code"] = "58194"
     first = post_training(shared, "/formations/nouvelle", fields)
