@@ -217,3 +217,20 @@ def test_the_forms_error_states_have_no_axe_core_violation(
     ).click()
     assert "Quelqu’un a modifié ce projet depuis que vous l’avez ouvert" in page.inner_text("main")
     assert _axe_violations(page) == []
+
+    # The training forms: a refusal beside its field (in the room, no place), then the
+    # scheduled action's own forms page.
+    page.goto(f"{deployment.url}/formations/nouvelle")
+    form = page.locator("form[action='/formations/nouvelle']")
+    form.get_by_label("Titre", exact=True).fill("Atelier design de services")
+    form.get_by_label("Première séance", exact=True).fill("2025-03-04")
+    form.get_by_label("Modalité", exact=True).select_option("in_person")
+    form.get_by_role("button", name="Programmer l’action").click()
+    assert page.locator("#nouvelle-place_code-erreur").count() == 1
+    assert _axe_violations(page) == []
+    form = page.locator("form[action='/formations/nouvelle']")
+    form.get_by_label("Lieu", exact=False).fill("58194")
+    form.get_by_role("button", name="Programmer l’action").click()
+    page.wait_for_url("**/saisie?fait=nouvelle")
+    assert page.get_by_role("heading", name="Enregistrer comme tenue").is_visible()
+    assert _axe_violations(page) == []
