@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from domain.values import Health
 from tests.factories import schedule_training
-from tests.web.conftest import BASE_URL, new_token, register, sign_in
+from tests.web.conftest import BASE_URL, caught_up, new_token, register, sign_in
 from tracker.application.access import Role
 from tracker.application.commands import AssessHealth, HoldTraining
 from tracker.application.services import Services
@@ -214,12 +214,13 @@ def staff_of_new_lab(shared: TestClient) -> tuple[Services, str, str]:
     return services, lab, token.split(".")[0]
 
 
-def scheduled(services: Services, lab: str) -> uuid.UUID:
-    """A remote workshop of `lab` (30 seats, for communes), its session before today."""
+def scheduled(services: Services, lab: str) -> tuple[uuid.UUID, int]:
+    """A remote workshop of `lab` (30 seats, for communes), its session before today:
+    (its id, its position)."""
     result = services.application.execute(
         schedule_training(lab), services.application.meta("tok_fixture", str(uuid.uuid4()))
     )
-    return result.id
+    return result.id, result.position
 
 
 def post_training(web: TestClient, path: str, fields: dict[str, str]) -> Any:
@@ -270,8 +271,10 @@ def test_a_training_held_through_the_form_keeps_its_attendance_by_audience(
     shared: TestClient,
 ) -> None:
     services, lab, _token_id = staff_of_new_lab(shared)
-    training_id = scheduled(services, lab)
+    training_id, position = scheduled(services, lab)
     path = f"/formations/{training_id}/saisie"
+    caught_up(shared, position)  # the programme's list links each of the lab's actions here
+    assert f'href="{path}"' in shared.get(f"/formations?lab={lab}").text
     page = shared.get(path)
     assert page.status_code == 200
     fields = {**hidden(page.text, "tenue"), "attendance": "35", "occurred_on": "2025-11-30",
@@ -291,7 +294,7 @@ def test_a_stale_training_page_records_nothing_and_a_cancel_needs_its_reason(
     shared: TestClient,
 ) -> None:
     services, lab, _token_id = staff_of_new_lab(shared)
-    training_id = scheduled(services, lab)
+    training_id, _position = scheduled(services, lab)
     path = f"/formations/{training_id}/saisie"
     page = shared.get(path)
     no_reason = post_training(
@@ -316,7 +319,7 @@ def test_a_stale_training_page_records_nothing_and_a_cancel_needs_its_reason(
 
 def test_only_the_staff_of_the_actions_lab_get_the_training_forms(shared: TestClient) -> None:
     services, lab, _token_id = staff_of_new_lab(shared)
-    training_id = scheduled(services, lab)
+    training_id, _position = scheduled(services, lab)
     path = f"/formations/{training_id}/saisie"
     fields = {**hidden(shared.get(path).text, "annulee"), "reason": "x"}
     assert post_training(shared, f"{path}/annulee", {**fields, "csrf": "0" * 64}).status_code == 403
