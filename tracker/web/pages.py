@@ -4,8 +4,8 @@
 Each page authenticates its session, reads its data with its GraphQL query run in-process
 (tracker/web/reading.py), shapes it for its template, and renders. Time travel: every page
 takes `?on=DATE&connu_le=ISO-8601`, passes them to the schema's `on:`/`asKnownAt:`
-(`TimeTravel.variables`) and says which date it shows; a page whose query cannot travel
-says plainly that its figures are today's (`_applied`).
+(`TimeTravel.variables`) and says which date it shows; a page whose query could not travel
+would say plainly that its figures are today's (`_applied`; every page travels now).
 """
 
 from __future__ import annotations
