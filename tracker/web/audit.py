@@ -32,6 +32,9 @@ async def audit_status(services: Services, project_id: str) -> dict[str, Any]:
     }
 
 
+KNOWLEDGE_FIRST = 100  # the knowledge changes a history page lists (`first:` of its query)
+
+
 @dataclass(frozen=True)
 class KnowledgeWindow:
     """The two instants the history page's knowledge changes are read between:

@@ -23,7 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from domain.values import Health, Phase, Status
 from tracker.application.access import Principal, Role
 from tracker.application.services import Services
-from tracker.web.audit import KnowledgeWindow, audit_status, knowledge_rows
+from tracker.web.audit import KNOWLEDGE_FIRST, KnowledgeWindow, audit_status, knowledge_rows
 from tracker.web.charts import TimelineRow, bar_chart, timeline
 from tracker.web.project_extras import partners_and_decisions
 from tracker.web.reading import QueryFailedError, QueryRunner, query_text, read
@@ -359,7 +359,7 @@ def router(pages: Pages) -> APIRouter:
         if isinstance(window, str):
             return pages.render(request, "bad_date.html", principal, 400, parameter=window)
         variables = {"id": project_id}
-        learnt_variables = {"id": project_id, **window.variables}
+        learnt_variables = {"id": project_id, **window.variables, "first": KNOWLEDGE_FIRST}
         try:
             data = await read(pages.run, services, principal, "history", variables)
         except QueryFailedError as error:
@@ -382,6 +382,7 @@ def router(pages: Pages) -> APIRouter:
             events=data["projectHistory"],
             window=window,
             learnt=knowledge_rows(learnt["knowledgeChanges"], data["projectHistory"]),
+            learnt_first=KNOWLEDGE_FIRST,
             learnt_query=query_text("knowledge"),
             learnt_variables=learnt_variables,
             **await audit_status(services, project_id),
