@@ -908,23 +908,29 @@ def _milestone_change(was: RowMapping | None, now: RowMapping) -> MilestoneChang
 
 
 def knowledge_changes(
-    bind: Bind, start: datetime, end: datetime, up_to: date, first: int
+    bind: Bind,
+    start: datetime,
+    end: datetime,
+    up_to: date,
+    first: int,
+    project_id: str | None = None,
 ) -> list[RowMapping]:
     """The feed's events recorded in [start, end) about business dates up to `up_to`: what
-    was learnt, late, about the past after a report written at `start`."""
+    was learnt, late, about the past after a report written at `start`; one project's only
+    when `project_id` is given."""
     check_first(first)
     f = activity_feed
+    conditions = [
+        f.c.recorded_at >= instant(start),
+        f.c.recorded_at < instant(end),
+        f.c.occurred_on <= up_to,
+    ]
+    if project_id is not None:
+        conditions.append(f.c.project_id == project_id)
     with connected(bind) as connection:
         return list(
             connection.execute(
-                sa.select(f)
-                .where(
-                    f.c.recorded_at >= instant(start),
-                    f.c.recorded_at < instant(end),
-                    f.c.occurred_on <= up_to,
-                )
-                .order_by(f.c.position)
-                .limit(first)
+                sa.select(f).where(*conditions).order_by(f.c.position).limit(first)
             ).mappings()
         )
 

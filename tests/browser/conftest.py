@@ -39,6 +39,10 @@ CHROMIUM_ARGS = [
 ]
 START_DEADLINE_SECONDS = 90
 SEEDED_PROJECTS = 24
+# Where to save the pages' screenshots (docs/web.md: `TRACKER_SCREENSHOTS=docs/screenshots`);
+# unset, none is taken.
+SCREENSHOTS = os.environ.get("TRACKER_SCREENSHOTS")
+SCREENSHOT_SIZE = {"width": 1280, "height": 1000}
 
 
 def _free_port() -> int:
@@ -161,3 +165,22 @@ def page(browser: Any) -> Iterator[Any]:
         yield context.new_page()
     finally:
         context.close()
+
+
+def screenshot(page: Any, name: str, at: str | None = None) -> None:
+    """Save 1280 × 1000 px of the page as `name`.png under TRACKER_SCREENSHOTS when it is
+    set (the docs' pictures), from its top or from the element `at` (a CSS selector);
+    nothing otherwise."""
+    if not SCREENSHOTS:
+        return
+    folder = Path(SCREENSHOTS)
+    folder.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size(SCREENSHOT_SIZE)
+    top = 0.0
+    if at is not None:
+        top = page.locator(at).first.evaluate(
+            "node => Math.max(0, node.getBoundingClientRect().top + window.scrollY - 16)"
+        )
+    page.screenshot(
+        path=str(folder / f"{name}.png"), full_page=True, clip={"x": 0, "y": top, **SCREENSHOT_SIZE}
+    )

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Server
+from tests.browser.conftest import Server, screenshot
 from tracker.web.pages import Filters, TimeTravel, dashboard_variables
 from tracker.web.reading import query_text
 from tracker.web.rendering import long_date
@@ -94,6 +94,12 @@ def test_no_page_has_an_axe_core_wcag_violation(page: Any, server: Server) -> No
     found = {"/connexion": _axe_violations(page)}
     _sign_in(page, server)
     project = server.graphql(query_text("projects"), {"first": 1})["projects"]["edges"][0]
+    pictures = {  # the docs' screenshots (TRACKER_SCREENSHOTS): a name, where to start
+        "/": ("tableau-de-bord", None),
+        f"/projets/{project['node']['id']}": ("projet", "#frise-titre"),
+        "/formations?format=workshop&on=2024-12-31": ("formations", ".time-travel"),
+        "/comparaison?du=2024-12-31&au=2025-06-30": ("comparaison", None),
+    }
     for path in (
         "/",
         "/?on=2024-12-31&connu_le=2025-06-30T12:00:00",
@@ -109,6 +115,8 @@ def test_no_page_has_an_axe_core_wcag_violation(page: Any, server: Server) -> No
     ):
         page.goto(f"{server.url}{path}")
         found[path] = _axe_violations(page)
+        if path in pictures:
+            screenshot(page, *pictures[path])
     assert {path: v for path, v in found.items() if v} == {}
 
 
@@ -126,6 +134,7 @@ def test_a_viewer_cannot_reach_the_auditor_pages_and_an_auditor_can(
     assert page.url == history
     assert page.get_by_role("heading", level=1).inner_text().startswith("Historique")
     assert _axe_violations(page) == []
+    screenshot(page, "historique")
 
 
 def test_pages_run_no_script_and_load_nothing_from_elsewhere(page: Any, server: Server) -> None:
@@ -150,11 +159,11 @@ def test_a_person_reads_the_training_programme_and_opens_the_demo_campaign(
     )
     assert _figure(page.locator('[data-figure="held"]').inner_text()) == answer["held"]
     page.locator("#campagne-titre ~ .chart-body table a").first.click()
-    campaign = server.graphql(query_text("campaign"), {"slug": CAMPAIGN})["campaign"]
-    assert page.get_by_role("heading", level=1).inner_text() == campaign["name"]
+    shown = server.graphql(query_text("campaign"), {"slug": CAMPAIGN})
+    assert page.get_by_role("heading", level=1).inner_text() == shown["campaign"]["name"]
     assert (
         _figure(page.locator('[data-figure="agentsTrained"]').inner_text())
-        == campaign["programme"]["agentsTrained"]
+        == shown["trainingProgramme"]["agentsTrained"]
     )
 
 

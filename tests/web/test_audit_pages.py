@@ -52,6 +52,30 @@ def test_the_labs_staff_read_its_history_with_peoples_names_and_reasons(
     assert "retard du marché" in page.text
 
 
+def test_the_history_shows_what_was_learnt_late_between_two_instants(
+    web: TestClient, web_services: Services
+) -> None:
+    _, project_id, token = _assessed_by_a_person(web, web_services)
+    sign_in(web, token)
+    today = web_services.application.today()
+    page = web.get(
+        f"/projets/{project_id}/historique",
+        params={"appris_du": "2025-06-01", "appris_au": today.isoformat()},
+    )
+    assert page.status_code == 200
+    learnt = page.text.split("Ce qui a été appris entre deux instants")[1]
+    learnt = learnt.split("L’historique est-il intact ?")[0]
+    assert "jusqu’au 1 juin 2025" in learnt
+    assert "HealthAssessed</th><td>03/02/2025" in learnt  # dated before, recorded in it
+    assert "Céline Zatorsky" in learnt
+    assert "retard du marché" in learnt
+    later = web.get(f"/projets/{project_id}/historique", params={"appris_du": "2099-01-01"})
+    assert "Rien n’a été appris tardivement" in later.text
+    bad = web.get(f"/projets/{project_id}/historique", params={"appris_au": "hier"})
+    assert bad.status_code == 400
+    assert "appris_au" in bad.text
+
+
 def test_another_labs_staff_cannot_read_the_history_nor_download_it(
     web: TestClient, web_services: Services
 ) -> None:

@@ -16,6 +16,7 @@ from tracker.application.services import Services
 from tracker.web.i18n import CATALOGUE, template_messages
 from tracker.web.pages import Filters, TimeTravel, dashboard_variables
 from tracker.web.reading import query_text
+from tracker.web.rendering import chart_label
 
 
 def _graphql(web: TestClient, token: str, name: str, variables: dict[str, object]) -> dict:
@@ -207,3 +208,12 @@ def test_a_project_page_shows_its_partners_and_decisions_on_the_date_shown(
     before = web.get(f"/projets/{project_id}", params={"on": "2025-03-05"})
     assert "Université de Bourgogne" in before.text
     assert "Tester à Autun" not in before.text
+
+
+def test_a_long_chart_label_is_cut_in_its_middle_so_that_names_stay_apart() -> None:
+    grand_est = "Laboratoire d'innovation publique de l'État dans le Grand Est"
+    occitanie = "Laboratoire d'innovation publique de l'État en Occitanie"
+    cut = {chart_label(grand_est), chart_label(occitanie)}
+    assert cut == {"Laboratoire…le Grand Est", "Laboratoire…en Occitanie"}
+    assert all(len(label) <= 30 for label in cut)
+    assert chart_label("Déploiement") == "Déploiement"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
@@ -67,13 +68,64 @@ def test_the_training_programme_shows_what_graphql_answers(
     assert "Tenue" in page.text
 
 
-def test_the_training_programme_says_it_does_not_travel_in_time_yet(
-    web: TestClient, web_services: Services
-) -> None:
+def _backdated_campaign_action(services: Services) -> tuple[str, str, int]:
+    """A workshop of a new lab in the campaign, scheduled on 2025-11-01 and held for 12
+    agents on 2025-11-30 (business dates): (lab, campaign, position)."""
+    application = services.application
+    lab, _, _ = register(application, "Villages d'hier")
+    campaign = registered_campaign(application)
+    scheduled = application.execute(
+        dataclasses.replace(schedule_training(lab), campaign=campaign),
+        application.meta("t", "c", occurred_on=date(2025, 11, 1)),
+    )
+    held = application.execute(
+        HoldTraining(training_id=scheduled.id, attendance=12),
+        application.meta("t", "c", occurred_on=date(2025, 11, 30)),
+    )
+    return lab, campaign, held.position
+
+
+def test_the_training_programme_travels_in_time(web: TestClient, web_services: Services) -> None:
+    lab, _, position = _backdated_campaign_action(web_services)
+    caught_up(web, position)
     sign_in(web, new_token(web_services))
-    page = web.get("/formations", params={"on": "2024-12-31"})
+    before = web.get("/formations", params={"lab": lab, "on": "2025-11-15"})
+    assert before.status_code == 200
+    assert "Date métier affichée : 15 novembre 2025." in before.text
+    assert "les chiffres sont ceux d’aujourd’hui" not in before.text
+    assert (_figure(before.text, "scheduled"), _figure(before.text, "held")) == (1, 0)
+    assert _figure(before.text, "agentsTrained") == 0
+    unborn = web.get("/formations", params={"lab": lab, "on": "2025-10-31"})
+    assert _figure(unborn.text, "scheduled") == 0
+    assert "Atelier Crash Test" not in unborn.text
+    now = web.get("/formations", params={"lab": lab})
+    assert (_figure(now.text, "held"), _figure(now.text, "agentsTrained")) == (1, 12)
+    unknown = web.get("/formations", params={"lab": lab, "connu_le": "2020-01-01T00:00:00Z"})
+    assert "Tel que connu le" in unknown.text
+    assert "pas encore appliqué" not in unknown.text
+    assert _figure(unknown.text, "scheduled") == 0
+
+
+def test_a_campaign_page_travels_in_time(web: TestClient, web_services: Services) -> None:
+    _, campaign, position = _backdated_campaign_action(web_services)
+    caught_up(web, position)
+    token = new_token(web_services)
+    sign_in(web, token)
+    page = web.get(f"/campagnes/{campaign}", params={"on": "2025-11-15"})
     assert page.status_code == 200
-    assert "les chiffres sont ceux d’aujourd’hui" in page.text
+    assert "Date métier affichée : 15 novembre 2025." in page.text
+    variables = {"slug": campaign, "on": "2025-11-15", "asKnownAt": None}
+    answer = web.post(
+        "/graphql",
+        json={"query": query_text("campaign"), "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()["data"]
+    shown = answer["trainingProgramme"]
+    assert _figure(page.text, "scheduled") == shown["scheduled"] >= 1
+    assert _figure(page.text, "held") == shown["held"]
+    assert _figure(page.text, "agentsTrained") == shown["agentsTrained"]
+    today = web.get(f"/campagnes/{campaign}")
+    assert _figure(today.text, "agentsTrained") >= shown["agentsTrained"] + 12
 
 
 def test_a_campaign_page_shows_its_actions_and_roll_ups(

@@ -650,7 +650,8 @@ class Query(AuditQuery):
     @field(
         permission_classes=[CanRead],
         description="What was recorded between two instants about business dates up to"
-        " `upTo` (default: the day of `from`): late-logged facts and corrections.",
+        " `upTo` (default: the day of `from`): late-logged facts and corrections;"
+        " one project's only when `projectId` is given.",
     )
     async def knowledge_changes(
         self,
@@ -659,12 +660,19 @@ class Query(AuditQuery):
         to: datetime,
         up_to: date | None = None,
         first: int = 100,
+        project_id: strawberry.ID | None = None,
     ) -> list[KnowledgeChange]:
         context = info.context
         up_to = up_to or reads.instant(from_).astimezone(context.services.settings.zone).date()
         try:
             rows = await context.run(
-                reads.knowledge_changes, context.engine, from_, to, up_to, first
+                reads.knowledge_changes,
+                context.engine,
+                from_,
+                to,
+                up_to,
+                first,
+                str(project_id) if project_id is not None else None,
             )
         except reads.BadInput as error:
             raise bad_input(error) from None

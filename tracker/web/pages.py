@@ -4,8 +4,8 @@
 Each page authenticates its session, reads its data with its GraphQL query run in-process
 (tracker/web/reading.py), shapes it for its template, and renders. Time travel: every page
 takes `?on=DATE&connu_le=ISO-8601`, passes them to the schema's `on:`/`asKnownAt:`
-(`TimeTravel.variables`) and says which date it shows; a page whose query cannot travel
-says plainly that its figures are today's (`_applied`).
+(`TimeTravel.variables`) and says which date it shows; a page whose query could not travel
+would say plainly that its figures are today's (`_applied`; every page travels now).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from domain.values import Health, Phase, Status
 from tracker.application.access import Principal, Role
 from tracker.application.services import Services
-from tracker.web.audit import audit_status
+from tracker.web.audit import KNOWLEDGE_FIRST, KnowledgeWindow, audit_status, knowledge_rows
 from tracker.web.charts import TimelineRow, bar_chart, timeline
 from tracker.web.project_extras import partners_and_decisions
 from tracker.web.reading import QueryFailedError, QueryRunner, query_text, read
@@ -355,7 +355,11 @@ def router(pages: Pages) -> APIRouter:
         except ValueError:
             return pages.render(request, "not_found.html", principal, 404)
         services: Services = request.app.state.services
+        window = KnowledgeWindow.parse(dict(request.query_params), services.settings.zone)
+        if isinstance(window, str):
+            return pages.render(request, "bad_date.html", principal, 400, parameter=window)
         variables = {"id": project_id}
+        learnt_variables = {"id": project_id, **window.variables, "first": KNOWLEDGE_FIRST}
         try:
             data = await read(pages.run, services, principal, "history", variables)
         except QueryFailedError as error:
@@ -364,6 +368,10 @@ def router(pages: Pages) -> APIRouter:
             return pages.failed(request, principal, error, query_text("history"))
         if data["project"] is None:
             return pages.render(request, "not_found.html", principal, 404)
+        try:
+            learnt = await read(pages.run, services, principal, "knowledge", learnt_variables)
+        except QueryFailedError as error:
+            return pages.failed(request, principal, error, query_text("knowledge"))
         return pages.render(
             request,
             "history.html",
@@ -372,6 +380,11 @@ def router(pages: Pages) -> APIRouter:
             variables=variables,
             project=data["project"],
             events=data["projectHistory"],
+            window=window,
+            learnt=knowledge_rows(learnt["knowledgeChanges"], data["projectHistory"]),
+            learnt_first=KNOWLEDGE_FIRST,
+            learnt_query=query_text("knowledge"),
+            learnt_variables=learnt_variables,
             **await audit_status(services, project_id),
         )
 

@@ -3,9 +3,10 @@ trained, by format, lab, campaign, year and audience, with the list of actions) 
 `/campagnes/{slug}` (one campaign: its actions and roll-ups).
 
 Their data come from the schema's `trainingProgramme`, `trainings` and `campaign` run
-in-process, like every page (tracker/web/pages.py). These fields have no `on:`/`asKnownAt:`
-arguments yet, so the pages take the dates as every page does and say plainly that their
-figures are today's.
+in-process, like every page (tracker/web/pages.py). Both pages travel in time as every page does
+(`?on=DATE&connu_le=ISO-8601`, passed as `on:`/`asKnownAt:`): the campaign page reads its
+roll-ups and actions from `trainingProgramme` and `trainings` filtered on the campaign, since
+a campaign's own `programme` and `trainings` are today's (campaigns themselves never change).
 """
 
 from __future__ import annotations
@@ -121,6 +122,7 @@ def training_router(pages: Pages) -> APIRouter:
             "filter": filters.variable(),
             "first": PAGE_SIZE,
             "after": params.get("apres") or None,
+            **travel.variables,
         }
         services: Services = request.app.state.services
         try:
@@ -137,7 +139,7 @@ def training_router(pages: Pages) -> APIRouter:
             query=query_text("training"),
             variables=variables,
             travel=travel,
-            applied=_applied(travel, travels=False),
+            applied=_applied(travel),
             travel_query=travel.query,
             filters=filters.values,
             keep=keep,
@@ -163,7 +165,7 @@ def training_router(pages: Pages) -> APIRouter:
         travel = TimeTravel.parse(dict(request.query_params))
         if travel.error:
             return pages.render(request, "bad_date.html", principal, 400, parameter=travel.error)
-        variables = {"slug": slug[:200]}
+        variables = {"slug": slug[:200], **travel.variables}
         services: Services = request.app.state.services
         try:
             data = await read(pages.run, services, principal, "campaign", variables)
@@ -181,15 +183,15 @@ def training_router(pages: Pages) -> APIRouter:
             query=query_text("campaign"),
             variables=variables,
             travel=travel,
-            applied=_applied(travel, travels=False),
+            applied=_applied(travel),
             travel_query=travel.query,
             campaign=found,
             lab_names=lab_names,
-            programme=found["programme"],
-            charts=programme_charts(found["programme"], lab_names, keep),
+            programme=data["trainingProgramme"],
+            charts=programme_charts(data["trainingProgramme"], lab_names, keep),
             list_link=link("/formations", keep),
-            rows=[edge["node"] for edge in found["trainings"]["edges"]],
-            total=found["trainings"]["totalCount"],
+            rows=[edge["node"] for edge in data["trainings"]["edges"]],
+            total=data["trainings"]["totalCount"],
         )
 
     return routes
