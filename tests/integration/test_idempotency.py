@@ -32,7 +32,8 @@ from tests.api.conftest import (  # noqa: F401  (fixtures)
     staff,
     tokens,
 )
-from tracker.api.idempotency import (
+from tracker.application.commands import AssessHealth
+from tracker.application.idempotency import (
     CompletionWrite,
     IdempotencyStore,
     Reservation,
@@ -40,7 +41,6 @@ from tracker.api.idempotency import (
     StoredResponse,
     fingerprint,
 )
-from tracker.application.commands import AssessHealth
 from tracker.application.service import ApplicationError, TrackerApplication, WriteOptions
 from tracker.application.services import Services
 from tracker.config.settings import Settings

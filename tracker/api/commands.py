@@ -17,19 +17,19 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
 
 from tracker.api.deps import WriteContext
-from tracker.api.idempotency import (
+from tracker.api.problems import ProblemError
+from tracker.application.commands import CREATED_FIELDS, Command
+from tracker.application.idempotency import (
     CompletionWrite,
     StoredResponse,
     fingerprint,
 )
-from tracker.api.idempotency import (
+from tracker.application.idempotency import (
     IdempotencyKeyInProgressError as _InProgress,
 )
-from tracker.api.idempotency import (
+from tracker.application.idempotency import (
     IdempotencyKeyReusedError as _Reused,
 )
-from tracker.api.problems import ProblemError
-from tracker.application.commands import CREATED_FIELDS, Command
 from tracker.application.service import WriteOptions
 
 log = structlog.get_logger("tracker.api")

@@ -32,9 +32,9 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from domain.errors import ProjectNotFoundError
-from tracker.api.idempotency import IdempotencyStore
 from tracker.api.problems import ProblemError
 from tracker.application.access import Principal, Role
+from tracker.application.idempotency import IdempotencyStore
 from tracker.application.service import TrackerApplication
 from tracker.application.services import Services
 

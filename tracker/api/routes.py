@@ -24,9 +24,9 @@ from tracker.api import (
 )
 from tracker.api.docs import install_docs
 from tracker.api.formats import json_only
-from tracker.api.idempotency import IdempotencyStore
 from tracker.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from tracker.api.problems import install_problem_handlers
+from tracker.application.idempotency import IdempotencyStore
 from tracker.config.settings import Settings
 
 
