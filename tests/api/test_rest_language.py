@@ -160,7 +160,7 @@ def _raised_messages() -> list[str]:
     sources = [*(ROOT / "domain").glob("*.py"), *(ROOT / "tracker" / "api").glob("*.py")]
     sources += [
         ROOT / "tracker" / "application" / name
-        for name in ("commands.py", "people.py", "sign_in.py")
+        for name in ("commands.py", "people.py", "sign_in.py", "idempotency.py")
     ]
     sources += [ROOT / "tracker" / "audit" / name for name in ("history.py", "training.py")]
     for path in sources:
