@@ -404,6 +404,49 @@ class FormPages:
         principal = await self.sessions.principal(services, session)
         return (principal, self.csrf_token(session.session_id)) if principal else None
 
+    async def posted(self, request: Request) -> tuple[Principal, str, dict[str, str]] | Response:
+        """A form's post, checked as every form's is: from this site, by a signed-in person,
+        with the CSRF token of their session. Returns who, their token and the form's
+        values, or the refusal page."""
+        signed = await self.signed_in(request)
+        if not same_origin(request) or signed is None:
+            return self.refused(None, "origin")
+        principal, csrf = signed
+        values = await small_form(request)
+        if not hmac.compare_digest(values.get("csrf", ""), csrf):
+            return self.refused(principal, "csrf")
+        return principal, csrf, values
+
+    async def post_form(
+        self,
+        request: Request,
+        posted: tuple[Principal, str, dict[str, str]],
+        action: str,
+        chosen: Action | None,
+        load: Callable[[], Any],
+        page: Callable[..., Response],
+        done: str,
+    ) -> Response:
+        """One form `action` on one aggregate (a project, a training action): its command,
+        written once, on the version the page showed. `load` reads the aggregate (None:
+        unknown), `page(state, status, outcome)` shows the page again, `done` is where a
+        written form goes."""
+        principal, _csrf, values = posted
+        state = await run_in_threadpool(load)
+        if chosen is None or state is None:
+            return self.page("not_found.html", principal, 404)
+        if not may_write(principal, state.lab):
+            return self.refused(principal, "lab")
+        outcome = Outcome(action, values)
+
+        def again(status: int, fresh: Any | None = None) -> Response:
+            return page(fresh or state, status, outcome)
+
+        written = await record(request, principal, chosen, state.id, outcome, again, load)
+        if isinstance(written, Response):
+            return written
+        return RedirectResponse(done, status_code=303)
+
     def page(
         self,
         template: str,
@@ -678,31 +721,18 @@ def forms_router(forms: FormPages) -> APIRouter:
     @routes.post("/projets/{project_id}/saisie/{action}")
     async def post_project_form(request: Request, project_id: str, action: str) -> Response:
         """One staff form: its command, written once, on the version the page showed."""
-        signed = await forms.signed_in(request)
-        if not same_origin(request) or signed is None:
-            return forms.refused(None, "origin")
-        principal, csrf = signed
-        values = await small_form(request)
-        if not hmac.compare_digest(values.get("csrf", ""), csrf):
-            return forms.refused(principal, "csrf")
-        chosen = ACTIONS.get(action)
-        services: Services = request.app.state.services
-        project = await run_in_threadpool(_load, services, project_id)
-        if chosen is None or project is None:
-            return forms.page("not_found.html", principal, 404)
-        if not may_write(principal, project.lab):
-            return forms.refused(principal, "lab")
-        outcome = Outcome(action, values)
-
-        def again(status: int, state: Any | None = None) -> Response:
-            return forms.project_page(principal, csrf, state or project, status, outcome)
-
-        reload = partial(_load, services, project_id)
-        written = await record(request, principal, chosen, project.id, outcome, again, reload)
-        if isinstance(written, Response):
-            return written
-        return RedirectResponse(
-            f"/projets/{project_id}/saisie?fait={action}#{action}", status_code=303
+        posted = await forms.posted(request)
+        if isinstance(posted, Response):
+            return posted
+        principal, csrf, _values = posted
+        return await forms.post_form(
+            request,
+            posted,
+            action,
+            ACTIONS.get(action),
+            partial(_load, request.app.state.services, project_id),
+            partial(forms.project_page, principal, csrf),
+            f"/projets/{project_id}/saisie?fait={action}#{action}",
         )
 
     @routes.get("/projets/nouveau")
@@ -719,13 +749,10 @@ def forms_router(forms: FormPages) -> APIRouter:
     @routes.post("/projets/nouveau")
     async def register_project(request: Request) -> Response:
         """Register a project of the signed-in staff member's lab, once per form."""
-        signed = await forms.signed_in(request)
-        if not same_origin(request) or signed is None:
-            return forms.refused(None, "origin")
-        principal, csrf = signed
-        values = await small_form(request)
-        if not hmac.compare_digest(values.get("csrf", ""), csrf):
-            return forms.refused(principal, "csrf")
+        posted = await forms.posted(request)
+        if isinstance(posted, Response):
+            return posted
+        principal, csrf, values = posted
         if principal.role is not Role.STAFF or principal.lab is None:
             return forms.refused(principal, "lab")
         outcome = Outcome("nouveau", values)
@@ -773,13 +800,10 @@ def forms_router(forms: FormPages) -> APIRouter:
     @routes.post("/formations/nouvelle")
     async def schedule_training(request: Request) -> Response:
         """Schedule a training action of the signed-in staff member's lab, once per form."""
-        signed = await forms.signed_in(request)
-        if not same_origin(request) or signed is None:
-            return forms.refused(None, "origin")
-        principal, csrf = signed
-        values = await small_form(request)
-        if not hmac.compare_digest(values.get("csrf", ""), csrf):
-            return forms.refused(principal, "csrf")
+        posted = await forms.posted(request)
+        if isinstance(posted, Response):
+            return posted
+        principal, csrf, values = posted
         lab = principal.lab
         if principal.role is not Role.STAFF or lab is None:
             return forms.refused(principal, "lab")
@@ -822,31 +846,18 @@ def forms_router(forms: FormPages) -> APIRouter:
     @routes.post("/formations/{training_id}/saisie/{action}")
     async def post_training_form(request: Request, training_id: str, action: str) -> Response:
         """Hold or cancel a training action, once, on the version the page showed."""
-        signed = await forms.signed_in(request)
-        if not same_origin(request) or signed is None:
-            return forms.refused(None, "origin")
-        principal, csrf = signed
-        values = await small_form(request)
-        if not hmac.compare_digest(values.get("csrf", ""), csrf):
-            return forms.refused(principal, "csrf")
-        chosen = TRAINING_ACTIONS.get(action)
-        services: Services = request.app.state.services
-        training = await run_in_threadpool(_load_training, services, training_id)
-        if chosen is None or training is None:
-            return forms.page("not_found.html", principal, 404)
-        if not may_write(principal, training.lab):
-            return forms.refused(principal, "lab")
-        outcome = Outcome(action, values)
-
-        def again(status: int, state: Any | None = None) -> Response:
-            return forms.training_page(principal, csrf, state or training, status, outcome)
-
-        reload = partial(_load_training, services, training_id)
-        written = await record(request, principal, chosen, training.id, outcome, again, reload)
-        if isinstance(written, Response):
-            return written
-        return RedirectResponse(
-            f"/formations/{training_id}/saisie?fait={action}#etat", status_code=303
+        posted = await forms.posted(request)
+        if isinstance(posted, Response):
+            return posted
+        principal, csrf, _values = posted
+        return await forms.post_form(
+            request,
+            posted,
+            action,
+            TRAINING_ACTIONS.get(action),
+            partial(_load_training, request.app.state.services, training_id),
+            partial(forms.training_page, principal, csrf),
+            f"/formations/{training_id}/saisie?fait={action}#etat",
         )
 
     @routes.get("/admin/acces")
@@ -863,13 +874,10 @@ def forms_router(forms: FormPages) -> APIRouter:
     @routes.post("/admin/acces")
     async def grant(request: Request) -> Response:
         """For admins: grant a waiting person a role (and a lab), recorded in the admin log."""
-        signed = await forms.signed_in(request)
-        if not same_origin(request) or signed is None:
-            return forms.refused(None, "origin")
-        principal, csrf = signed
-        values = await small_form(request)
-        if not hmac.compare_digest(values.get("csrf", ""), csrf):
-            return forms.refused(principal, "csrf")
+        posted = await forms.posted(request)
+        if isinstance(posted, Response):
+            return posted
+        principal, csrf, values = posted
         if principal.role is not Role.ADMIN:
             return forms.page("admin_forbidden.html", principal, 403)
         services: Services = request.app.state.services
