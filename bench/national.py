@@ -130,8 +130,6 @@ PROJECT_ON = """query($id: ID!, $on: Date, $known: DateTime) {
   project(id: $id, on: $on, asKnownAt: $known) { id version phase health status } }"""
 CHANGES = """query($from: Date!, $to: Date!) { portfolioChanges(from: $from, to: $to) {
   from to } }"""
-PROGRAMME = """query { trainingProgramme { scheduled held cancelled agentsTrained onlineShare
-  byLab { key held } byYear { key held } } }"""
 
 
 # -- the log -------------------------------------------------------------------------------
@@ -458,11 +456,6 @@ def measure_level(
             level.latency(
                 "dashboard: live portfolio (the time-travel query's base)",
                 live,
-                TARGETS["dashboards_ms"],
-            )
-            level.latency(
-                "dashboard: training programme",
-                samples(lambda: graphql(client, PROGRAMME), repeat),
                 TARGETS["dashboards_ms"],
             )
             ends = iter(year_ends * (repeat + 10))
