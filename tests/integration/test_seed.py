@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -230,19 +229,18 @@ def test_titles_and_summaries_are_french_and_filled_in(default_plan: list[Any]) 
 # -- the default size on SQLite, and the command line -------------------------------------
 
 
-def test_two_hundred_projects_seed_on_sqlite_in_well_under_a_minute(tmp_path: Path) -> None:
+def test_two_hundred_projects_seed_on_sqlite(tmp_path: Path) -> None:
+    """The default size seeds whole; how long it takes is the benchmarks' business
+    (docs/benchmarks.md), not a test's."""
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'full.db'}")
     migrate.upgrade(settings)
     services = Services.open(settings)
     try:
-        started = time.perf_counter()
         summary = seed_portfolio(services.application, projects=200, seed=42)
-        elapsed = time.perf_counter() - started
         assert services.application.recorder.max_notification_id() == summary.events
     finally:
         services.close()
     assert summary.projects == 200
-    assert elapsed < 30, f"seeding 200 projects took {elapsed:.1f} s"
 
 
 def run_cli(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
