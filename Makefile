@@ -52,9 +52,10 @@ bench: install
 web-messages: install
 	$(BIN)/python -m tracker.web.i18n
 
-# Server time of each web page at 200 seeded projects, p50/p95 (docs/web.md).
+# The web pages suite of `make bench` alone: server time per page at 200 and 10,000
+# projects beside plain SQL (docs/web.md, docs/benchmarks.md).
 web-bench: install
-	$(BIN)/python -m bench.web_pages $(BENCH_ARGS)
+	$(BIN)/python -m bench --only web $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench [--quick] [--large] [--only NAME] [--backend sqlite|postgresql]
     .venv/bin/python -m bench --national [--national-events N] [--backend sqlite|postgresql]
 
-Suites (`--only`, repeatable): commands, state, projections, dashboards, verify; `--national`
+Suites (`--only`, repeatable): commands, state, projections, dashboards, web, verify; `--national`
 runs the national benchmark instead (bench/national.py). Prints one table
 and writes bench/results/latest.json (the machine, versions, every figure, its floor and
 the ratio). PostgreSQL: the server of TRACKER_BENCH_POSTGRES_URL (default
@@ -28,7 +28,7 @@ from bench.common import Figure, machine, postgres_available, server_url
 from bench.machine import Load, verdict
 from tracker.config.logging import configure_logging
 
-SUITES = ("commands", "state", "projections", "dashboards", "verify")
+SUITES = ("commands", "state", "projections", "dashboards", "web", "verify")
 BACKENDS = ("sqlite", "postgresql")
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -60,7 +60,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--full-dashboards",
         action="store_true",
-        help="10,000 projects with their full seeded histories (~300,000 events to project)",
+        help="10,000 projects with their full seeded histories (~300,000 events to project),"
+        " for the dashboards and the web pages",
     )
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     parser.add_argument(
@@ -96,9 +97,15 @@ def run_suite(name: str, backend: str, args: argparse.Namespace, work: Path) -> 
         if budget is None:
             budget = 0.0 if args.large else 30.0 if args.quick else 40.0
         return projections.run(backend, work, events=events, budget=budget)
+    levels = (200, 1_000) if args.quick else (200, 10_000)
+    if name == "web":
+        from bench import web_pages
+
+        return web_pages.run(
+            backend, work, levels=levels, repeat=20 if args.quick else 40, full=args.full_dashboards
+        )
     from bench import dashboards
 
-    levels = (200, 1_000) if args.quick else (200, 10_000)
     return dashboards.run(
         backend, work, levels=levels, repeat=30 if args.quick else 60, full=args.full_dashboards
     )

@@ -71,11 +71,17 @@ YOUNG_KINDS = frozenset(
 )
 
 
-def _young(steps: list[Step], per_project: int) -> list[Step]:
+def _young(steps: list[Step], per_project: int, projects: int, trainings: int) -> list[Step]:
+    """Each project's first `per_project` commands of `YOUNG_KINDS`, and the whole history
+    of the programme's first `trainings` plan entries (the seed numbers them after the
+    projects: the 2020 campaign and its actions first, then the other actions)."""
     kept: dict[int, int] = {}
     young: list[Step] = []
     for step in steps:
-        if step.command in YOUNG_KINDS and kept.get(step.project, 0) < per_project:
+        if step.project >= projects:
+            if step.project < projects + trainings:
+                young.append(step)
+        elif step.command in YOUNG_KINDS and kept.get(step.project, 0) < per_project:
             kept[step.project] = kept.get(step.project, 0) + 1
             young.append(step)
     return young
@@ -87,12 +93,14 @@ def load_portfolio(
     seeds: Sequence[int] = (42,),
     on_progress: Callable[[int], None] | None = None,
     commands_per_project: int | None = None,
+    young_trainings: int = 0,
 ) -> Loaded:
     """Write the seed's portfolio (`projects` per seed) through the commands, in batches.
 
     Each project's commands are sent together (in its own order), so that a batch holds
     few projects and each is read from the store at most once per batch. With
-    `commands_per_project`, only each project's first commands of `YOUNG_KINDS`.
+    `commands_per_project`, only each project's first commands of `YOUNG_KINDS`, and the
+    programme's first `young_trainings` entries (the campaign and some training actions).
     """
     started = time.perf_counter()
     application = TrackerApplication(settings.model_copy(update={"group_commit": False}))
@@ -102,9 +110,10 @@ def load_portfolio(
         today = application.today()
         known_labs = {lab.slug for lab in application.list_labs()}
         for seed in seeds:
-            lab_steps, steps = plan_portfolio(min(projects, SEED_PROJECTS_MAX), seed, today)
+            planned = min(projects, SEED_PROJECTS_MAX)
+            lab_steps, steps = plan_portfolio(planned, seed, today)
             if commands_per_project is not None:
-                steps = _young(steps, commands_per_project)
+                steps = _young(steps, commands_per_project, planned, young_trainings)
             for step in lab_steps:
                 if step.kwargs["slug"] not in known_labs:  # a later seed's labs are the first's
                     known_labs.add(step.kwargs["slug"])

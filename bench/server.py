@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,13 +104,20 @@ class Server:
 
 @contextlib.contextmanager
 def serve(
-    url: str, log_dir: Path, *, projector: bool = True, name: str = "serve", workers: int = 1
+    url: str,
+    log_dir: Path,
+    *,
+    projector: bool = True,
+    name: str = "serve",
+    workers: int = 1,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[Server]:
     """`tracker serve --no-migrate` on a free port until the block ends (then SIGTERM).
 
     With `workers` > 1, ready once /healthz answers and every worker has started its
     lifespan's threads (more than the main one and uvicorn's ping thread: the logs are at
-    WARNING, so they cannot say it).
+    WARNING, so they cannot say it). `env`: more of the server's settings
+    (`TRACKER_…` variables), over `tracker_env`'s.
     """
     port = free_port()
     log_path = log_dir / f"{name}-{port}.log"
@@ -119,7 +126,9 @@ def serve(
     if not projector:
         args.append("--no-projector")
     with log_path.open("wb") as log:
-        process = subprocess.Popen(args, env=tracker_env(url), stdout=log, stderr=log, cwd=ROOT)
+        process = subprocess.Popen(
+            args, env=tracker_env(url, **(env or {})), stdout=log, stderr=log, cwd=ROOT
+        )
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -1,117 +1,410 @@
-"""Web pages' time at N seeded projects (docs/web.md): p50 and p95 per page.
+"""The web pages' server time at 200 and 10,000 projects, beside plain SQL (docs/web.md).
 
-A fresh SQLite file (or `--database-url`) is migrated and seeded with the demo portfolio,
-a real `tracker serve` answers once its projections are caught up (/readyz), and one
-sequential client (httpx, keep-alive, signed in through /connexion) asks each page
-`--repeat` times after a warm-up. The times are the client's, over loopback: the server's
-time plus a fraction of a millisecond.
+`python -m bench --only web` (`make web-bench`). Each level is a fresh database holding
+the seed's portfolio, loaded as the dashboards suite loads it (bench/dashboards.py,
+bench/loader.py: 200 projects with their whole history; 10,000 projects young, each
+project's first `YOUNG_COMMANDS` commands, plus the campaign and the first
+`YOUNG_TRAININGS` entries of the training programme, unless `full`). Every projection is
+caught up in this process, then a real `tracker serve --no-projector` answers one
+sequential client (httpx, keep-alive, signed in as an auditor through /connexion): each
+page `repeat` times after a warm-up.
 
-    .venv/bin/python -m bench.web_pages --projects 200 --repeat 50
+The figure is the **server's own time**: the access log's `duration_ms`
+(tracker/api/middleware.py), from the request's arrival to the last byte of the page, read
+from the server's log at INFO. The client's time over loopback and the server's CPU per
+request (its /proc CPU time over the page's requests) are in the note: the CPU time does
+not grow when other processes compete for the processors, the wall-clock times do.
+
+Floor: the same data read with plain SQL (a DBAPI cursor: psycopg or sqlite3) on the
+read-model tables, in this process, with no HTTP, GraphQL, SQLAlchemy or template around
+it. A page on a business date or as known at an instant reads the timeline's bitemporal
+twins (`rm_*_bt`) through a `WITH` clause naming each slice as its live table, as
+`projections.queries.sliced` does.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import subprocess
-import sys
-import tempfile
+import contextlib
+import json
 import time
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 import httpx
+from sqlalchemy.engine import make_url
 
-from bench.common import percentile
-from bench.server import free_port
+from bench.common import Figure, fresh_database, open_services, percentile, server_url
+from bench.dashboards import SQL_OVERVIEW, SQL_PROGRAMME, YOUNG_COMMANDS, _samples, dbapi
+from bench.loader import load_portfolio
+from bench.server import Server, serve
+from projections.runner import PROJECTIONS, ProjectionWorker
+from tracker.application.access import Role, create_token
+from tracker.schema.event_store import EVENTS_TABLE
 
-TRACKER = str(Path(sys.executable).parent / "tracker")
+P95_TARGET_MS = {200: 100.0, 10_000: 250.0}
+# The programme's first entries kept in a young portfolio: the 2020 campaign and its
+# actions, then other actions (about as many as the seed's 200 projects have).
+YOUNG_TRAININGS = 500
+CAMPAIGN = "mois-innovation-publique-2020"
+END_DATE = date(9999, 12, 31)
+END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
+SLICED = (
+    "rm_projects",
+    "rm_project_themes",
+    "rm_project_territories",
+    "rm_milestones",
+    "rm_phase_periods",
+    "rm_activities",
+    "rm_funding",
+    "rm_indicators",
+)
 
+# -- the plain SQL of each page (`:name` parameters; dates are ISO text on SQLite) ---------
 
-def _tracker(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [TRACKER, *args], capture_output=True, text=True, env=env, check=True, timeout=900
-    )
-    return done.stdout.strip()
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--projects", type=int, default=200)
-    parser.add_argument("--repeat", type=int, default=50)
-    parser.add_argument("--database-url", default=None)
-    args = parser.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="tracker-web-bench-"))
-    url_db = args.database_url or f"sqlite:///{home / 'tracker.db'}"
-    env = {
-        **os.environ,
-        "TRACKER_DATABASE_URL": url_db,
-        "TRACKER_SESSION_SECRET": "bench-" + "x" * 40,
-        "TRACKER_LOG_LEVEL": "WARNING",
-    }
-    _tracker(env, "migrate")
-    _tracker(env, "seed", "--projects", str(args.projects), "--force")
-    # An auditor reads every page, the history too.
-    token = _tracker(env, "token", "create", "--role", "auditor", "--name", "bench")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with (home / "server.log").open("wb") as log:
-        server = subprocess.Popen(
-            [TRACKER, "serve", "--port", str(port), "--no-migrate"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=home,
+_MILESTONE_LIST = (
+    "SELECT m.title, m.due_on, m.original_due_on, m.days_slipped, p.id, p.title, p.lab"
+    " FROM rm_milestones m JOIN rm_projects p ON p.id = m.project_id WHERE {where}"
+    " ORDER BY {order} LIMIT 8"
+)
+_OVERDUE = "m.status = 'planned' AND m.due_on < :today"
+_DUE_SOON = "m.status = 'planned' AND m.due_on >= :today AND m.due_on <= :soon"
+_SLIPPED = "m.days_slipped > 0"
+SQL_DASHBOARD = [
+    *SQL_OVERVIEW,
+    *(
+        statement
+        for where, order in (
+            (_OVERDUE, "m.due_on, m.project_id, m.milestone_id"),
+            (_DUE_SOON, "m.due_on, m.project_id, m.milestone_id"),
+            (_SLIPPED, "m.days_slipped DESC, m.project_id, m.milestone_id"),
         )
+        for statement in (
+            f"SELECT count(*) FROM rm_milestones m WHERE {where}",
+            _MILESTONE_LIST.format(where=where, order=order),
+        )
+    ),
+    "SELECT slug, name FROM rm_labs ORDER BY slug",
+]
+_PROJECT_PAGE = (
+    "SELECT p.id, p.title, p.lab, p.phase, p.health, p.status, m.title, m.due_on,"
+    " (SELECT count(*) FROM rm_milestones o WHERE o.project_id = p.id"
+    " AND o.status = 'planned' AND o.due_on < :today),"
+    " (SELECT min(t.theme) FROM rm_project_themes t WHERE t.project_id = p.id)"
+    " FROM rm_projects p LEFT JOIN rm_milestones m"
+    " ON m.project_id = p.id AND m.milestone_id = p.next_milestone_id {where}"
+    " ORDER BY p.registered_position LIMIT 26"
+)
+SQL_PROJECTS = [
+    "SELECT count(*) FROM rm_projects",
+    _PROJECT_PAGE.format(where=""),
+    "SELECT slug, name FROM rm_labs ORDER BY slug",
+]
+_FILTERED = "WHERE p.phase = :phase AND lower(p.title) LIKE :text"
+SQL_PROJECTS_FILTERED = [
+    f"SELECT count(*) FROM rm_projects p {_FILTERED}",
+    _PROJECT_PAGE.format(where=_FILTERED),
+    "SELECT slug, name FROM rm_labs ORDER BY slug",
+]
+SQL_PROJECT = [
+    "SELECT p.*, l.name FROM rm_projects p JOIN rm_labs l ON l.slug = p.lab WHERE p.id = :id",
+    "SELECT theme FROM rm_project_themes WHERE project_id = :id ORDER BY theme",
+    "SELECT * FROM rm_project_territories WHERE project_id = :id",
+    "SELECT * FROM rm_phase_periods WHERE project_id = :id ORDER BY seq",
+    "SELECT * FROM rm_milestones WHERE project_id = :id ORDER BY due_on, milestone_id",
+    "SELECT * FROM rm_activities WHERE project_id = :id ORDER BY held_on",
+    "SELECT * FROM rm_funding WHERE project_id = :id ORDER BY fiscal_year",
+    "SELECT * FROM rm_indicators WHERE project_id = :id",
+]
+SQL_HISTORY = [
+    "SELECT id, title, lab FROM rm_projects WHERE id = :id",
+    f"SELECT originator_version, topic, state FROM {EVENTS_TABLE}"
+    " WHERE originator_id = :event_id ORDER BY originator_version",
+    "SELECT * FROM rm_activity_feed WHERE project_id = :id ORDER BY position",
+]
+_TRAININGS = (
+    "SELECT id, lab, title, format, mode, status, sessions, campaign, attendance, capacity,"
+    " partners FROM rm_trainings {where} ORDER BY first_session_on DESC, id LIMIT {limit}"
+)
+SQL_TRAINING = [
+    *SQL_PROGRAMME,
+    "SELECT campaign, count(*) FROM rm_trainings GROUP BY campaign",
+    "SELECT count(*) FROM rm_trainings",
+    _TRAININGS.format(where="", limit=26),
+    "SELECT slug, name FROM rm_labs ORDER BY slug",
+]
+SQL_CAMPAIGN = [
+    "SELECT * FROM rm_campaigns WHERE slug = :campaign",
+    *(
+        statement.replace("FROM rm_trainings", "FROM rm_trainings WHERE campaign = :campaign")
+        for statement in SQL_PROGRAMME[:-1]
+    ),
+    "SELECT a.audience, sum(a.attendance) FROM rm_training_attendance a"
+    " JOIN rm_trainings t ON t.id = a.training_id WHERE t.campaign = :campaign"
+    " GROUP BY a.audience ORDER BY a.audience",
+    "SELECT count(*) FROM rm_trainings WHERE campaign = :campaign",
+    _TRAININGS.format(where="WHERE campaign = :campaign", limit=50),
+    "SELECT slug, name FROM rm_labs ORDER BY slug",
+]
+# The comparison: the two slices joined on the project, only the rows that differ.
+_BEFORE = "valid_from <= :du AND valid_to > :du AND recorded_to = :end_of_time"
+_AFTER = "valid_from <= :au AND valid_to > :au AND recorded_to = :end_of_time"
+SQL_CHANGES = [
+    "SELECT coalesce(n.id, o.id), coalesce(n.title, o.title), coalesce(n.lab, o.lab),"
+    " o.phase, n.phase, o.health, n.health, o.status, n.status"
+    f" FROM (SELECT * FROM rm_projects_bt WHERE {_AFTER}) n"
+    f" FULL OUTER JOIN (SELECT * FROM rm_projects_bt WHERE {_BEFORE}) o ON o.id = n.id"
+    " WHERE o.id IS NULL OR n.id IS NULL OR o.phase <> n.phase OR o.health <> n.health"
+    " OR o.status <> n.status",
+    "SELECT n.project_id, n.milestone_id, n.title, n.status, n.due_on, o.status, o.due_on"
+    f" FROM (SELECT * FROM rm_milestones_bt WHERE {_AFTER}) n"
+    f" LEFT JOIN (SELECT * FROM rm_milestones_bt WHERE {_BEFORE}) o"
+    " ON o.project_id = n.project_id AND o.milestone_id = n.milestone_id"
+    " WHERE o.project_id IS NULL OR o.status <> n.status OR o.due_on <> n.due_on",
+    "SELECT project_id, phase, entered_on, left_on, decision"
+    f" FROM rm_phase_periods_bt WHERE {_AFTER}"
+    " AND ((entered_on > :du AND entered_on <= :au AND decision <> 'start')"
+    " OR (left_on > :du AND left_on <= :au)) ORDER BY project_id, seq",
+    "SELECT slug, name FROM rm_labs ORDER BY slug",
+]
+
+
+def sliced(statements: list[str], *, on: bool, known_at: bool) -> list[str]:
+    """`statements` on the timeline's slice: each live project table named by a `WITH`
+    clause over its bitemporal twin, on `:on` (else the latest) as known at `:known_at`
+    (else now)."""
+    valid = "valid_from <= :on AND valid_to > :on" if on else "valid_to = :end_date"
+    recorded = (
+        "recorded_from <= :known_at AND recorded_to > :known_at"
+        if known_at
+        else "recorded_to = :end_of_time"
+    )
+    prefix = "WITH " + ", ".join(
+        f"{table} AS (SELECT * FROM {table}_bt WHERE {valid} AND {recorded})" for table in SLICED
+    )
+    return [f"{prefix} {statement}" for statement in statements]
+
+
+def _pages(project_id: str, today: date) -> dict[str, tuple[str, list[str]]]:
+    """Each page's name → (its path, its plain SQL)."""
+    a_year_ago = today.replace(year=today.year - 1)
+    known = datetime.now(UTC).replace(microsecond=0, tzinfo=None).isoformat()
+    return {
+        "/": ("/", SQL_DASHBOARD),
+        "/?on=…": (
+            f"/?on={today.year - 1}-12-31",
+            sliced(SQL_DASHBOARD, on=True, known_at=False),
+        ),
+        "/?connu_le=…": (
+            f"/?connu_le={known}",
+            sliced(SQL_DASHBOARD, on=False, known_at=True),
+        ),
+        "/projets": ("/projets", SQL_PROJECTS),
+        "/projets?phase=…&text=…": ("/projets?phase=prototyping&text=a", SQL_PROJECTS_FILTERED),
+        "/projets/{id}": (f"/projets/{project_id}", SQL_PROJECT),
+        "/projets/{id}/historique": (f"/projets/{project_id}/historique", SQL_HISTORY),
+        "/formations": ("/formations", SQL_TRAINING),
+        "/campagnes/{slug}": (f"/campagnes/{CAMPAIGN}", SQL_CAMPAIGN),
+        "/comparaison?du=…&au=…": (
+            f"/comparaison?du={a_year_ago.isoformat()}&au={today.isoformat()}",
+            SQL_CHANGES,
+        ),
+    }
+
+
+def _parameters(url: str, project_id: str, today: date) -> dict[str, Any]:
+    """The floor's parameters: ISO text and SQLAlchemy's stored timestamps on SQLite."""
+    on_sqlite = make_url(url).get_backend_name() == "sqlite"
+    known_at = datetime.now(UTC)
+    values: dict[str, Any] = {
+        "id": project_id,
+        # eventsourcing's SQLite recorder stores a UUID's hex digits
+        "event_id": UUID(project_id).hex if on_sqlite else project_id,
+        "today": today,
+        "soon": today + timedelta(days=30),
+        "on": date(today.year - 1, 12, 31),
+        "du": today.replace(year=today.year - 1),
+        "au": today,
+        "end_date": END_DATE,
+        "end_of_time": END_OF_TIME,
+        "known_at": known_at,
+        "phase": "prototyping",
+        "text": "%a%",
+        "campaign": CAMPAIGN,
+    }
+    if on_sqlite:
+        for key, value in values.items():
+            if isinstance(value, datetime):
+                values[key] = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            elif isinstance(value, date):
+                values[key] = value.isoformat()
+    return values
+
+
+class AccessLog:
+    """The server's own time per request: the `duration_ms` of its access log's lines.
+
+    The server writes a request's line once the response is sent, so the client may hold
+    a page before its line is written: `take(n)` waits for the n next lines.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = path.stat().st_size
+        self.pending = b""
+        self.lines: list[tuple[int, float]] = []
+
+    def _read(self) -> None:
+        with self.path.open("rb") as log:
+            log.seek(self.offset)
+            text = log.read()
+        self.offset += len(text)
+        *complete, self.pending = (self.pending + text).split(b"\n")
+        for line in complete:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and entry.get("event") == "request":
+                self.lines.append((int(entry["status"]), float(entry["duration_ms"])))
+
+    def take(self, count: int, timeout: float = 30.0) -> list[tuple[int, float]]:
+        """(status, milliseconds) of the next `count` requests logged."""
+        deadline = time.monotonic() + timeout
+        self._read()
+        while len(self.lines) < count:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{len(self.lines)} access-log lines for {count} requests")
+            time.sleep(0.01)
+            self._read()
+        taken, self.lines = self.lines[:count], self.lines[count:]
+        return taken
+
+
+def _sign_in(server: Server, token: str) -> httpx.Client:
+    client = httpx.Client(base_url=server.base_url, timeout=120)
+    answer = client.post(
+        "/connexion", data={"jeton": token, "suite": "/"}, headers={"Origin": server.base_url}
+    )
+    if answer.status_code != 303 or not client.cookies:
+        raise RuntimeError(f"sign-in failed: HTTP {answer.status_code}")
+    return client
+
+
+def _level(backend: str, projects: int, work_dir: Path, repeat: int, full: bool) -> list[Figure]:
+    figures: list[Figure] = []
+    young = None if full or projects <= 200 else YOUNG_COMMANDS
+    with fresh_database(backend, server_url()) as url:
+        with open_services(url) as services:
+            loaded = load_portfolio(
+                services.settings,
+                projects,
+                commands_per_project=young,
+                young_trainings=YOUNG_TRAININGS,
+            )
+            for projection in PROJECTIONS:
+                ProjectionWorker(services, projection).run_until_caught_up()
+            _, auditor = create_token(services.application, Role.AUDITOR, name="bench")
+            today = services.application.today()
+            # A project from the middle of the portfolio (its history is as long as most).
+            project_id = str(loaded.project_ids[len(loaded.project_ids) // 2])
+        history = "full histories" if young is None else f"first {young} commands each"
+        params = _parameters(url, project_id, today)
+        with (
+            serve(
+                url,
+                work_dir,
+                projector=False,
+                name=f"serve-web-{backend}-{projects}",
+                env={"TRACKER_LOG_LEVEL": "INFO", "TRACKER_SESSION_SECRET": "bench-" + "x" * 40},
+            ) as server,
+            dbapi(url) as run_sql,
+            contextlib.closing(_sign_in(server, auditor)) as client,
+        ):
+            access = AccessLog(server.log_path)
+            for name, (path, statements) in _pages(project_id, today).items():
+                measured = _page(client, server, access, path, repeat)
+                plain = _samples(lambda s=statements: [run_sql(x, params) for x in s], repeat)
+                figures.append(_figure(measured, plain, backend, projects, name, path, repeat))
+                figures[-1].note += f"; {loaded.events:,} events, {history}"
+    return figures
+
+
+def _page(
+    client: httpx.Client, server: Server, access: AccessLog, path: str, repeat: int
+) -> tuple[list[float], list[float], float] | str:
+    """The page's server times, client times and server CPU per request (ms), or why not."""
+
+    def get() -> None:
+        answer = client.get(path)
+        if answer.status_code != 200:
+            raise RuntimeError(f"{path}: HTTP {answer.status_code}")
+
     try:
-        with httpx.Client(base_url=base, timeout=60) as client:
-            deadline = time.monotonic() + 300
-            while True:
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise SystemExit("the server was not ready within 300 s")
-                time.sleep(0.2)
-            client.post("/connexion", data={"jeton": token, "suite": "/"}, headers={"Origin": base})
-            listed = client.get("/projets")
-            marker = 'href="/projets/'
-            start = listed.text.index(marker) + len(marker)
-            project_id = listed.text[start : start + 36]
-            pages = {
-                "/": "/",
-                "/?connu_le=…": "/?connu_le=2030-01-01T00:00:00",
-                "/projets": "/projets",
-                "/projets?phase=…&text=…": "/projets?phase=prototyping&text=a",
-                "/?on=…": "/?on=2024-12-31",
-                "/projets/{id}": f"/projets/{project_id}",
-                "/projets/{id}?on=…": f"/projets/{project_id}?on=2030-01-01",
-                "/projets/{id}/historique": f"/projets/{project_id}/historique",
-                "/projets.csv": "/projets.csv",
-                "/formations": "/formations",
-                "/campagnes/{slug}": "/campagnes/mois-innovation-publique-2020",
-                "/comparaison?du=…&au=…": "/comparaison?du=2024-12-31&au=2025-06-30",
-                "/connexion": "/connexion",
-            }
-            backend = url_db.split(":")[0]
-            print(f"{args.projects} projects, {args.repeat} requests per page ({backend})")
-            print(f"{'page':<28} {'p50 ms':>8} {'p95 ms':>8}")
-            for name, path in pages.items():
-                for _ in range(3):
-                    assert client.get(path).status_code == 200, path
-                samples = []
-                for _ in range(args.repeat):
-                    began = time.perf_counter()
-                    response = client.get(path)
-                    samples.append((time.perf_counter() - began) * 1000)
-                    assert response.status_code == 200, path
-                p50, p95 = percentile(samples, 50), percentile(samples, 95)
-                print(f"{name:<28} {p50:>8.1f} {p95:>8.1f}")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for _ in range(3):
+            get()
+        access.take(3)
+        cpu_before = server.cpu_seconds() or 0.0
+        client_ms = _samples(get, repeat, warmup=0)
+        cpu_ms = ((server.cpu_seconds() or 0.0) - cpu_before) * 1000 / repeat
+        server_ms = [ms for _, ms in access.take(repeat)]
+    except (RuntimeError, httpx.HTTPError) as error:
+        return str(error)
+    return server_ms, client_ms, cpu_ms
 
 
-if __name__ == "__main__":
-    main()
+def _figure(
+    measured: tuple[list[float], list[float], float] | str,
+    plain: list[float],
+    backend: str,
+    projects: int,
+    name: str,
+    path: str,
+    repeat: int,
+) -> Figure:
+    if isinstance(measured, str):
+        return Figure(
+            suite="web pages",
+            name=f"{projects:,} projects: {name}",
+            backend=backend,
+            value=None,
+            unit="ms",
+            note=f"not available: {measured[:160]}",
+        )
+    server_ms, client_ms, cpu_ms = measured
+    p95, floor95 = percentile(server_ms, 95), percentile(plain, 95)
+    target = P95_TARGET_MS.get(projects)
+    return Figure(
+        suite="web pages",
+        name=f"{projects:,} projects: {name}, server p95",
+        backend=backend,
+        value=round(p95, 2),
+        unit="ms (lower is better)",
+        floor_name="plain SQL p95, same data",
+        floor=round(floor95, 2),
+        target=f"p95 < {target:.0f} ms" if target else "",
+        met=p95 < target if target else None,
+        note=(
+            f"p50 {percentile(server_ms, 50):.1f} ms; client p95 "
+            f"{percentile(client_ms, 95):.1f} ms; server CPU {cpu_ms:.1f} ms/request; floor "
+            f"p50 {percentile(plain, 50):.2f} ms"
+        ),
+        extra={
+            "path": path,
+            "p50_ms": percentile(server_ms, 50),
+            "client_p95_ms": percentile(client_ms, 95),
+            "server_cpu_ms_per_request": cpu_ms,
+            "floor_p50_ms": percentile(plain, 50),
+            "samples": repeat,
+        },
+    )
+
+
+def run(
+    backend: str, work_dir: Path, *, levels: tuple[int, ...], repeat: int, full: bool
+) -> list[Figure]:
+    figures: list[Figure] = []
+    for projects in levels:
+        figures.extend(_level(backend, projects, work_dir, repeat, full))
+    return figures

@@ -800,106 +800,169 @@ class Changes:
         return [m for p in self.projects for m in p.milestones if m.change == change]
 
 
-def _slice_rows(
-    connection: Connection, table: sa.FromClause, ids: Collection[str]
-) -> dict[Any, RowMapping]:
-    key = table.c.id if "id" in table.c else table.c.project_id
-    statement = sa.select(table).where(key.in_(sorted(ids)))
-    if "milestone_id" in table.c:
-        return {(r.project_id, r.milestone_id): r for r in connection.execute(statement).mappings()}
-    return {r.id: r for r in connection.execute(statement).mappings()}
+def _named(table: sa.FromClause, name: str) -> sa.FromClause:
+    """A slice of `sliced` under another name, so that two slices join in one statement."""
+    assert isinstance(table, sa.Subquery)
+    return table.element.subquery(name)
 
 
 def portfolio_changes(bind: Bind, query: ProjectQuery | None, start: date, end: date) -> Changes:
     """What changed in the filtered portfolio between the business dates `start` and `end`
     (as known now): the projects the filter keeps on either date, each compared between
-    the two slices; phases entered and left in between from the phase periods on `end`."""
+    the two slices; phases entered and left in between from the phase periods on `end`.
+
+    The comparison is SQL's: the two slices are joined on the project (and on the
+    milestone), and only the rows that differ come back, with the phase periods that start
+    or end in between; Python only sorts those rows into their projects. Three statements
+    whatever the size of the portfolio; the rows read are those of the two slices, the rows
+    returned those of the answer.
+    """
     if end < start:
         raise BadInput("to must not be before from")
     before, after = sliced(start, None), sliced(end, None)
-    with connected(bind) as connection:
-        ids = {
-            r[0]
+    kept = sa.union(
+        *(
+            sa.select(tables.projects.c.id).where(*project_conditions(query, tables))
             for tables in (before, after)
-            for r in connection.execute(
-                sa.select(tables.projects.c.id).where(*project_conditions(query, tables))
-            )
-        }
-        if not ids:
-            return Changes([])
-        old, new = (
-            _slice_rows(connection, before.projects, ids),
-            _slice_rows(connection, after.projects, ids),
         )
-        old_milestones = _slice_rows(connection, before.milestones, ids)
-        new_milestones = _slice_rows(connection, after.milestones, ids)
-        periods = after.phase_periods
+    ).cte("kept")
+    kept_ids = sa.select(kept.c.id)
+    was, now = _named(before.milestones, "was_milestones"), after.milestones
+    milestone_moves = (
+        sa.select(
+            now.c.project_id,
+            now.c.milestone_id,
+            now.c.title,
+            now.c.status,
+            now.c.due_on,
+            was.c.milestone_id.label("was_milestone_id"),
+            was.c.status.label("was_status"),
+            was.c.due_on.label("was_due_on"),
+        )
+        .select_from(
+            now.outerjoin(
+                was,
+                (was.c.project_id == now.c.project_id) & (was.c.milestone_id == now.c.milestone_id),
+            )
+        )
+        .where(
+            now.c.project_id.in_(kept_ids),
+            sa.or_(
+                was.c.milestone_id.is_(None),
+                (now.c.status == "achieved") & (was.c.status != "achieved"),
+                (now.c.status == "cancelled") & (was.c.status != "cancelled"),
+                now.c.due_on != was.c.due_on,
+            ),
+        )
+    )
+    periods = after.phase_periods
+    entering = (
+        (periods.c.entered_on > start)
+        & (periods.c.entered_on <= end)
+        & periods.c.decision.is_distinct_from("start")
+    )
+    leaving = (periods.c.left_on > start) & (periods.c.left_on <= end)
+    phase_moves = (
+        sa.select(
+            periods.c.project_id,
+            periods.c.phase,
+            entering.label("entered"),
+            leaving.label("left"),
+        )
+        .where(periods.c.project_id.in_(kept_ids), entering | leaving)
+        .order_by(periods.c.project_id, periods.c.seq)
+    )
+    old, new = _named(before.projects, "was_projects"), _named(after.projects, "now_projects")
+    differs = sa.or_(
+        old.c.id.is_(None),
+        new.c.id.is_(None),
+        old.c.phase.is_distinct_from(new.c.phase),
+        old.c.health.is_distinct_from(new.c.health),
+        (new.c.status == "closed") & (old.c.status != "closed"),
+        (old.c.status == "closed") & (new.c.status != "closed"),
+        kept.c.id.in_(sa.select(milestone_moves.subquery("moved").c.project_id)),
+        kept.c.id.in_(
+            sa.select(periods.c.project_id).where(periods.c.project_id.in_(kept_ids), entering)
+        ),
+    )
+    changed = (
+        sa.select(
+            kept.c.id,
+            sa.func.coalesce(new.c.title, old.c.title).label("title"),
+            sa.func.coalesce(new.c.lab, old.c.lab).label("lab"),
+            old.c.id.label("was_id"),
+            old.c.phase.label("was_phase"),
+            old.c.health.label("was_health"),
+            old.c.status.label("was_status"),
+            new.c.id.label("now_id"),
+            new.c.phase.label("now_phase"),
+            new.c.health.label("now_health"),
+            new.c.status.label("now_status"),
+        )
+        .select_from(
+            kept.outerjoin(new, new.c.id == kept.c.id).outerjoin(old, old.c.id == kept.c.id)
+        )
+        .where(differs)
+        .order_by(sa.func.coalesce(new.c.registered_position, old.c.registered_position))
+    )
+    with connected(bind) as connection:
+        rows = connection.execute(changed).all()
+        if not rows:
+            return Changes([])
+        moves = connection.execute(milestone_moves).all()
         entered: dict[str, list[str]] = defaultdict(list)
         left: dict[str, list[str]] = defaultdict(list)
-        for r in connection.execute(
-            sa.select(periods)
-            .where(periods.c.project_id.in_(sorted(ids)))
-            .order_by(periods.c.project_id, periods.c.seq)
-        ).mappings():
-            if start < r.entered_on <= end and r.decision != "start":
+        for r in connection.execute(phase_moves):
+            if r.entered:
                 entered[r.project_id].append(r.phase)
-            if r.left_on is not None and start < r.left_on <= end:
+            if r.left:
                 left[r.project_id].append(r.phase)
     milestone_changes: dict[str, list[MilestoneChange]] = defaultdict(list)
-    for key, m in sorted(new_milestones.items()):
-        was = old_milestones.get(key)
-        moved = _milestone_change(was, m)
+    for m in sorted(moves, key=lambda m: (m.project_id, m.milestone_id)):
+        moved = _milestone_change(m)
         if moved is not None:
             milestone_changes[m.project_id].append(moved)
     changes: list[ProjectChange] = []
-    for project_id in sorted(ids, key=lambda i: (new.get(i) or old[i]).registered_position):
-        was, now = old.get(project_id), new.get(project_id)
-        row = now or was
-        assert row is not None
-        change = ProjectChange(
-            project_id=project_id,
-            title=row.title,
-            lab=row.lab,
-            opened=was is None and now is not None,
-            closed=now is not None
-            and now.status == "closed"
-            and (was is None or was.status != "closed"),
-            reopened=was is not None
-            and now is not None
-            and was.status == "closed"
-            and now.status != "closed",
-            phase_before=was.phase if was else None,
-            phase_after=now.phase if now else None,
-            health_before=was.health if was else None,
-            health_after=now.health if now else None,
-            phases_entered=entered.get(project_id, []),
-            phases_left=left.get(project_id, []),
-            milestones=milestone_changes.get(project_id, []),
+    for r in rows:
+        opened, gone = r.was_id is None, r.now_id is None
+        changes.append(
+            ProjectChange(
+                project_id=r.id,
+                title=r.title,
+                lab=r.lab,
+                opened=opened and not gone,
+                closed=not gone and r.now_status == "closed" and r.was_status != "closed",
+                reopened=not opened
+                and not gone
+                and r.was_status == "closed"
+                and r.now_status != "closed",
+                phase_before=r.was_phase,
+                phase_after=r.now_phase,
+                health_before=r.was_health,
+                health_after=r.now_health,
+                phases_entered=entered.get(r.id, []),
+                phases_left=left.get(r.id, []),
+                milestones=milestone_changes.get(r.id, []),
+            )
         )
-        if (
-            change.opened
-            or change.closed
-            or change.reopened
-            or change.phase_before != change.phase_after
-            or change.health_before != change.health_after
-            or change.phases_entered
-            or change.milestones
-        ):
-            changes.append(change)
     return Changes(changes)
 
 
-def _milestone_change(was: RowMapping | None, now: RowMapping) -> MilestoneChange | None:
-    def line(change: str, days: int = 0) -> MilestoneChange:
-        return MilestoneChange(now.milestone_id, now.title, change, days)
+def _milestone_change(m: Any) -> MilestoneChange | None:
+    """The change of a milestone of the later slice from its row in the earlier one
+    (`was_…`, all None when it was not planned yet)."""
 
-    if now.status == "achieved" and (was is None or was.status != "achieved"):
+    def line(change: str, days: int = 0) -> MilestoneChange:
+        return MilestoneChange(m.milestone_id, m.title, change, days)
+
+    planned = m.was_milestone_id is not None
+    if m.status == "achieved" and (not planned or m.was_status != "achieved"):
         return line("achieved")
-    if now.status == "cancelled" and (was is None or was.status != "cancelled"):
+    if m.status == "cancelled" and (not planned or m.was_status != "cancelled"):
         return line("cancelled")
-    if was is None:
+    if not planned:
         return line("planned")
-    moved = (now.due_on - was.due_on).days
+    moved = (m.due_on - m.was_due_on).days
     if moved > 0:
         return line("slipped", moved)
     if moved < 0:

@@ -8,6 +8,9 @@ events', T among the instants between two commands, or now — the timeline's sl
 (`projections.queries.sliced`) must hold exactly the rows that the live portfolio
 handlers write when they replay, into an empty in-memory database, the events dated on
 or before D and recorded by T; and the portfolio's roll-ups over both must be equal.
+`portfolioChanges` between two random dates (SQL's comparison of two slices,
+`projections.queries.portfolio_changes`) must equal the comparison, project by project in
+Python, of the replays on those two dates.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ from tracker.application.commands import (
 from tracker.application.service import TrackerApplication
 from tracker.application.services import Services
 from tracker.schema.event_store import APPLICATION_NAME
-from tracker.schema.read_models import projection_tracking, projects
+from tracker.schema.read_models import milestones, phase_periods, projection_tracking, projects
 
 START = date(2026, 1, 1)
 offset = st.integers(min_value=-5, max_value=120)
@@ -198,6 +201,89 @@ def replayed(
     return engine
 
 
+def compared(
+    old: sa.Engine, new: sa.Engine, query: queries.ProjectQuery, start: date, end: date
+) -> queries.Changes:
+    """The oracle of `portfolio_changes`: the replays on `start` and on `end` read whole and
+    compared project by project in Python."""
+
+    def rows(engine: sa.Engine, table: sa.Table) -> dict[Any, Any]:
+        with engine.connect() as connection:
+            found = connection.execute(sa.select(table)).all()
+        if "milestone_id" in table.c:
+            return {(r.project_id, r.milestone_id): r for r in found}
+        if "seq" in table.c:
+            return {(r.project_id, r.seq): r for r in found}
+        return {r.id: r for r in found}
+
+    ids: set[str] = set()
+    for engine in (old, new):
+        with engine.connect() as connection:
+            ids |= {
+                r[0]
+                for r in connection.execute(
+                    sa.select(projects.c.id).where(*queries.project_conditions(query))
+                )
+            }
+    was, now = rows(old, projects), rows(new, projects)
+    was_milestones, now_milestones = rows(old, milestones), rows(new, milestones)
+    entered: dict[str, list[str]] = {}
+    left: dict[str, list[str]] = {}
+    for (project_id, _), r in sorted(rows(new, phase_periods).items()):
+        if project_id in ids and start < r.entered_on <= end and r.decision != "start":
+            entered.setdefault(project_id, []).append(r.phase)
+        if project_id in ids and r.left_on is not None and start < r.left_on <= end:
+            left.setdefault(project_id, []).append(r.phase)
+    moves: dict[str, list[queries.MilestoneChange]] = {}
+    for (project_id, milestone_id), m in sorted(now_milestones.items()):
+        before = was_milestones.get((project_id, milestone_id))
+        change, days = None, 0
+        if m.status in ("achieved", "cancelled") and (before is None or before.status != m.status):
+            change = m.status
+        elif before is None:
+            change = "planned"
+        elif m.due_on != before.due_on:
+            days = (m.due_on - before.due_on).days
+            change = "slipped" if days > 0 else "brought_forward"
+        if project_id in ids and change is not None:
+            moves.setdefault(project_id, []).append(
+                queries.MilestoneChange(milestone_id, m.title, change, days)
+            )
+    changes = []
+    for project_id in sorted(ids, key=lambda i: (now.get(i) or was[i]).registered_position):
+        a, b = was.get(project_id), now.get(project_id)
+        row = b or a
+        change = queries.ProjectChange(
+            project_id=project_id,
+            title=row.title,
+            lab=row.lab,
+            opened=a is None and b is not None,
+            closed=b is not None and b.status == "closed" and (a is None or a.status != "closed"),
+            reopened=a is not None
+            and b is not None
+            and a.status == "closed"
+            and b.status != "closed",
+            phase_before=a.phase if a else None,
+            phase_after=b.phase if b else None,
+            health_before=a.health if a else None,
+            health_after=b.health if b else None,
+            phases_entered=entered.get(project_id, []),
+            phases_left=left.get(project_id, []),
+            milestones=moves.get(project_id, []),
+        )
+        if (
+            change.opened
+            or change.closed
+            or change.reopened
+            or change.phase_before != change.phase_after
+            or change.health_before != change.health_after
+            or change.phases_entered
+            or change.milestones
+        ):
+            changes.append(change)
+    return queries.Changes(changes)
+
+
 def registered_positions(services: Services, ids: list[uuid.UUID]) -> dict[str, int]:
     with read_engine(services).connect() as connection:
         return {
@@ -259,4 +345,28 @@ def test_every_answer_on_both_axes_equals_a_replay_of_the_events_it_covers(
         asked = on or START
         assert queries.portfolio(engine, query, asked, 30, tables) == queries.portfolio(
             oracle, query, asked, 30
+        )
+    for _ in range(3):
+        start, end = sorted(data.draw(st.integers(-2, 125).map(day)) for _ in range(2))
+        query = data.draw(
+            st.sampled_from(
+                [
+                    queries.ProjectQuery(lab=scenario.lab),
+                    queries.ProjectQuery(lab=scenario.lab, phase=Phase.PROTOTYPING.value),
+                    queries.ProjectQuery(lab=scenario.lab, health=Health.AT_RISK.value),
+                    queries.ProjectQuery(lab=scenario.lab, status="closed"),
+                ]
+            )
+        )
+        expected = compared(
+            replayed(services, scenario.ids, start, None),
+            replayed(services, scenario.ids, end, None),
+            query,
+            start,
+            end,
+        )
+        assert queries.portfolio_changes(engine, query, start, end) == expected, (
+            query,
+            start,
+            end,
         )
