@@ -93,8 +93,9 @@ def layer(frame: str) -> str:
     return "other: " + frame.rsplit("(", 1)[-1].split(":")[0]
 
 
-def summarise(raw: Path, top: int = 25) -> str:
-    """The samples by layer and the top functions by own samples, from py-spy's raw output."""
+def summarise(raw: Path, top: int = 25, steps: tuple[tuple[str, str], ...] = STEPS) -> str:
+    """The samples by layer, by step (`steps`: a name and a frame's marker) and the top
+    functions by own samples, from py-spy's raw output."""
     by_layer: collections.Counter[str] = collections.Counter()
     by_function: collections.Counter[str] = collections.Counter()
     by_step: collections.Counter[str] = collections.Counter()
@@ -108,7 +109,7 @@ def summarise(raw: Path, top: int = 25) -> str:
         total += count
         by_layer[layer(innermost)] += count
         by_function[innermost] += count
-        for name, marker in STEPS:
+        for name, marker in steps:
             if marker in stack:
                 by_step[name] += count
     lines = [f"{total} samples", "", "| layer (innermost frame) | share |", "|---|---|"]
@@ -120,7 +121,7 @@ def summarise(raw: Path, top: int = 25) -> str:
     ]
     lines.append(f"| the rest (under 0.5% each) | {100 * small / total:.1f}% |")
     lines += ["", "| step (inclusive) | share |", "|---|---|"]
-    lines += [f"| {name} | {100 * by_step[name] / total:.1f}% |" for name, _ in STEPS]
+    lines += [f"| {name} | {100 * by_step[name] / total:.1f}% |" for name, _ in steps]
     lines += ["", f"top {top} functions by own samples:"]
     lines += [f"{100 * n / total:5.1f}%  {name}" for name, n in by_function.most_common(top)]
     return "\n".join(lines)

@@ -27,6 +27,8 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -292,8 +294,23 @@ def _sign_in(server: Server, token: str) -> httpx.Client:
     return client
 
 
-def _level(backend: str, projects: int, work_dir: Path, repeat: int, full: bool) -> list[Figure]:
-    figures: list[Figure] = []
+@dataclass
+class Served:
+    """A level's store, its server and a signed-in client: what the suite and the profile
+    (bench/profile_pages.py) measure."""
+
+    url: str
+    server: Server
+    client: httpx.Client
+    pages: dict[str, tuple[str, list[str]]]
+    params: dict[str, Any]
+    loaded: str
+
+
+@contextlib.contextmanager
+def served(backend: str, projects: int, work_dir: Path, full: bool) -> Iterator[Served]:
+    """A fresh database holding the level's portfolio, every projection caught up, and a
+    `tracker serve --no-projector` (access log at INFO) with an auditor signed in."""
     young = None if full or projects <= 200 else YOUNG_COMMANDS
     with fresh_database(backend, server_url()) as url:
         with open_services(url) as services:
@@ -310,7 +327,6 @@ def _level(backend: str, projects: int, work_dir: Path, repeat: int, full: bool)
             # A project from the middle of the portfolio (its history is as long as most).
             project_id = str(loaded.project_ids[len(loaded.project_ids) // 2])
         history = "full histories" if young is None else f"first {young} commands each"
-        params = _parameters(url, project_id, today)
         with (
             serve(
                 url,
@@ -319,15 +335,27 @@ def _level(backend: str, projects: int, work_dir: Path, repeat: int, full: bool)
                 name=f"serve-web-{backend}-{projects}",
                 env={"TRACKER_LOG_LEVEL": "INFO", "TRACKER_SESSION_SECRET": "bench-" + "x" * 40},
             ) as server,
-            dbapi(url) as run_sql,
             contextlib.closing(_sign_in(server, auditor)) as client,
         ):
-            access = AccessLog(server.log_path)
-            for name, (path, statements) in _pages(project_id, today).items():
-                measured = _page(client, server, access, path, repeat)
-                plain = _samples(lambda s=statements: [run_sql(x, params) for x in s], repeat)
-                figures.append(_figure(measured, plain, backend, projects, name, path, repeat))
-                figures[-1].note += f"; {loaded.events:,} events, {history}"
+            yield Served(
+                url,
+                server,
+                client,
+                _pages(project_id, today),
+                _parameters(url, project_id, today),
+                f"{loaded.events:,} events, {history}",
+            )
+
+
+def _level(backend: str, projects: int, work_dir: Path, repeat: int, full: bool) -> list[Figure]:
+    figures: list[Figure] = []
+    with served(backend, projects, work_dir, full) as level, dbapi(level.url) as run_sql:
+        access = AccessLog(level.server.log_path)
+        for name, (path, statements) in level.pages.items():
+            measured = _page(level.client, level.server, access, path, repeat)
+            plain = _samples(lambda s=statements: [run_sql(x, level.params) for x in s], repeat)
+            figures.append(_figure(measured, plain, backend, projects, name, path, repeat))
+            figures[-1].note += f"; {level.loaded}"
     return figures
 
 
