@@ -149,23 +149,31 @@ SQL_CAMPAIGN = [
     _TRAININGS.format(where="WHERE campaign = :campaign", limit=50),
     "SELECT slug, name FROM rm_labs ORDER BY slug",
 ]
-# The comparison: the two slices joined on the project, only the rows that differ.
+# The comparison: the two slices joined on the project (and the milestone), only the rows
+# that differ; the kept projects (those of either slice) first, as a CTE, so that each
+# slice is joined to it by its primary key (a FULL JOIN of two subqueries is a nested loop
+# on SQLite).
 _BEFORE = "valid_from <= :du AND valid_to > :du AND recorded_to = :end_of_time"
 _AFTER = "valid_from <= :au AND valid_to > :au AND recorded_to = :end_of_time"
+_KEPT = (
+    f"WITH kept AS (SELECT id FROM rm_projects_bt WHERE {_BEFORE}"
+    f" UNION SELECT id FROM rm_projects_bt WHERE {_AFTER}) "
+)
 SQL_CHANGES = [
-    "SELECT coalesce(n.id, o.id), coalesce(n.title, o.title), coalesce(n.lab, o.lab),"
-    " o.phase, n.phase, o.health, n.health, o.status, n.status"
-    f" FROM (SELECT * FROM rm_projects_bt WHERE {_AFTER}) n"
-    f" FULL OUTER JOIN (SELECT * FROM rm_projects_bt WHERE {_BEFORE}) o ON o.id = n.id"
+    _KEPT + "SELECT k.id, coalesce(n.title, o.title), coalesce(n.lab, o.lab),"
+    " o.phase, n.phase, o.health, n.health, o.status, n.status FROM kept k"
+    f" LEFT JOIN (SELECT * FROM rm_projects_bt WHERE {_AFTER}) n ON n.id = k.id"
+    f" LEFT JOIN (SELECT * FROM rm_projects_bt WHERE {_BEFORE}) o ON o.id = k.id"
     " WHERE o.id IS NULL OR n.id IS NULL OR o.phase <> n.phase OR o.health <> n.health"
-    " OR o.status <> n.status",
-    "SELECT n.project_id, n.milestone_id, n.title, n.status, n.due_on, o.status, o.due_on"
-    f" FROM (SELECT * FROM rm_milestones_bt WHERE {_AFTER}) n"
+    " OR o.status <> n.status ORDER BY coalesce(n.registered_position, o.registered_position)",
+    _KEPT + "SELECT n.project_id, n.milestone_id, n.title, n.status, n.due_on, o.status,"
+    f" o.due_on FROM (SELECT * FROM rm_milestones_bt WHERE {_AFTER}) n"
     f" LEFT JOIN (SELECT * FROM rm_milestones_bt WHERE {_BEFORE}) o"
     " ON o.project_id = n.project_id AND o.milestone_id = n.milestone_id"
-    " WHERE o.project_id IS NULL OR o.status <> n.status OR o.due_on <> n.due_on",
-    "SELECT project_id, phase, entered_on, left_on, decision"
-    f" FROM rm_phase_periods_bt WHERE {_AFTER}"
+    " WHERE n.project_id IN (SELECT id FROM kept) AND (o.project_id IS NULL"
+    " OR o.status <> n.status OR o.due_on <> n.due_on)",
+    _KEPT + "SELECT project_id, phase, entered_on, left_on, decision"
+    f" FROM rm_phase_periods_bt WHERE {_AFTER} AND project_id IN (SELECT id FROM kept)"
     " AND ((entered_on > :du AND entered_on <= :au AND decision <> 'start')"
     " OR (left_on > :du AND left_on <= :au)) ORDER BY project_id, seq",
     "SELECT slug, name FROM rm_labs ORDER BY slug",
