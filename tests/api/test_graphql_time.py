@@ -188,6 +188,27 @@ def test_portfolio_changes_between_two_dates(
     )
 
 
+def test_first_lists_fewer_projects_and_the_counts_stay_whole(
+    client: TestClient, app_services: Services, tokens: TokenFactory
+) -> None:
+    story = Story(client, app_services, tokens)
+    query = CHANGES.replace("filter: $f)", "filter: $f, first: $n)").replace(
+        "query($f: ProjectFilter)", "query($f: ProjectFilter, $n: Int)"
+    )
+    query = query.replace("phases {", "projectCount phases {")
+    whole = story.data(query, f={"lab": story.lab}, n=None)["portfolioChanges"]
+    none = story.data(query, f={"lab": story.lab}, n=0)["portfolioChanges"]
+    assert (whole["projectCount"], len(whole["projects"])) == (1, 1)
+    assert (none["projectCount"], none["projects"]) == (1, [])
+    assert none["totals"] == whole["totals"] and none["phases"] == whole["phases"]
+    answer = client.post(
+        "/graphql",
+        json={"query": query, "variables": {"f": {"lab": story.lab}, "n": 101}},
+        headers=story.headers,
+    ).json()
+    assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
 def test_a_slipped_milestone_counts_its_days(
     client: TestClient, app_services: Services, tokens: TokenFactory
 ) -> None:

@@ -575,9 +575,18 @@ class Query(AuditQuery):
         from_: Annotated[date, strawberry.argument(name="from")],
         to: date,
         filter: ProjectFilter | None = None,
+        first: Annotated[
+            int | None,
+            strawberry.argument(
+                description="List only the first projects that changed (0 to 100, in"
+                " registration order); `totals`, `phases` and `projectCount` count them all."
+            ),
+        ] = None,
     ) -> PortfolioChanges:
         context = info.context
         try:
+            if first is not None:
+                reads.check_first(first)
             changes = await context.run(
                 reads.portfolio_changes,
                 context.engine,
@@ -618,6 +627,7 @@ class Query(AuditQuery):
                 for phase, moves in phases.items()
                 if moves != [0, 0]
             ],
+            project_count=len(changes.projects),
             projects=[
                 ProjectChanges(
                     project_id=strawberry.ID(p.project_id),
@@ -642,7 +652,7 @@ class Query(AuditQuery):
                         for m in p.milestones
                     ],
                 )
-                for p in changes.projects
+                for p in (changes.projects if first is None else changes.projects[:first])
             ],
             trainings=training_changes(actions),
         )

@@ -614,6 +614,9 @@ class PortfolioChanges:
     to: date
     totals: ChangeTotals
     phases: list[PhaseMoves]
+    project_count: int = strawberry.field(
+        description="How many projects changed (`projects` lists the `first` of them)."
+    )
     projects: list[ProjectChanges]
     trainings: TrainingChanges
 

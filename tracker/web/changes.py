@@ -18,7 +18,8 @@ from tracker.web.charts import bar_chart
 from tracker.web.pages import Filters, Pages, link
 from tracker.web.reading import QueryFailedError, query_text, read
 
-# The projects listed on the page; the totals count them all.
+# The projects listed on the page (`portfolioChanges(first:)`: the schema builds and sends
+# no more); the totals and `projectCount` count them all.
 LISTED_PROJECTS = 100
 
 
@@ -57,6 +58,7 @@ def changes_router(pages: Pages) -> APIRouter:
             "from": start.isoformat(),
             "to": end.isoformat(),
             "filter": filters.variable(),
+            "first": LISTED_PROJECTS,
         }
         try:
             data = await read(pages.run, services, principal, "changes", variables)
@@ -94,8 +96,8 @@ def changes_router(pages: Pages) -> APIRouter:
                 (phase.label, phases[phase.value]) for phase in Phase if phase.value in phases
             ],
             phase_labels={phase.value: phase.label for phase in Phase},
-            changed=len(found["projects"]),
-            projects=found["projects"][:LISTED_PROJECTS],
+            changed=found["projectCount"],
+            projects=found["projects"],
             at_end={"on": end.isoformat()},
             at_start={"on": start.isoformat()},
             dashboard_at=lambda day: link("/", filters.values, {"on": day.isoformat()}),
