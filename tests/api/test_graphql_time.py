@@ -200,7 +200,7 @@ def test_first_lists_fewer_projects_and_the_counts_stay_whole(
     none = story.data(query, f={"lab": story.lab}, n=0)["portfolioChanges"]
     assert (whole["projectCount"], len(whole["projects"])) == (1, 1)
     assert (none["projectCount"], none["projects"]) == (1, [])
-    assert none["totals"] == whole["totals"] and none["phases"] == whole["phases"]
+    assert (none["totals"], none["phases"]) == (whole["totals"], whole["phases"])
     answer = client.post(
         "/graphql",
         json={"query": query, "variables": {"f": {"lab": story.lab}, "n": 101}},
