@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -183,17 +184,61 @@ def _upsert(connection: Connection, table: sa.Table, keys: tuple[str, ...]) -> A
     )
 
 
+@dataclass(slots=True)
+class Touched:
+    """What the handlers of one event did to a batch's rows, per live table: the keys they
+    inserted, changed or removed, the rows now of those keys (a removed key is absent), and
+    the tables of which they replaced a partition (whose earlier keys a partition never
+    loaded cannot name: a reader treats every key it knows of that partition as touched)."""
+
+    keys: dict[sa.Table, set[Key]]
+    rows: dict[sa.Table, dict[Key, Row]]
+    replaced: set[sa.Table]
+
+
+# Per event (its notification id), what a projection's handlers did to its rows: written by
+# one projection's worker during a rebuild, read by a projection derived from its rows (the
+# timeline reads the portfolio's) instead of running the same handlers a second time.
+RowFeed = dict[int, Touched]
+
+
 class BatchRows:
     """Every table a projection writes, as rows in memory for the current batch.
 
     Handlers name the live tables; the rows go to the view's targets (the shadows during a
     rebuild). Rows returned are the cached dicts themselves: change them through `update`
-    (or call `changed`), so that the flush writes them.
+    (or call `changed`), so that the flush writes them. With `recording`, the rows also
+    remember the keys each event touches, until `take_touched`.
     """
 
-    def __init__(self, connection: Connection, tables: Mapping[sa.Table, sa.Table]) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        tables: Mapping[sa.Table, sa.Table],
+        *,
+        recording: bool = False,
+    ) -> None:
         self.connection = connection
         self.tables = {table: TableRows(target) for table, target in tables.items()}
+        self.recording = recording
+        self._touched: dict[sa.Table, set[Key]] = {}
+        self._replaced: set[sa.Table] = set()
+
+    def take_touched(self, *, copy: bool) -> Touched:
+        """What changed since the last call (needs `recording`); the rows are copies with
+        `copy`, else the batch's own dicts (read them only, before the next event)."""
+        keys, self._touched = self._touched, {}
+        replaced, self._replaced = self._replaced, set()
+        rows: dict[sa.Table, dict[Key, Row]] = {}
+        for table, touched in keys.items():
+            partitions = self.tables[table].partitions
+            found: dict[Key, Row] = {}
+            for key in touched:
+                row = partitions.get(key[0], {}).get(key)
+                if row is not None:
+                    found[key] = dict(row) if copy else row
+            rows[table] = found
+        return Touched(keys, rows, replaced)
 
     def prefetch(self, table: sa.Table, partitions: Iterable[Any]) -> None:
         """Load these partitions of `table` now, in one statement per `CHUNK` values."""
@@ -217,6 +262,8 @@ class BatchRows:
         key = rows.key(values)
         rows.partitions.setdefault(key[0], {})[key] = values
         rows.dirty[key] = None
+        if self.recording:
+            self._touched.setdefault(table, set()).add(key)
         return values
 
     def update(self, table: sa.Table, row: Row, **values: Any) -> Row:
@@ -226,11 +273,18 @@ class BatchRows:
         return row
 
     def changed(self, table: sa.Table, row: Row) -> None:
-        self.tables[table].dirty[self.tables[table].key(row)] = None
+        rows = self.tables[table]
+        key = rows.key(row)
+        rows.dirty[key] = None
+        if self.recording:
+            self._touched.setdefault(table, set()).add(key)
 
     def replace_partition(self, table: sa.Table, value: Any, rows: Iterable[Row]) -> None:
         """Delete every row of a partition and write these instead."""
         table_rows = self.tables[table]
+        if self.recording:
+            self._touched.setdefault(table, set()).update(table_rows.partitions.get(value, {}))
+            self._replaced.add(table)
         if value in table_rows.partitions and not any(
             key in table_rows.stored for key in table_rows.partitions[value]
         ):

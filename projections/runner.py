@@ -53,6 +53,7 @@ from projections.activity import ActivityProjection
 from projections.base import ReadModelProjection
 from projections.portfolio import PortfolioProjection, recorded_at
 from projections.reading import read_engine
+from projections.rows import RowFeed
 from projections.timeline import TimelineProjection
 from projections.training import TrainingProjection
 from projections.training_timeline import TrainingTimelineProjection
@@ -238,6 +239,14 @@ class ProjectionWorker:
         self.batch_size = batch_size or services.settings.projection_batch_size
         self.board = board
         self.on_wait = on_wait
+        # Where this worker records what each event did to its rows, for a projection fed
+        # by this one (`ReadModelProjection.fed_by`) in the same rebuild.
+        self.feed: RowFeed | None = None
+
+    def record_into(self, feed: RowFeed) -> None:
+        """Record, per event of each batch, what the handlers did to the rows (copies)."""
+        self.feed = feed
+        self.view.recording = True
 
     def position(self) -> int:
         """The committed position (0 before the first batch)."""
@@ -264,8 +273,16 @@ class ProjectionWorker:
             self.projection.prefetch(events)
             # Bound once per batch: the dispatch itself still happens per event.
             process_event = self.projection.process_event
-            for notification, event in zip(notifications, events, strict=True):
-                process_event(event, Tracking(APPLICATION_NAME, notification.id))
+            feed = self.feed
+            if feed is None:
+                for notification, event in zip(notifications, events, strict=True):
+                    process_event(event, Tracking(APPLICATION_NAME, notification.id))
+            else:
+                feed.clear()  # the previous batch's: its readers ran before this one
+                rows = self.view.rows
+                for notification, event in zip(notifications, events, strict=True):
+                    process_event(event, Tracking(APPLICATION_NAME, notification.id))
+                    feed[notification.id] = rows.take_touched(copy=True)
             for event in reversed(events):
                 moment = recorded_at(event)
                 if moment is not None:
@@ -735,13 +752,17 @@ def rebuild_all(
     *,
     check: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
+    batch_size: int | None = None,
 ) -> list[RebuildResult]:
     """`rebuild` several projections over one replay of the log.
 
     Reading and decoding an event costs about as much as applying it to a projection, so
     the replay reads each page once and applies it to every projection's shadows (each in
     its own transaction); then each projection catches up and swaps (or compares) under its
-    own lock, one after the other, as `rebuild` does.
+    own lock, one after the other, as `rebuild` does. A projection fed by another
+    (`ReadModelProjection.fed_by`, the timeline by the portfolio) reads what that one's
+    handlers did to its rows, event by event, instead of running them again. `batch_size`
+    (events per transaction) defaults to `REBUILD_BATCH_SIZE`.
     """
     started = time.perf_counter()
     plans = [(cls, shadow_tables(cls), f"{cls.name}{SHADOW_SUFFIX}") for cls in projection_classes]
@@ -752,13 +773,14 @@ def rebuild_all(
             with services.engine.begin() as connection:
                 for shadow in shadows.values():
                     shadow.create(connection)
-        batch_size = max(REBUILD_BATCH_SIZE, services.settings.projection_batch_size)
+        batch_size = batch_size or max(REBUILD_BATCH_SIZE, services.settings.projection_batch_size)
         workers = [
             ProjectionWorker(
                 services, cls, tracking_name=shadow_name, tables=shadows, batch_size=batch_size
             )
             for cls, shadows, shadow_name in plans
         ]
+        _feed(workers)
         head = head_position(services)
         replayed = _replay(workers, (lambda p: on_progress(p, head)) if on_progress else None)
         for (cls, shadows, shadow_name), worker, events in zip(
@@ -790,6 +812,20 @@ def rebuild_all(
         for _, shadows, shadow_name in plans:
             _drop_shadows(services, shadows, shadow_name)
     return results
+
+
+def _feed(workers: Sequence[ProjectionWorker]) -> None:
+    """Hand each projection fed by another (`fed_by`) that one's rows, event by event, when
+    both replay here and the feeding one runs first on each page."""
+    for index, consumer in enumerate(workers):
+        source = next(
+            (w for w in workers[:index] if type(w.projection) is consumer.projection.fed_by),
+            None,
+        )
+        if source is not None:
+            if source.feed is None:
+                source.record_into({})
+            consumer.projection.feed = source.feed
 
 
 def _replay(

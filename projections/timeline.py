@@ -38,7 +38,7 @@ read the live `rm_labs`.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, cast
 from uuid import UUID
@@ -51,7 +51,7 @@ from sqlalchemy import Connection
 from domain.project import Project
 from projections.base import ReadModelProjection
 from projections.portfolio import PROJECT_TABLES, PortfolioProjection
-from projections.rows import BatchRows, Key, Row
+from projections.rows import BatchRows, Key, Row, Touched
 from projections.view import ReadModelView
 from tracker.application.services import Services
 from tracker.schema.event_store import APPLICATION_NAME
@@ -63,27 +63,6 @@ END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 
 Snapshot = dict[sa.Table, dict[tuple[Any, ...], Row]]
 ProjectEvent = Project.Event | Project.ProjectRegistered
-
-
-class _TouchedRows(BatchRows):
-    """A replay's rows, remembering the keys each event inserted, changed or removed."""
-
-    def __init__(self, tables: dict[sa.Table, sa.Table]) -> None:
-        super().__init__(cast(Connection, None), tables)
-        self.touched: dict[sa.Table, set[Key]] = {table: set() for table in tables}
-
-    def insert(self, table: sa.Table, **values: Any) -> Row:
-        row = super().insert(table, **values)
-        self.touched[table].add(self.tables[table].key(row))
-        return row
-
-    def changed(self, table: sa.Table, row: Row) -> None:
-        super().changed(table, row)
-        self.touched[table].add(self.tables[table].key(row))
-
-    def replace_partition(self, table: sa.Table, value: Any, rows: Iterable[Row]) -> None:
-        self.touched[table].update(self.tables[table].partitions.get(value, {}))
-        super().replace_partition(table, value, rows)
 
 
 _live_keys: dict[sa.Table, Callable[[Row], Key]] = {}
@@ -105,7 +84,9 @@ class _MemoryView:
 
     def __init__(self, project_id: str) -> None:
         # Every partition is declared fresh: the rows never touch a connection.
-        self.rows = _TouchedRows({t: t for t in PROJECT_TABLES})
+        self.rows = BatchRows(
+            cast(Connection, None), {t: t for t in PROJECT_TABLES}, recording=True
+        )
         for table in PROJECT_TABLES:
             self.rows.fresh(table, project_id)
 
@@ -124,25 +105,11 @@ class Replay:
         # Bound once: the library's dispatcher builds a bound method on each access.
         self.process_event = self.projection.process_event
 
-    def apply(self, event: ProjectEvent) -> None:
+    def apply(self, event: ProjectEvent) -> Touched:
+        """Apply `event`; what it touched (the rows are the replay's own: read them only,
+        before the next event)."""
         self.process_event(event, self.tracking)
-
-    def apply_touching(self, event: ProjectEvent) -> Snapshot:
-        """Apply `event`; the rows now of the keys it inserted, changed or removed (a
-        removed key is absent), per table. The rows are the replay's own: read them only."""
-        touched = self.view.rows.touched
-        for keys in touched.values():
-            keys.clear()
-        self.process_event(event, self.tracking)
-        found: Snapshot = {}
-        for table, keys in touched.items():
-            partition = self.view.rows.tables[table].partitions.get(self.project_id, {})
-            found[table] = {key: partition[key] for key in keys if key in partition}
-        return found
-
-    def touched(self, table: sa.Table) -> set[Key]:
-        """The keys of `table` the last `apply_touching` inserted, changed or removed."""
-        return self.view.rows.touched[table]
+        return self.view.rows.take_touched(copy=False)
 
     def rows(self) -> Snapshot:
         """A copy of the project's rows now."""
@@ -244,6 +211,7 @@ class TimelineProjection(ReadModelProjection):
     name = "timeline"
     description = "the portfolio's rows on both time axes (on a date, as known at an instant)"
     tables = TIMELINE_TABLES
+    fed_by = PortfolioProjection
 
     def __init__(self, view: ReadModelView) -> None:
         super().__init__(view)
@@ -275,11 +243,20 @@ class TimelineProjection(ReadModelProjection):
             msg = "the timeline projection reads earlier events: attach it to the services"
             raise RuntimeError(msg)
         store = self.services.application.repository.event_store
+        known: list[str] = []
         for project_id, version in first_versions.items():
-            earlier = store.get(UUID(project_id), lte=version - 1) if version > 1 else []
-            self.histories[project_id] = list(earlier)  # type: ignore[arg-type]
+            if version == 1:
+                # Registered in this batch: no earlier event, no twin row stored yet.
+                self.histories[project_id] = []
+                for twin in TIMELINE_TABLES:
+                    self.rows.fresh(twin, project_id)
+                continue
+            earlier: list[ProjectEvent] = list(store.get(UUID(project_id), lte=version - 1))  # type: ignore[arg-type]
+            self.histories[project_id] = earlier
+            self.latest_days[project_id] = max(e.occurred_on for e in earlier)
+            known.append(project_id)
         for twin in TIMELINE_TABLES:
-            self.rows.prefetch(twin, first_versions)
+            self.rows.prefetch(twin, known)
 
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
@@ -289,12 +266,12 @@ class TimelineProjection(ReadModelProjection):
     @process_event.register(Project.ProjectRegistered)
     def project_registered(self, event: Project.ProjectRegistered, tracking: Tracking) -> None:
         self.registered[str(event.originator_id)] = tracking.notification_id
-        self._apply(event)
+        self._apply(event, tracking.notification_id)
         self.view.insert_tracking(tracking)
 
     @process_event.register(Project.Event)
     def project_changed(self, event: Project.Event, tracking: Tracking) -> None:
-        self._apply(event)
+        self._apply(event, tracking.notification_id)
         self.view.insert_tracking(tracking)
 
     def _current(self, twin: sa.Table, project_id: str) -> dict[Key, list[Row]]:
@@ -316,45 +293,61 @@ class TimelineProjection(ReadModelProjection):
             self.registered[project_id] = position
         return position
 
-    def _apply(self, event: ProjectEvent) -> None:
+    def _apply(self, event: ProjectEvent, position: int) -> None:
         project_id = str(event.originator_id)
         history = self.histories.setdefault(project_id, [])
-        registered_position = self._registered_position(project_id)
-        replay = self.replays.get(project_id)
-        if replay is None:
-            replay = self.replays[project_id] = Replay(project_id, registered_position)
-            for earlier in history:
-                replay.apply(earlier)
-            if history:
-                self.latest_days[project_id] = max(e.occurred_on for e in history)
-        history.append(event)
         changed_on = event.occurred_on
         latest = self.latest_days.get(project_id)
+        in_order = latest is None or changed_on >= latest
+        replay = self.replays.get(project_id)
+        # During a rebuild beside the portfolio, what the portfolio's handlers did for this
+        # very event (the same handlers, over the same events in the same order): an event
+        # in business order needs nothing else. A project replayed in memory keeps its
+        # replay for the rest of the batch.
+        fed = self.feed.get(position) if self.feed is not None else None
         snapshots: list[tuple[date, Snapshot]]
-        keys: dict[sa.Table, set[Key]] | None
-        if latest is None or changed_on >= latest:
+        touched: Touched | None = None
+        if replay is None and in_order and fed is not None:
+            touched = fed
+        elif replay is None:
+            replay = Replay(project_id, self._registered_position(project_id))
+            self.replays[project_id] = replay
+            for earlier in history:
+                replay.apply(earlier)
+        history.append(event)
+        if in_order:
             # Dated on or after every earlier event (the usual case): its business timeline
             # changes from its date on, only for the keys it touched (a row's runs depend
             # on its own values only, and a key it left alone keeps its rows).
             self.latest_days[project_id] = changed_on
-            snapshots = [(changed_on, replay.apply_touching(event))]
-            keys = {table: replay.touched(table) for table in PROJECT_TABLES}
+            if touched is None:
+                touched = cast(Replay, replay).apply(event)
+            snapshots = [(changed_on, touched.rows)]
         else:
+            replay = cast(Replay, replay)
             replay.apply(event)
             days = sorted({e.occurred_on for e in history if e.occurred_on >= changed_on})
             # The last day's rows are the replay of every event; earlier days are replayed
             # from the history.
+            registered_position = self._registered_position(project_id)
             snapshots = [
                 (day, snapshot(project_id, history, day, registered_position)) for day in days[:-1]
             ]
             snapshots.append((days[-1], replay.rows()))
-            keys = None
         recorded = event.timestamp
         for table, twin in BITEMPORAL.items():
-            if keys is not None and not keys[table]:
-                continue
+            keys: set[Key] | None = None
+            if touched is not None:
+                keys = touched.keys.get(table)
+                if keys is None:
+                    continue
             by_key = self._current(twin, project_id)
-            rows_of = by_key.values() if keys is None else (by_key.get(k, ()) for k in keys[table])
+            if touched is not None and keys is not None and table in touched.replaced:
+                # A replaced partition: its earlier keys are those of its current rows.
+                keys = keys | by_key.keys()
+            if keys is not None and not keys:
+                continue
+            rows_of = by_key.values() if keys is None else (by_key.get(k, ()) for k in keys)
             # Rows of the current knowledge ending before the changed date stay as they are.
             current = [row for rows in rows_of for row in rows if row["valid_to"] >= changed_on]
             if not current and not any(rows[table] for _, rows in snapshots):
