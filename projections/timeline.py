@@ -38,7 +38,7 @@ read the live `rm_labs`.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, cast
 from uuid import UUID
@@ -163,6 +163,51 @@ def _values(table: sa.Table, row: Row) -> tuple[Any, ...]:
 def _signature(table: sa.Table, row: Row) -> tuple[Any, ...]:
     """A row's identity in the current knowledge: its values and its validity."""
     return (_values(table, row), row["valid_from"], row["valid_to"])
+
+
+def changes_of_knowledge(
+    table: sa.Table, current: Iterable[Row], desired: Iterable[Row]
+) -> tuple[list[Row], list[Row]]:
+    """The rows of the current knowledge that no longer hold (`superseded`), and the
+    desired rows not held yet (`opened`): a row holds while its values and its validity do."""
+    before = {_signature(table, row): row for row in current}
+    after = {_signature(table, row): row for row in desired}
+    superseded = [row for signature, row in before.items() if signature not in after]
+    opened = [row for signature, row in after.items() if signature not in before]
+    return superseded, opened
+
+
+def supersede(
+    rows: BatchRows,
+    twin: sa.Table,
+    partition: str,
+    superseded: Sequence[Row],
+    opened: Iterable[Row],
+    recorded: datetime,
+) -> list[Row] | None:
+    """Close the `superseded` rows of a twin's partition and open the `opened` ones, as
+    known from `recorded` on; the rows opened, or None when the partition was rewritten.
+
+    A superseded row opened at `recorded` itself (two events stamped alike) was never
+    visible on its own: it is dropped rather than closed, so the partition is rewritten.
+    """
+    if any(row["recorded_from"] == recorded for row in superseded):
+        dropped = {id(row) for row in superseded}
+        written = [dict(row) for row in rows.partition(twin, partition) if id(row) not in dropped]
+        written += [
+            dict(row, recorded_to=recorded)
+            for row in superseded
+            if row["recorded_from"] != recorded
+        ]
+        written += [dict(row, recorded_from=recorded, recorded_to=END_OF_TIME) for row in opened]
+        rows.replace_partition(twin, partition, written)
+        return None
+    for row in superseded:
+        rows.update(twin, row, recorded_to=recorded)
+    return [
+        rows.insert(twin, **dict(row, recorded_from=recorded, recorded_to=END_OF_TIME))
+        for row in opened
+    ]
 
 
 def business_timeline(
@@ -353,49 +398,16 @@ class TimelineProjection(ReadModelProjection):
             if not current and not any(rows[table] for _, rows in snapshots):
                 continue
             desired = business_timeline(table, current, snapshots)
-            before = {_signature(table, row): row for row in current}
-            after = {_signature(table, row): row for row in desired}
-            if before.keys() == after.keys():
+            superseded, opened = changes_of_knowledge(table, current, desired)
+            if not superseded and not opened:
                 continue
-            superseded = [row for s, row in before.items() if s not in after]
-            if any(row["recorded_from"] == recorded for row in superseded):
-                # Opened at this very instant (two events stamped alike): never visible on
-                # its own, so dropped rather than closed; rewrite the project's rows.
-                stored = self.rows.partition(twin, project_id)
-                self._rewrite(twin, project_id, stored, before, after, recorded)
+            new = supersede(self.rows, twin, project_id, superseded, opened, recorded)
+            if new is None:
                 del self.current_rows[(twin, project_id)]
                 continue
             key = _live_key(twin)
             for row in superseded:
-                self.rows.update(twin, row, recorded_to=recorded)
                 kept = by_key[key(row)]
                 kept[:] = [r for r in kept if r is not row]
-            for signature, row in after.items():
-                if signature not in before:
-                    new = self.rows.insert(
-                        twin, **dict(row, recorded_from=recorded, recorded_to=END_OF_TIME)
-                    )
-                    by_key.setdefault(key(new), []).append(new)
-
-    def _rewrite(
-        self,
-        twin: sa.Table,
-        project_id: str,
-        rows: Sequence[Row],
-        before: dict[tuple[Any, ...], Row],
-        after: dict[tuple[Any, ...], Row],
-        recorded: datetime,
-    ) -> None:
-        superseded = {id(row) for s, row in before.items() if s not in after}
-        written = [dict(row) for row in rows if id(row) not in superseded]
-        written += [
-            dict(row, recorded_to=recorded)
-            for s, row in before.items()
-            if s not in after and row["recorded_from"] != recorded
-        ]
-        written += [
-            dict(row, recorded_from=recorded, recorded_to=END_OF_TIME)
-            for s, row in after.items()
-            if s not in before
-        ]
-        self.rows.replace_partition(twin, project_id, written)
+            for row in new:
+                by_key.setdefault(key(row), []).append(row)
