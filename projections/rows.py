@@ -26,7 +26,7 @@ import json
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
@@ -105,13 +105,17 @@ class TableRows:
         for key in self.dirty:
             row = self.partitions[key[0]][key]
             (changed if key in self.stored else new).append(row)
+        postgres = connection.dialect.name == "postgresql"
         if changed:
-            connection.execute(_upsert(connection, target, self.keys), changed)
+            if postgres:
+                connection.execute(_upsert(connection, target), changed)
+            else:
+                _write_many(connection, target, changed, "upsert")
         if new:
-            if connection.dialect.name == "postgresql":
+            if postgres:
                 _copy(connection, target, new)
             else:
-                _insert_many(connection, target, new)
+                _write_many(connection, target, new, "insert")
         self.partitions.clear()
         self.stored.clear()
         self.dirty.clear()
@@ -143,36 +147,85 @@ def _copy(connection: Connection, table: sa.Table, rows: list[Row]) -> None:
             copy.write_row(record)
 
 
-_inserts: dict[tuple[sa.Table, str], tuple[str, list[tuple[str, Any]]]] = {}
+# Per (table, statement kind, dialect): the compiled statement and, in its parameters'
+# order, each column's name, bind processor and whether it holds JSON.
+_compiled: dict[tuple[sa.Table, str, str], tuple[str, list[tuple[str, Any, bool]]]] = {}
 
 
-def _insert_many(connection: Connection, table: sa.Table, rows: list[Row]) -> None:
-    """New rows with one DBAPI `executemany` of the compiled INSERT (SQLite).
+def _write_many(connection: Connection, table: sa.Table, rows: list[Row], kind: str) -> None:
+    """Rows with one DBAPI `executemany` of the compiled statement (SQLite): `insert` (new
+    rows) or `upsert` (INSERT … ON CONFLICT (primary key) DO UPDATE SET every other column).
 
-    `connection.execute(insert, rows)` spends most of its time per row in SQLAlchemy's
-    parameter handling; here each value goes through its type's own bind processor (the
-    one SQLAlchemy would use, so the stored text is the same) in one tight loop, and the
-    statement is compiled once per table.
+    `connection.execute(statement, rows)` spends most of its time per row in SQLAlchemy's
+    parameter handling; here each value goes through its type's own bind processor (or one
+    that writes the same text faster, `_processor`) in one tight loop, and the statement is
+    compiled once per table. A JSON value is serialised once per object: a twin's rows
+    share their lists with the live row they copy, and nothing changes them meanwhile.
     """
     dialect = connection.dialect
-    cached = _inserts.get((table, dialect.name))
+    cached = _compiled.get((table, kind, dialect.name))
     if cached is None:
-        compiled = sa.insert(table).compile(
-            dialect=dialect, column_keys=[c.key for c in table.columns]
-        )
-        processors = {c.key: c.type._cached_bind_processor(dialect) for c in table.columns}
-        order = [(name, processors[name]) for name in compiled.positiontup or ()]
-        cached = _inserts[(table, dialect.name)] = (str(compiled), order)
+        statement = sa.insert(table) if kind == "insert" else _upsert(connection, table)
+        compiled = statement.compile(dialect=dialect, column_keys=[c.key for c in table.columns])
+        processors = {
+            c.key: (_processor(c.type, dialect), isinstance(c.type, sa.JSON)) for c in table.columns
+        }
+        order = [(name, *processors[name]) for name in compiled.positiontup or ()]
+        cached = _compiled[(table, kind, dialect.name)] = (str(compiled), order)
     statement, order = cached
+    texts: dict[int, Any] = {}
+
+    def json_text(process: Callable[[Any], Any], value: Any) -> Any:
+        if value is None:
+            return process(value)
+        found = texts.get(id(value))
+        if found is None:
+            found = texts[id(value)] = process(value)
+        return found
+
     values = [
-        tuple(row[name] if process is None else process(row[name]) for name, process in order)
+        tuple(
+            row[name]
+            if process is None
+            else json_text(process, row[name])
+            if is_json
+            else process(row[name])
+            for name, process, is_json in order
+        )
         for row in rows
     ]
     connection.exec_driver_sql(statement, values)
 
 
-def _upsert(connection: Connection, table: sa.Table, keys: tuple[str, ...]) -> Any:
+_SQLITE = sqlite.dialect()
+_sqlite_date = sa.Date()._cached_bind_processor(_SQLITE)
+_sqlite_datetime = sa.DateTime()._cached_bind_processor(_SQLITE)
+
+
+def _iso_date(value: Any) -> Any:
+    # What SQLite's DATE processor writes ("%(year)04d-%(month)02d-%(day)02d"), quicker.
+    return value.isoformat() if type(value) is date else _sqlite_date(value)  # type: ignore[misc]
+
+
+def _iso_datetime(value: Any) -> Any:
+    # What SQLite's DATETIME processor writes (its default storage format: the fields with
+    # microseconds, no offset), quicker.
+    if type(value) is datetime:
+        return value.isoformat(" ", "microseconds")[:26]
+    return _sqlite_datetime(value)  # type: ignore[misc]
+
+
+def _processor(type_: Any, dialect: Any) -> Any:
+    """A column type's bind processor: SQLAlchemy's own, or for SQLite's dates and
+    datetimes one writing the same text (tests/unit/test_rows.py checks it)."""
+    if dialect.name == "sqlite" and type(type_) in (sa.Date, sa.DateTime):
+        return _iso_datetime if isinstance(type_, sa.DateTime) else _iso_date
+    return type_._cached_bind_processor(dialect)
+
+
+def _upsert(connection: Connection, table: sa.Table) -> Any:
     """INSERT … ON CONFLICT (primary key) DO UPDATE SET every other column."""
+    keys = [c.name for c in table.primary_key.columns]
     insert = (
         postgresql.insert(table)
         if connection.dialect.name == "postgresql"
