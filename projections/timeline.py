@@ -135,45 +135,43 @@ def snapshot(
     return replay.rows()
 
 
-_getters: dict[sa.Table, Callable[[Row], tuple[Any, ...]]] = {}
+_getters: dict[sa.Table, tuple[Callable[[Row], Any], Callable[[Row], Key]]] = {}
 
 
-def _values(table: sa.Table, row: Row) -> tuple[Any, ...]:
-    """A row's values, in the order of the table's columns (JSON ones as their repr, so
-    that the tuple hashes)."""
-    getter = _getters.get(table)
-    if getter is None:
-        names = [c.name for c in table.columns]
-        item = operator.itemgetter(*names)
-        json = [i for i, c in enumerate(table.columns) if isinstance(c.type, sa.JSON)]
-        if json:
-
-            def getter(row: Row) -> tuple[Any, ...]:
-                values = list(item(row))
-                for i in json:
-                    values[i] = repr(values[i])
-                return tuple(values)
-
-        else:
-            getter = item
-        _getters[table] = getter
-    return getter(row)
+def _getters_of(table: sa.Table) -> tuple[Callable[[Row], Any], Callable[[Row], Key]]:
+    """A live table's row values (every column, in order) and its identity in a twin's
+    current knowledge (primary key and validity start)."""
+    found = _getters.get(table)
+    if found is None:
+        keys = [c.name for c in table.primary_key.columns]
+        found = _getters[table] = (
+            operator.itemgetter(*(c.name for c in table.columns)),
+            operator.itemgetter(*keys, "valid_from"),
+        )
+    return found
 
 
-def _signature(table: sa.Table, row: Row) -> tuple[Any, ...]:
-    """A row's identity in the current knowledge: its values and its validity."""
-    return (_values(table, row), row["valid_from"], row["valid_to"])
+def _values(table: sa.Table, row: Row) -> Any:
+    """A row's values, in the order of the table's columns (compared with ==: JSON values
+    are lists, equal when their items are)."""
+    return _getters_of(table)[0](row)
 
 
 def changes_of_knowledge(
     table: sa.Table, current: Iterable[Row], desired: Iterable[Row]
 ) -> tuple[list[Row], list[Row]]:
     """The rows of the current knowledge that no longer hold (`superseded`), and the
-    desired rows not held yet (`opened`): a row holds while its values and its validity do."""
-    before = {_signature(table, row): row for row in current}
-    after = {_signature(table, row): row for row in desired}
-    superseded = [row for signature, row in before.items() if signature not in after]
-    opened = [row for signature, row in after.items() if signature not in before]
+    desired rows not held yet (`opened`): a row holds while its values and its validity do.
+    Rows of one key in one knowledge have disjoint validities: (key, valid_from) names one."""
+    values, identity = _getters_of(table)
+    before = {identity(row): row for row in current}
+    after = {identity(row): row for row in desired}
+
+    def same(a: Row, b: Row | None) -> bool:
+        return b is not None and a["valid_to"] == b["valid_to"] and values(a) == values(b)
+
+    superseded = [row for name, row in before.items() if not same(row, after.get(name))]
+    opened = [row for name, row in after.items() if not same(row, before.get(name))]
     return superseded, opened
 
 
