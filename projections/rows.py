@@ -147,9 +147,13 @@ def _copy(connection: Connection, table: sa.Table, rows: list[Row]) -> None:
             copy.write_row(record)
 
 
-# Per (table, statement kind, dialect): the compiled statement and, in its parameters'
-# order, each column's name, bind processor and whether it holds JSON.
-_compiled: dict[tuple[sa.Table, str, str], tuple[str, list[tuple[str, Any, bool]]]] = {}
+# Per (table, statement kind, dialect): the compiled statement, a getter of a row's values
+# in its parameters' order, and the positions of those that need a bind processor (with it,
+# and whether the column holds JSON).
+_compiled: dict[
+    tuple[sa.Table, str, str],
+    tuple[str, Callable[[Row], Any], list[tuple[int, Callable[[Any], Any], bool]]],
+] = {}
 
 
 def _write_many(connection: Connection, table: sa.Table, rows: list[Row], kind: str) -> None:
@@ -157,43 +161,42 @@ def _write_many(connection: Connection, table: sa.Table, rows: list[Row], kind: 
     rows) or `upsert` (INSERT … ON CONFLICT (primary key) DO UPDATE SET every other column).
 
     `connection.execute(statement, rows)` spends most of its time per row in SQLAlchemy's
-    parameter handling; here each value goes through its type's own bind processor (or one
-    that writes the same text faster, `_processor`) in one tight loop, and the statement is
-    compiled once per table. A JSON value is serialised once per object: a twin's rows
-    share their lists with the live row they copy, and nothing changes them meanwhile.
+    parameter handling; here the statement is compiled once per table, and each value that
+    needs it goes through its type's own bind processor (or one that writes the same text
+    faster, `_processor`) in one tight loop. A JSON value is serialised once per object: a
+    twin's rows share their lists with the live row they copy, and nothing changes them
+    meanwhile.
     """
     dialect = connection.dialect
     cached = _compiled.get((table, kind, dialect.name))
     if cached is None:
         statement = sa.insert(table) if kind == "insert" else _upsert(connection, table)
         compiled = statement.compile(dialect=dialect, column_keys=[c.key for c in table.columns])
-        processors = {
-            c.key: (_processor(c.type, dialect), isinstance(c.type, sa.JSON)) for c in table.columns
-        }
-        order = [(name, *processors[name]) for name in compiled.positiontup or ()]
-        cached = _compiled[(table, kind, dialect.name)] = (str(compiled), order)
-    statement, order = cached
+        names = list(compiled.positiontup or ())
+        columns = {c.key: c for c in table.columns}
+        processed = []
+        for index, name in enumerate(names):
+            process = _processor(columns[name].type, dialect)
+            if process is not None:
+                processed.append((index, process, isinstance(columns[name].type, sa.JSON)))
+        getter = operator.itemgetter(*names)
+        values_of = getter if len(names) > 1 else (lambda row: (getter(row),))
+        cached = _compiled[(table, kind, dialect.name)] = (str(compiled), values_of, processed)
+    statement, values_of, processed = cached
     texts: dict[int, Any] = {}
-
-    def json_text(process: Callable[[Any], Any], value: Any) -> Any:
-        if value is None:
-            return process(value)
-        found = texts.get(id(value))
-        if found is None:
-            found = texts[id(value)] = process(value)
-        return found
-
-    values = [
-        tuple(
-            row[name]
-            if process is None
-            else json_text(process, row[name])
-            if is_json
-            else process(row[name])
-            for name, process, is_json in order
-        )
-        for row in rows
-    ]
+    values: list[tuple[Any, ...]] = []
+    for row in rows:
+        record = list(values_of(row))
+        for index, process, is_json in processed:
+            value = record[index]
+            if is_json and value is not None:
+                text = texts.get(id(value))
+                if text is None:
+                    text = texts[id(value)] = process(value)
+                record[index] = text
+            else:
+                record[index] = process(value)
+        values.append(tuple(record))
     connection.exec_driver_sql(statement, values)
 
 
