@@ -21,6 +21,11 @@ project's events dated on or before it. When a project's event dated d is record
   unchanged (a key's runs depend on its own values only). The replay's rows remember the
   keys each event touches, and the project's rows of the current knowledge are indexed by
   key once per batch, so an event costs what it touches, not the project's history;
+- during a rebuild of the portfolio and the timeline together (`rebuild_all`), the
+  portfolio's worker hands over what its handlers did to each event's rows (the same
+  handlers over the same events in the same order: `projections.rows.RowFeed`), so an
+  event in business order is not replayed a second time; a late-logged one, or one the
+  feed lacks, takes the in-memory replay;
 - rows of equal values on consecutive dates are one row (maximal runs, so the rows are
   the same whatever the batches: a rebuild reproduces them exactly);
 - a row that held as known until r and no longer does is closed (`recorded_to = r`), a
