@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import hashlib
 import os
 import threading
@@ -80,6 +81,11 @@ LISTEN_TIMEOUT_SECONDS = 0.5
 # Events per transaction of a rebuild's replay: the rows are in memory for one batch only,
 # and a commit costs per batch, not per event (the live projector uses the setting).
 REBUILD_BATCH_SIZE = 5000
+# The cyclic garbage collector's thresholds while a rebuild replays the log. A batch makes
+# hundreds of thousands of small dicts (rows, twins, decoded events) that live until its
+# commit and hold no cycles; at the default thresholds (700, 10, 10) the collector walked
+# them again and again: a quarter of a rebuild's CPU (docs/benchmarks.md).
+REBUILD_GC_THRESHOLDS = (50_000, 20, 100)
 # The role lock of `tracker serve --workers N` (BackgroundRole), and how often a process
 # without it tries to take it over.
 ROLE_LOCK_NAME = "serve-background-role"
@@ -767,6 +773,8 @@ def rebuild_all(
     started = time.perf_counter()
     plans = [(cls, shadow_tables(cls), f"{cls.name}{SHADOW_SUFFIX}") for cls in projection_classes]
     results: list[RebuildResult] = []
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*REBUILD_GC_THRESHOLDS)
     try:
         for _, shadows, shadow_name in plans:
             _drop_shadows(services, shadows, shadow_name)
@@ -809,6 +817,7 @@ def rebuild_all(
                 )
             )
     finally:
+        gc.set_threshold(*thresholds)
         for _, shadows, shadow_name in plans:
             _drop_shadows(services, shadows, shadow_name)
     return results
