@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from eventsourcing.projection import Projection
 
-from projections.rows import BatchRows
+from projections.rows import BatchRows, RowFeed
 from projections.view import ReadModelView
 from tracker.application.services import Services
 
@@ -25,6 +25,11 @@ class ReadModelProjection(Projection[ReadModelView]):
     tables: ClassVar[tuple[sa.Table, ...]] = ()
     #: One line for `tracker projections status`.
     description: ClassVar[str] = ""
+    #: The projection whose rows this one derives from. When a rebuild replays both, that
+    #: one's worker records what each event did to its rows and hands it to this one as
+    #: `feed` (projections.runner), which need not run the same handlers a second time.
+    fed_by: ClassVar[type[ReadModelProjection] | None] = None
+    feed: RowFeed | None = None
 
     @property
     def rows(self) -> BatchRows:

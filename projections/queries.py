@@ -26,7 +26,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, RowMapping
 
-from projections import training_timeline
 from projections.timeline import END_DATE, END_OF_TIME
 from tracker.schema.read_models import (
     BITEMPORAL,
@@ -1036,12 +1035,12 @@ def training_sliced(on: date | None, known_at: datetime | None) -> TrainingTable
         twin = TRAINING_BITEMPORAL[table]
         conditions: list[Any] = []
         if known_at is None:
-            conditions.append(twin.c.recorded_to == training_timeline.END_OF_TIME)
+            conditions.append(twin.c.recorded_to == END_OF_TIME)
         else:
             moment = instant(known_at)
             conditions += [twin.c.recorded_to > moment, twin.c.recorded_from <= moment]
         if on is None:
-            conditions.append(twin.c.valid_to == training_timeline.END_DATE)
+            conditions.append(twin.c.valid_to == END_DATE)
         else:
             conditions += [twin.c.valid_to > on, twin.c.valid_from <= on]
         columns = [twin.c[c.name] for c in table.columns]

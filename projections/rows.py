@@ -25,7 +25,8 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
@@ -104,13 +105,17 @@ class TableRows:
         for key in self.dirty:
             row = self.partitions[key[0]][key]
             (changed if key in self.stored else new).append(row)
+        postgres = connection.dialect.name == "postgresql"
         if changed:
-            connection.execute(_upsert(connection, target, self.keys), changed)
+            if postgres:
+                connection.execute(_upsert(connection, target), changed)
+            else:
+                _write_many(connection, target, changed, "upsert")
         if new:
-            if connection.dialect.name == "postgresql":
+            if postgres:
                 _copy(connection, target, new)
             else:
-                _insert_many(connection, target, new)
+                _write_many(connection, target, new, "insert")
         self.partitions.clear()
         self.stored.clear()
         self.dirty.clear()
@@ -142,36 +147,88 @@ def _copy(connection: Connection, table: sa.Table, rows: list[Row]) -> None:
             copy.write_row(record)
 
 
-_inserts: dict[tuple[sa.Table, str], tuple[str, list[tuple[str, Any]]]] = {}
+# Per (table, statement kind, dialect): the compiled statement, a getter of a row's values
+# in its parameters' order, and the positions of those that need a bind processor (with it,
+# and whether the column holds JSON).
+_compiled: dict[
+    tuple[sa.Table, str, str],
+    tuple[str, Callable[[Row], Any], list[tuple[int, Callable[[Any], Any], bool]]],
+] = {}
 
 
-def _insert_many(connection: Connection, table: sa.Table, rows: list[Row]) -> None:
-    """New rows with one DBAPI `executemany` of the compiled INSERT (SQLite).
+def _write_many(connection: Connection, table: sa.Table, rows: list[Row], kind: str) -> None:
+    """Rows with one DBAPI `executemany` of the compiled statement (SQLite): `insert` (new
+    rows) or `upsert` (INSERT … ON CONFLICT (primary key) DO UPDATE SET every other column).
 
-    `connection.execute(insert, rows)` spends most of its time per row in SQLAlchemy's
-    parameter handling; here each value goes through its type's own bind processor (the
-    one SQLAlchemy would use, so the stored text is the same) in one tight loop, and the
-    statement is compiled once per table.
+    `connection.execute(statement, rows)` spends most of its time per row in SQLAlchemy's
+    parameter handling; here the statement is compiled once per table, and each value that
+    needs it goes through its type's own bind processor (or one that writes the same text
+    faster, `_processor`) in one tight loop. A JSON value is serialised once per object: a
+    twin's rows share their lists with the live row they copy, and nothing changes them
+    meanwhile.
     """
     dialect = connection.dialect
-    cached = _inserts.get((table, dialect.name))
+    cached = _compiled.get((table, kind, dialect.name))
     if cached is None:
-        compiled = sa.insert(table).compile(
-            dialect=dialect, column_keys=[c.key for c in table.columns]
-        )
-        processors = {c.key: c.type._cached_bind_processor(dialect) for c in table.columns}
-        order = [(name, processors[name]) for name in compiled.positiontup or ()]
-        cached = _inserts[(table, dialect.name)] = (str(compiled), order)
-    statement, order = cached
-    values = [
-        tuple(row[name] if process is None else process(row[name]) for name, process in order)
-        for row in rows
-    ]
+        statement = sa.insert(table) if kind == "insert" else _upsert(connection, table)
+        compiled = statement.compile(dialect=dialect, column_keys=[c.key for c in table.columns])
+        names = list(compiled.positiontup or ())
+        columns = {c.key: c for c in table.columns}
+        processed = []
+        for index, name in enumerate(names):
+            process = _processor(columns[name].type, dialect)
+            if process is not None:
+                processed.append((index, process, isinstance(columns[name].type, sa.JSON)))
+        getter = operator.itemgetter(*names)
+        values_of = getter if len(names) > 1 else (lambda row: (getter(row),))
+        cached = _compiled[(table, kind, dialect.name)] = (str(compiled), values_of, processed)
+    statement, values_of, processed = cached
+    texts: dict[int, Any] = {}
+    values: list[tuple[Any, ...]] = []
+    for row in rows:
+        record = list(values_of(row))
+        for index, process, is_json in processed:
+            value = record[index]
+            if is_json and value is not None:
+                text = texts.get(id(value))
+                if text is None:
+                    text = texts[id(value)] = process(value)
+                record[index] = text
+            else:
+                record[index] = process(value)
+        values.append(tuple(record))
     connection.exec_driver_sql(statement, values)
 
 
-def _upsert(connection: Connection, table: sa.Table, keys: tuple[str, ...]) -> Any:
+_SQLITE = sqlite.dialect()
+_sqlite_date = sa.Date()._cached_bind_processor(_SQLITE)
+_sqlite_datetime = sa.DateTime()._cached_bind_processor(_SQLITE)
+
+
+def _iso_date(value: Any) -> Any:
+    # What SQLite's DATE processor writes ("%(year)04d-%(month)02d-%(day)02d"), quicker.
+    return value.isoformat() if type(value) is date else _sqlite_date(value)  # type: ignore[misc]
+
+
+def _iso_datetime(value: Any) -> Any:
+    # What SQLite's DATETIME processor writes (its default storage format: the fields with
+    # microseconds, no offset), quicker.
+    if type(value) is datetime:
+        return value.isoformat(" ", "microseconds")[:26]
+    return _sqlite_datetime(value)  # type: ignore[misc]
+
+
+def _processor(type_: Any, dialect: Any) -> Any:
+    """A column type's bind processor: SQLAlchemy's own, or for SQLite's dates and
+    datetimes one writing the same text (tests/unit/test_rows.py checks it)."""
+    if dialect.name == "sqlite" and type(type_) in (sa.Date, sa.DateTime):
+        return _iso_datetime if isinstance(type_, sa.DateTime) else _iso_date
+    return type_._cached_bind_processor(dialect)
+
+
+def _upsert(connection: Connection, table: sa.Table) -> Any:
     """INSERT … ON CONFLICT (primary key) DO UPDATE SET every other column."""
+    keys = [c.name for c in table.primary_key.columns]
     insert = (
         postgresql.insert(table)
         if connection.dialect.name == "postgresql"
@@ -183,17 +240,61 @@ def _upsert(connection: Connection, table: sa.Table, keys: tuple[str, ...]) -> A
     )
 
 
+@dataclass(slots=True)
+class Touched:
+    """What the handlers of one event did to a batch's rows, per live table: the keys they
+    inserted, changed or removed, the rows now of those keys (a removed key is absent), and
+    the tables of which they replaced a partition (whose earlier keys a partition never
+    loaded cannot name: a reader treats every key it knows of that partition as touched)."""
+
+    keys: dict[sa.Table, set[Key]]
+    rows: dict[sa.Table, dict[Key, Row]]
+    replaced: set[sa.Table]
+
+
+# Per event (its notification id), what a projection's handlers did to its rows: written by
+# one projection's worker during a rebuild, read by a projection derived from its rows (the
+# timeline reads the portfolio's) instead of running the same handlers a second time.
+RowFeed = dict[int, Touched]
+
+
 class BatchRows:
     """Every table a projection writes, as rows in memory for the current batch.
 
     Handlers name the live tables; the rows go to the view's targets (the shadows during a
     rebuild). Rows returned are the cached dicts themselves: change them through `update`
-    (or call `changed`), so that the flush writes them.
+    (or call `changed`), so that the flush writes them. With `recording`, the rows also
+    remember the keys each event touches, until `take_touched`.
     """
 
-    def __init__(self, connection: Connection, tables: Mapping[sa.Table, sa.Table]) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        tables: Mapping[sa.Table, sa.Table],
+        *,
+        recording: bool = False,
+    ) -> None:
         self.connection = connection
         self.tables = {table: TableRows(target) for table, target in tables.items()}
+        self.recording = recording
+        self._touched: dict[sa.Table, set[Key]] = {}
+        self._replaced: set[sa.Table] = set()
+
+    def take_touched(self, *, copy: bool) -> Touched:
+        """What changed since the last call (needs `recording`); the rows are copies with
+        `copy`, else the batch's own dicts (read them only, before the next event)."""
+        keys, self._touched = self._touched, {}
+        replaced, self._replaced = self._replaced, set()
+        rows: dict[sa.Table, dict[Key, Row]] = {}
+        for table, touched in keys.items():
+            partitions = self.tables[table].partitions
+            found: dict[Key, Row] = {}
+            for key in touched:
+                row = partitions.get(key[0], {}).get(key)
+                if row is not None:
+                    found[key] = dict(row) if copy else row
+            rows[table] = found
+        return Touched(keys, rows, replaced)
 
     def prefetch(self, table: sa.Table, partitions: Iterable[Any]) -> None:
         """Load these partitions of `table` now, in one statement per `CHUNK` values."""
@@ -217,6 +318,8 @@ class BatchRows:
         key = rows.key(values)
         rows.partitions.setdefault(key[0], {})[key] = values
         rows.dirty[key] = None
+        if self.recording:
+            self._touched.setdefault(table, set()).add(key)
         return values
 
     def update(self, table: sa.Table, row: Row, **values: Any) -> Row:
@@ -226,11 +329,18 @@ class BatchRows:
         return row
 
     def changed(self, table: sa.Table, row: Row) -> None:
-        self.tables[table].dirty[self.tables[table].key(row)] = None
+        rows = self.tables[table]
+        key = rows.key(row)
+        rows.dirty[key] = None
+        if self.recording:
+            self._touched.setdefault(table, set()).add(key)
 
     def replace_partition(self, table: sa.Table, value: Any, rows: Iterable[Row]) -> None:
         """Delete every row of a partition and write these instead."""
         table_rows = self.tables[table]
+        if self.recording:
+            self._touched.setdefault(table, set()).update(table_rows.partitions.get(value, {}))
+            self._replaced.add(table)
         if value in table_rows.partitions and not any(
             key in table_rows.stored for key in table_rows.partitions[value]
         ):

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import hashlib
 import os
 import threading
@@ -53,6 +54,7 @@ from projections.activity import ActivityProjection
 from projections.base import ReadModelProjection
 from projections.portfolio import PortfolioProjection, recorded_at
 from projections.reading import read_engine
+from projections.rows import RowFeed
 from projections.timeline import TimelineProjection
 from projections.training import TrainingProjection
 from projections.training_timeline import TrainingTimelineProjection
@@ -79,6 +81,11 @@ LISTEN_TIMEOUT_SECONDS = 0.5
 # Events per transaction of a rebuild's replay: the rows are in memory for one batch only,
 # and a commit costs per batch, not per event (the live projector uses the setting).
 REBUILD_BATCH_SIZE = 5000
+# The cyclic garbage collector's thresholds while a rebuild replays the log. A batch makes
+# hundreds of thousands of small dicts (rows, twins, decoded events) that live until its
+# commit and hold no cycles; at the default thresholds (700, 10, 10) the collector walked
+# them again and again: a quarter of a rebuild's CPU (docs/benchmarks.md).
+REBUILD_GC_THRESHOLDS = (50_000, 20, 100)
 # The role lock of `tracker serve --workers N` (BackgroundRole), and how often a process
 # without it tries to take it over.
 ROLE_LOCK_NAME = "serve-background-role"
@@ -238,6 +245,14 @@ class ProjectionWorker:
         self.batch_size = batch_size or services.settings.projection_batch_size
         self.board = board
         self.on_wait = on_wait
+        # Where this worker records what each event did to its rows, for a projection fed
+        # by this one (`ReadModelProjection.fed_by`) in the same rebuild.
+        self.feed: RowFeed | None = None
+
+    def record_into(self, feed: RowFeed) -> None:
+        """Record, per event of each batch, what the handlers did to the rows (copies)."""
+        self.feed = feed
+        self.view.recording = True
 
     def position(self) -> int:
         """The committed position (0 before the first batch)."""
@@ -264,8 +279,16 @@ class ProjectionWorker:
             self.projection.prefetch(events)
             # Bound once per batch: the dispatch itself still happens per event.
             process_event = self.projection.process_event
-            for notification, event in zip(notifications, events, strict=True):
-                process_event(event, Tracking(APPLICATION_NAME, notification.id))
+            feed = self.feed
+            if feed is None:
+                for notification, event in zip(notifications, events, strict=True):
+                    process_event(event, Tracking(APPLICATION_NAME, notification.id))
+            else:
+                feed.clear()  # the previous batch's: its readers ran before this one
+                rows = self.view.rows
+                for notification, event in zip(notifications, events, strict=True):
+                    process_event(event, Tracking(APPLICATION_NAME, notification.id))
+                    feed[notification.id] = rows.take_touched(copy=True)
             for event in reversed(events):
                 moment = recorded_at(event)
                 if moment is not None:
@@ -735,30 +758,37 @@ def rebuild_all(
     *,
     check: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
+    batch_size: int | None = None,
 ) -> list[RebuildResult]:
     """`rebuild` several projections over one replay of the log.
 
     Reading and decoding an event costs about as much as applying it to a projection, so
     the replay reads each page once and applies it to every projection's shadows (each in
     its own transaction); then each projection catches up and swaps (or compares) under its
-    own lock, one after the other, as `rebuild` does.
+    own lock, one after the other, as `rebuild` does. A projection fed by another
+    (`ReadModelProjection.fed_by`, the timeline by the portfolio) reads what that one's
+    handlers did to its rows, event by event, instead of running them again. `batch_size`
+    (events per transaction) defaults to `REBUILD_BATCH_SIZE`.
     """
     started = time.perf_counter()
     plans = [(cls, shadow_tables(cls), f"{cls.name}{SHADOW_SUFFIX}") for cls in projection_classes]
     results: list[RebuildResult] = []
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*REBUILD_GC_THRESHOLDS)
     try:
         for _, shadows, shadow_name in plans:
             _drop_shadows(services, shadows, shadow_name)
             with services.engine.begin() as connection:
                 for shadow in shadows.values():
                     shadow.create(connection)
-        batch_size = max(REBUILD_BATCH_SIZE, services.settings.projection_batch_size)
+        batch_size = batch_size or max(REBUILD_BATCH_SIZE, services.settings.projection_batch_size)
         workers = [
             ProjectionWorker(
                 services, cls, tracking_name=shadow_name, tables=shadows, batch_size=batch_size
             )
             for cls, shadows, shadow_name in plans
         ]
+        _feed(workers)
         head = head_position(services)
         replayed = _replay(workers, (lambda p: on_progress(p, head)) if on_progress else None)
         for (cls, shadows, shadow_name), worker, events in zip(
@@ -787,9 +817,24 @@ def rebuild_all(
                 )
             )
     finally:
+        gc.set_threshold(*thresholds)
         for _, shadows, shadow_name in plans:
             _drop_shadows(services, shadows, shadow_name)
     return results
+
+
+def _feed(workers: Sequence[ProjectionWorker]) -> None:
+    """Hand each projection fed by another (`fed_by`) that one's rows, event by event, when
+    both replay here and the feeding one runs first on each page."""
+    for index, consumer in enumerate(workers):
+        source = next(
+            (w for w in workers[:index] if type(w.projection) is consumer.projection.fed_by),
+            None,
+        )
+        if source is not None:
+            if source.feed is None:
+                source.record_into({})
+            consumer.projection.feed = source.feed
 
 
 def _replay(

@@ -21,6 +21,11 @@ project's events dated on or before it. When a project's event dated d is record
   unchanged (a key's runs depend on its own values only). The replay's rows remember the
   keys each event touches, and the project's rows of the current knowledge are indexed by
   key once per batch, so an event costs what it touches, not the project's history;
+- during a rebuild of the portfolio and the timeline together (`rebuild_all`), the
+  portfolio's worker hands over what its handlers did to each event's rows (the same
+  handlers over the same events in the same order: `projections.rows.RowFeed`), so an
+  event in business order is not replayed a second time; a late-logged one, or one the
+  feed lacks, takes the in-memory replay;
 - rows of equal values on consecutive dates are one row (maximal runs, so the rows are
   the same whatever the batches: a rebuild reproduces them exactly);
 - a row that held as known until r and no longer does is closed (`recorded_to = r`), a
@@ -51,7 +56,7 @@ from sqlalchemy import Connection
 from domain.project import Project
 from projections.base import ReadModelProjection
 from projections.portfolio import PROJECT_TABLES, PortfolioProjection
-from projections.rows import BatchRows, Key, Row
+from projections.rows import BatchRows, Key, Row, Touched
 from projections.view import ReadModelView
 from tracker.application.services import Services
 from tracker.schema.event_store import APPLICATION_NAME
@@ -63,27 +68,6 @@ END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 
 Snapshot = dict[sa.Table, dict[tuple[Any, ...], Row]]
 ProjectEvent = Project.Event | Project.ProjectRegistered
-
-
-class _TouchedRows(BatchRows):
-    """A replay's rows, remembering the keys each event inserted, changed or removed."""
-
-    def __init__(self, tables: dict[sa.Table, sa.Table]) -> None:
-        super().__init__(cast(Connection, None), tables)
-        self.touched: dict[sa.Table, set[Key]] = {table: set() for table in tables}
-
-    def insert(self, table: sa.Table, **values: Any) -> Row:
-        row = super().insert(table, **values)
-        self.touched[table].add(self.tables[table].key(row))
-        return row
-
-    def changed(self, table: sa.Table, row: Row) -> None:
-        super().changed(table, row)
-        self.touched[table].add(self.tables[table].key(row))
-
-    def replace_partition(self, table: sa.Table, value: Any, rows: Iterable[Row]) -> None:
-        self.touched[table].update(self.tables[table].partitions.get(value, {}))
-        super().replace_partition(table, value, rows)
 
 
 _live_keys: dict[sa.Table, Callable[[Row], Key]] = {}
@@ -105,7 +89,9 @@ class _MemoryView:
 
     def __init__(self, project_id: str) -> None:
         # Every partition is declared fresh: the rows never touch a connection.
-        self.rows = _TouchedRows({t: t for t in PROJECT_TABLES})
+        self.rows = BatchRows(
+            cast(Connection, None), {t: t for t in PROJECT_TABLES}, recording=True
+        )
         for table in PROJECT_TABLES:
             self.rows.fresh(table, project_id)
 
@@ -124,25 +110,11 @@ class Replay:
         # Bound once: the library's dispatcher builds a bound method on each access.
         self.process_event = self.projection.process_event
 
-    def apply(self, event: ProjectEvent) -> None:
+    def apply(self, event: ProjectEvent) -> Touched:
+        """Apply `event`; what it touched (the rows are the replay's own: read them only,
+        before the next event)."""
         self.process_event(event, self.tracking)
-
-    def apply_touching(self, event: ProjectEvent) -> Snapshot:
-        """Apply `event`; the rows now of the keys it inserted, changed or removed (a
-        removed key is absent), per table. The rows are the replay's own: read them only."""
-        touched = self.view.rows.touched
-        for keys in touched.values():
-            keys.clear()
-        self.process_event(event, self.tracking)
-        found: Snapshot = {}
-        for table, keys in touched.items():
-            partition = self.view.rows.tables[table].partitions.get(self.project_id, {})
-            found[table] = {key: partition[key] for key in keys if key in partition}
-        return found
-
-    def touched(self, table: sa.Table) -> set[Key]:
-        """The keys of `table` the last `apply_touching` inserted, changed or removed."""
-        return self.view.rows.touched[table]
+        return self.view.rows.take_touched(copy=False)
 
     def rows(self) -> Snapshot:
         """A copy of the project's rows now."""
@@ -168,34 +140,77 @@ def snapshot(
     return replay.rows()
 
 
-_getters: dict[sa.Table, Callable[[Row], tuple[Any, ...]]] = {}
+_getters: dict[sa.Table, tuple[Callable[[Row], Any], Callable[[Row], Key]]] = {}
 
 
-def _values(table: sa.Table, row: Row) -> tuple[Any, ...]:
-    """A row's values, in the order of the table's columns (JSON ones as their repr, so
-    that the tuple hashes)."""
-    getter = _getters.get(table)
-    if getter is None:
-        names = [c.name for c in table.columns]
-        item = operator.itemgetter(*names)
-        json = [i for i, c in enumerate(table.columns) if isinstance(c.type, sa.JSON)]
-        if json:
-
-            def getter(row: Row) -> tuple[Any, ...]:
-                values = list(item(row))
-                for i in json:
-                    values[i] = repr(values[i])
-                return tuple(values)
-
-        else:
-            getter = item
-        _getters[table] = getter
-    return getter(row)
+def _getters_of(table: sa.Table) -> tuple[Callable[[Row], Any], Callable[[Row], Key]]:
+    """A live table's row values (every column, in order) and its identity in a twin's
+    current knowledge (primary key and validity start)."""
+    found = _getters.get(table)
+    if found is None:
+        keys = [c.name for c in table.primary_key.columns]
+        found = _getters[table] = (
+            operator.itemgetter(*(c.name for c in table.columns)),
+            operator.itemgetter(*keys, "valid_from"),
+        )
+    return found
 
 
-def _signature(table: sa.Table, row: Row) -> tuple[Any, ...]:
-    """A row's identity in the current knowledge: its values and its validity."""
-    return (_values(table, row), row["valid_from"], row["valid_to"])
+def _values(table: sa.Table, row: Row) -> Any:
+    """A row's values, in the order of the table's columns (compared with ==: JSON values
+    are lists, equal when their items are)."""
+    return _getters_of(table)[0](row)
+
+
+def changes_of_knowledge(
+    table: sa.Table, current: Iterable[Row], desired: Iterable[Row]
+) -> tuple[list[Row], list[Row]]:
+    """The rows of the current knowledge that no longer hold (`superseded`), and the
+    desired rows not held yet (`opened`): a row holds while its values and its validity do.
+    Rows of one key in one knowledge have disjoint validities: (key, valid_from) names one."""
+    values, identity = _getters_of(table)
+    before = {identity(row): row for row in current}
+    after = {identity(row): row for row in desired}
+
+    def same(a: Row, b: Row | None) -> bool:
+        return b is not None and a["valid_to"] == b["valid_to"] and values(a) == values(b)
+
+    superseded = [row for name, row in before.items() if not same(row, after.get(name))]
+    opened = [row for name, row in after.items() if not same(row, before.get(name))]
+    return superseded, opened
+
+
+def supersede(
+    rows: BatchRows,
+    twin: sa.Table,
+    partition: str,
+    superseded: Sequence[Row],
+    opened: Iterable[Row],
+    recorded: datetime,
+) -> list[Row] | None:
+    """Close the `superseded` rows of a twin's partition and open the `opened` ones, as
+    known from `recorded` on; the rows opened, or None when the partition was rewritten.
+
+    A superseded row opened at `recorded` itself (two events stamped alike) was never
+    visible on its own: it is dropped rather than closed, so the partition is rewritten.
+    """
+    if any(row["recorded_from"] == recorded for row in superseded):
+        dropped = {id(row) for row in superseded}
+        written = [dict(row) for row in rows.partition(twin, partition) if id(row) not in dropped]
+        written += [
+            dict(row, recorded_to=recorded)
+            for row in superseded
+            if row["recorded_from"] != recorded
+        ]
+        written += [dict(row, recorded_from=recorded, recorded_to=END_OF_TIME) for row in opened]
+        rows.replace_partition(twin, partition, written)
+        return None
+    for row in superseded:
+        rows.update(twin, row, recorded_to=recorded)
+    return [
+        rows.insert(twin, **dict(row, recorded_from=recorded, recorded_to=END_OF_TIME))
+        for row in opened
+    ]
 
 
 def business_timeline(
@@ -244,6 +259,7 @@ class TimelineProjection(ReadModelProjection):
     name = "timeline"
     description = "the portfolio's rows on both time axes (on a date, as known at an instant)"
     tables = TIMELINE_TABLES
+    fed_by = PortfolioProjection
 
     def __init__(self, view: ReadModelView) -> None:
         super().__init__(view)
@@ -275,11 +291,20 @@ class TimelineProjection(ReadModelProjection):
             msg = "the timeline projection reads earlier events: attach it to the services"
             raise RuntimeError(msg)
         store = self.services.application.repository.event_store
+        known: list[str] = []
         for project_id, version in first_versions.items():
-            earlier = store.get(UUID(project_id), lte=version - 1) if version > 1 else []
-            self.histories[project_id] = list(earlier)  # type: ignore[arg-type]
+            if version == 1:
+                # Registered in this batch: no earlier event, no twin row stored yet.
+                self.histories[project_id] = []
+                for twin in TIMELINE_TABLES:
+                    self.rows.fresh(twin, project_id)
+                continue
+            earlier: list[ProjectEvent] = list(store.get(UUID(project_id), lte=version - 1))  # type: ignore[arg-type]
+            self.histories[project_id] = earlier
+            self.latest_days[project_id] = max(e.occurred_on for e in earlier)
+            known.append(project_id)
         for twin in TIMELINE_TABLES:
-            self.rows.prefetch(twin, first_versions)
+            self.rows.prefetch(twin, known)
 
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
@@ -289,12 +314,12 @@ class TimelineProjection(ReadModelProjection):
     @process_event.register(Project.ProjectRegistered)
     def project_registered(self, event: Project.ProjectRegistered, tracking: Tracking) -> None:
         self.registered[str(event.originator_id)] = tracking.notification_id
-        self._apply(event)
+        self._apply(event, tracking.notification_id)
         self.view.insert_tracking(tracking)
 
     @process_event.register(Project.Event)
     def project_changed(self, event: Project.Event, tracking: Tracking) -> None:
-        self._apply(event)
+        self._apply(event, tracking.notification_id)
         self.view.insert_tracking(tracking)
 
     def _current(self, twin: sa.Table, project_id: str) -> dict[Key, list[Row]]:
@@ -316,93 +341,76 @@ class TimelineProjection(ReadModelProjection):
             self.registered[project_id] = position
         return position
 
-    def _apply(self, event: ProjectEvent) -> None:
+    def _apply(self, event: ProjectEvent, position: int) -> None:
         project_id = str(event.originator_id)
         history = self.histories.setdefault(project_id, [])
-        registered_position = self._registered_position(project_id)
-        replay = self.replays.get(project_id)
-        if replay is None:
-            replay = self.replays[project_id] = Replay(project_id, registered_position)
-            for earlier in history:
-                replay.apply(earlier)
-            if history:
-                self.latest_days[project_id] = max(e.occurred_on for e in history)
-        history.append(event)
         changed_on = event.occurred_on
         latest = self.latest_days.get(project_id)
+        in_order = latest is None or changed_on >= latest
+        replay = self.replays.get(project_id)
+        # During a rebuild beside the portfolio, what the portfolio's handlers did for this
+        # very event (the same handlers, over the same events in the same order): an event
+        # in business order needs nothing else. A project replayed in memory keeps its
+        # replay for the rest of the batch.
+        fed = self.feed.get(position) if self.feed is not None else None
         snapshots: list[tuple[date, Snapshot]]
-        keys: dict[sa.Table, set[Key]] | None
-        if latest is None or changed_on >= latest:
+        touched: Touched | None = None
+        if replay is None and in_order and fed is not None:
+            touched = fed
+        elif replay is None:
+            replay = Replay(project_id, self._registered_position(project_id))
+            self.replays[project_id] = replay
+            for earlier in history:
+                replay.apply(earlier)
+        history.append(event)
+        if in_order:
             # Dated on or after every earlier event (the usual case): its business timeline
             # changes from its date on, only for the keys it touched (a row's runs depend
             # on its own values only, and a key it left alone keeps its rows).
             self.latest_days[project_id] = changed_on
-            snapshots = [(changed_on, replay.apply_touching(event))]
-            keys = {table: replay.touched(table) for table in PROJECT_TABLES}
+            if touched is None:
+                touched = cast(Replay, replay).apply(event)
+            snapshots = [(changed_on, touched.rows)]
         else:
+            replay = cast(Replay, replay)
             replay.apply(event)
             days = sorted({e.occurred_on for e in history if e.occurred_on >= changed_on})
             # The last day's rows are the replay of every event; earlier days are replayed
             # from the history.
+            registered_position = self._registered_position(project_id)
             snapshots = [
                 (day, snapshot(project_id, history, day, registered_position)) for day in days[:-1]
             ]
             snapshots.append((days[-1], replay.rows()))
-            keys = None
         recorded = event.timestamp
         for table, twin in BITEMPORAL.items():
-            if keys is not None and not keys[table]:
-                continue
+            keys: set[Key] | None = None
+            if touched is not None:
+                keys = touched.keys.get(table)
+                if keys is None:
+                    continue
             by_key = self._current(twin, project_id)
-            rows_of = by_key.values() if keys is None else (by_key.get(k, ()) for k in keys[table])
+            if touched is not None and keys is not None and table in touched.replaced:
+                # A replaced partition: its earlier keys are those of its current rows.
+                keys = keys | by_key.keys()
+            if keys is not None and not keys:
+                continue
+            rows_of = by_key.values() if keys is None else (by_key.get(k, ()) for k in keys)
             # Rows of the current knowledge ending before the changed date stay as they are.
             current = [row for rows in rows_of for row in rows if row["valid_to"] >= changed_on]
             if not current and not any(rows[table] for _, rows in snapshots):
                 continue
             desired = business_timeline(table, current, snapshots)
-            before = {_signature(table, row): row for row in current}
-            after = {_signature(table, row): row for row in desired}
-            if before.keys() == after.keys():
+            superseded, opened = changes_of_knowledge(table, current, desired)
+            if not superseded and not opened:
                 continue
-            superseded = [row for s, row in before.items() if s not in after]
-            if any(row["recorded_from"] == recorded for row in superseded):
-                # Opened at this very instant (two events stamped alike): never visible on
-                # its own, so dropped rather than closed; rewrite the project's rows.
-                stored = self.rows.partition(twin, project_id)
-                self._rewrite(twin, project_id, stored, before, after, recorded)
+            new = supersede(self.rows, twin, project_id, superseded, opened, recorded)
+            if new is None:
                 del self.current_rows[(twin, project_id)]
                 continue
             key = _live_key(twin)
             for row in superseded:
-                self.rows.update(twin, row, recorded_to=recorded)
                 kept = by_key[key(row)]
                 kept[:] = [r for r in kept if r is not row]
-            for signature, row in after.items():
-                if signature not in before:
-                    new = self.rows.insert(
-                        twin, **dict(row, recorded_from=recorded, recorded_to=END_OF_TIME)
-                    )
-                    by_key.setdefault(key(new), []).append(new)
-
-    def _rewrite(
-        self,
-        twin: sa.Table,
-        project_id: str,
-        rows: Sequence[Row],
-        before: dict[tuple[Any, ...], Row],
-        after: dict[tuple[Any, ...], Row],
-        recorded: datetime,
-    ) -> None:
-        superseded = {id(row) for s, row in before.items() if s not in after}
-        written = [dict(row) for row in rows if id(row) not in superseded]
-        written += [
-            dict(row, recorded_to=recorded)
-            for s, row in before.items()
-            if s not in after and row["recorded_from"] != recorded
-        ]
-        written += [
-            dict(row, recorded_from=recorded, recorded_to=END_OF_TIME)
-            for s, row in after.items()
-            if s not in before
-        ]
-        self.rows.replace_partition(twin, project_id, written)
+            for row in new:
+                by_key.setdefault(key(row), []).append(row)

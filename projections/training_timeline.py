@@ -29,7 +29,7 @@ training_timeline`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, cast
 from uuid import UUID
 
@@ -41,6 +41,7 @@ from sqlalchemy import Connection
 from domain.training import TrainingAction
 from projections.base import ReadModelProjection
 from projections.rows import BatchRows, Row
+from projections.timeline import END_DATE, END_OF_TIME, changes_of_knowledge, supersede
 from projections.training import TrainingProjection
 from projections.view import ReadModelView
 from tracker.application.services import Services
@@ -51,10 +52,6 @@ from tracker.schema.read_models import (
     training_attendance,
     trainings,
 )
-
-# The open ends of a row's validity and knowledge (the portfolio's timeline uses the same).
-END_DATE = date(9999, 12, 31)
-END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 
 ACTION_TABLES = (trainings, training_attendance)
 TrainingEvent = TrainingAction.Event | TrainingAction.TrainingScheduled
@@ -127,15 +124,6 @@ def business_timeline(
     return timeline
 
 
-def _key(table: sa.Table, row: Row) -> tuple[Any, ...]:
-    """A row's identity in the current knowledge: its primary key and validity start."""
-    return (*(row[c.name] for c in table.primary_key.columns), row["valid_from"])
-
-
-def _same(table: sa.Table, a: Row, b: Row) -> bool:
-    return a["valid_to"] == b["valid_to"] and all(a[c.name] == b[c.name] for c in table.columns)
-
-
 class TrainingTimelineProjection(ReadModelProjection):
     """The training actions' rows with their business validity and recorded knowledge."""
 
@@ -203,38 +191,7 @@ class TrainingTimelineProjection(ReadModelProjection):
         recorded = event.timestamp
         desired = business_timeline(training_id, history, scheduled_position)
         for table, twin in TRAINING_BITEMPORAL.items():
-            current = {
-                _key(table, row): row for row in stored[twin] if row["recorded_to"] == END_OF_TIME
-            }
-            wanted = {_key(table, row): row for row in desired[table]}
-            superseded = [
-                row
-                for key, row in current.items()
-                if key not in wanted or not _same(table, row, wanted[key])
-            ]
-            opened = [
-                row
-                for key, row in wanted.items()
-                if key not in current or not _same(table, row, current[key])
-            ]
-            if not superseded and not opened:
-                continue
-            if any(row["recorded_from"] == recorded for row in superseded):
-                # Opened at this very instant (two events stamped alike): never visible on
-                # its own, so dropped rather than closed; rewrite the action's rows.
-                dropped = {id(row) for row in superseded}
-                written = [dict(row) for row in stored[twin] if id(row) not in dropped]
-                written += [
-                    dict(row, recorded_to=recorded)
-                    for row in superseded
-                    if row["recorded_from"] != recorded
-                ]
-                written += [
-                    dict(row, recorded_from=recorded, recorded_to=END_OF_TIME) for row in opened
-                ]
-                self.rows.replace_partition(twin, training_id, written)
-                continue
-            for row in superseded:
-                self.rows.update(twin, row, recorded_to=recorded)
-            for row in opened:
-                self.rows.insert(twin, **dict(row, recorded_from=recorded, recorded_to=END_OF_TIME))
+            current = [row for row in stored[twin] if row["recorded_to"] == END_OF_TIME]
+            superseded, opened = changes_of_knowledge(table, current, desired[table])
+            if superseded or opened:
+                supersede(self.rows, twin, training_id, superseded, opened, recorded)

@@ -46,6 +46,8 @@ class ReadModelView(TrackingRecorder):
         self._rows: BatchRows | None = None
         self.pending: Tracking | None = None
         self.pending_recorded_at: datetime | None = None
+        # Whether the batch's rows remember what each event touched (`BatchRows.recording`).
+        self.recording = False
 
     @property
     def connection(self) -> Connection:
@@ -71,7 +73,7 @@ class ReadModelView(TrackingRecorder):
         exception they are dropped with the transaction the caller rolls back.
         """
         self._connection, self.pending, self.pending_recorded_at = connection, None, None
-        self._rows = BatchRows(connection, self.tables)
+        self._rows = BatchRows(connection, self.tables, recording=self.recording)
         try:
             yield
             self._rows.flush()

@@ -12,10 +12,16 @@ from domain.values import GateDecision, Health, Phase
 from projections import queries
 from projections.portfolio import PortfolioProjection
 from projections.reading import read_engine
-from projections.runner import ProjectionWorker
+from projections.runner import ProjectionWorker, rebuild_all
 from projections.timeline import TimelineProjection
 from tests.factories import registered_lab
-from tracker.application.commands import AssessHealth, Command, EnterPhase, RegisterProject
+from tracker.application.commands import (
+    AssessHealth,
+    Command,
+    EnterPhase,
+    RegisterProject,
+    ReviseProject,
+)
 from tracker.application.services import Services
 from tracker.audit.history import project_on
 
@@ -111,3 +117,28 @@ def test_the_rest_state_on_a_date_as_known_at_an_instant_is_the_filtered_replay(
         example.application, example.project_id, date(2025, 10, 25), example.before_correction
     )
     assert (now.health, then.health) == (Health.OFF_TRACK, Health.ON_TRACK)
+
+
+def test_a_rebuild_fed_by_the_portfolio_writes_what_the_live_timeline_wrote(
+    services: Services,
+) -> None:
+    # The live timeline replays the portfolio's handlers; a rebuild of both hands it the
+    # portfolio's own rows, one batch or several (loaded back, partitions replaced unseen).
+    example = Example(services)
+    example.send(
+        ReviseProject(project_id=example.project_id, themes=["santé", "culture"]),
+        date(2025, 11, 10),
+    )
+    example.send(example.health(Health.ON_TRACK, "rattrapé"), date(2025, 11, 12))
+    example.send(
+        ReviseProject(project_id=example.project_id, themes=["culture"]), date(2025, 11, 14)
+    )
+    example.send(example.health(Health.AT_RISK, "oubli"), date(2025, 11, 1))  # logged late
+    example.send(ReviseProject(project_id=example.project_id, themes=[]), date(2025, 11, 20))
+    for projection in (PortfolioProjection, TimelineProjection):
+        ProjectionWorker(services, projection).run_until_caught_up()
+    for batch_size in (1, 2, 3, None):
+        results = rebuild_all(
+            services, (PortfolioProjection, TimelineProjection), check=True, batch_size=batch_size
+        )
+        assert [d.describe() for r in results for d in r.differences] == [], batch_size

@@ -30,7 +30,7 @@ from domain.values import ActivityKind, GateDecision, Health, Outcome, Phase
 from projections import queries
 from projections.portfolio import PROJECT_TABLES, PortfolioProjection
 from projections.reading import read_engine
-from projections.runner import ProjectionWorker
+from projections.runner import ProjectionWorker, rebuild_all
 from projections.timeline import TimelineProjection
 from projections.view import ReadModelView
 from tests.factories import registered_lab
@@ -48,6 +48,7 @@ from tracker.application.commands import (
     RemovePartner,
     ReopenProject,
     RescheduleMilestone,
+    ReviseProject,
 )
 from tracker.application.service import TrackerApplication
 from tracker.application.services import Services
@@ -73,6 +74,7 @@ steps = st.tuples(
         st.tuples(st.just("activity"), st.integers(0, 30), offset),
         st.tuples(st.just("close"), st.sampled_from(list(Outcome))),
         st.tuples(st.just("reopen")),
+        st.tuples(st.just("revise"), st.sampled_from([[], ["santé"], ["culture", "santé"]])),
     ),
 )
 
@@ -171,6 +173,8 @@ class Scenario:
             )
         elif name == "close":
             built = CloseProject(project_id=pid, outcome=args[0], reason="fin")
+        elif name == "revise":
+            built = ReviseProject(project_id=pid, themes=args[0])
         else:
             built = ReopenProject(project_id=pid, reason="reprise")
         if built is not None:
@@ -370,3 +374,10 @@ def test_every_answer_on_both_axes_equals_a_replay_of_the_events_it_covers(
             start,
             end,
         )
+    # A rebuild of both, in batches of a few events (so that projects span batches), feeds
+    # the timeline with the portfolio's rows: it must write what the live timeline did.
+    batch_size = data.draw(st.integers(1, 7))
+    for result in rebuild_all(
+        services, (PortfolioProjection, TimelineProjection), check=True, batch_size=batch_size
+    ):
+        assert result.differences == [], (result.name, batch_size)
