@@ -8,13 +8,14 @@ by ±1.5 ms between two runs of the same code on a loaded machine. This harness 
 same command (`POST /api/v1/projects/{id}/health`, a staff token, rotating over 1,000
 projects of one lab) with the least around it: the app built by `create_app` (production
 settings, the projector in-process unless `--no-projector`, its lifespan run), called as an
-ASGI application by `--concurrency` asyncio tasks with a scope like uvicorn's. What it
+ASGI application by `--concurrency` asyncio tasks (on uvloop) with a scope like uvicorn's. What it
 reports is the process's CPU time (`time.process_time`: every thread, the route's worker
 threads, the group commit and the projector included) per command, over `--rounds`
 rounds: the cost of the app, without uvicorn's HTTP parsing and the socket writes (those
 are in `bench.profile_commands`). The client's own share is a few dictionaries per
 command. Use it for A/B comparisons of the edge, run back to back on the same machine;
-`--profile` writes a cProfile of one more round (slower: read shares, not times).
+`--profile` writes a cProfile of one more round (slower: read shares, not times);
+`--spy FILE` samples the measured rounds with `py-spy record --gil` (`pip install py-spy`).
 """
 
 from __future__ import annotations
@@ -24,12 +25,16 @@ import asyncio
 import cProfile
 import json
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+
+import uvloop
 
 from bench.commands import LAB, PROJECTS
 from bench.common import fresh_database, open_services, server_url
@@ -116,6 +121,7 @@ async def _measure(
     rounds: list[dict[str, float]] = []
     async with app.router.lifespan_context(app):
         await _load(app, token, ids, 300, args.concurrency)  # warm up
+        spy = _start_spy(args.spy) if args.spy else None
         for _ in range(args.rounds):
             cpu, wall = time.process_time(), time.perf_counter()
             errors = await _load(app, token, ids, args.commands, args.concurrency)
@@ -127,6 +133,9 @@ async def _measure(
                     "errors": errors,
                 }
             )
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)  # py-spy writes its samples when interrupted
+            spy.wait()
         if args.profile:
             profiler = cProfile.Profile()
             profiler.enable()
@@ -146,6 +155,17 @@ async def _measure(
     }
 
 
+def _start_spy(out: Path) -> subprocess.Popen[bytes]:
+    """`py-spy record --gil` on this process, until interrupted (raw output: summarise it
+    with `bench.profile_commands.summarise`)."""
+    spy = Path(sys.executable).parent / "py-spy"
+    command = [str(spy), "record", "--gil", "--rate", "250", "--format", "raw"]
+    command += ["--pid", str(os.getpid()), "--output", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # let it attach before the measured rounds
+    return process
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.edge_cpu")
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="postgresql")
@@ -155,13 +175,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-projector", action="store_true")
     parser.add_argument("--log-level", default="WARNING")
     parser.add_argument("--profile", type=Path, help="write a cProfile of one more round here")
+    parser.add_argument(
+        "--spy", type=Path, help="py-spy (--gil, raw) the measured rounds into this file"
+    )
     args = parser.parse_args(argv)
     configure_logging("json", args.log_level)
     with fresh_database(args.backend, server_url()) as url:
         with open_services(url) as services:
             ids = [str(i) for i in register_bench_projects(services, LAB, PROJECTS)]
             _, token = create_token(services.application, Role.STAFF, lab=LAB, name="bench")
-        result = asyncio.run(_measure(args, url, token, ids))
+        # uvloop, as `tracker serve` runs (uvicorn[standard]).
+        result = uvloop.run(_measure(args, url, token, ids))
     rounds = ", ".join(f"{r['cpu_ms_per_command']:.2f}" for r in result["rounds"])
     print(
         f"{args.backend}, projector {'in-process' if result['projector'] else 'off'}, "

@@ -14,7 +14,9 @@ its dependencies) and answers a request in one of two ways:
   JSON model and its endpoint returns a `Response`: the same dependency functions are
   called in the same order, each once per request, the parameters and the body are
   validated by FastAPI's own functions (`request_params_to_args`, `request_body_to_args`),
-  and the endpoint runs as FastAPI runs it (a plain `def` in the threadpool);
+  and the endpoint runs as FastAPI runs it, a plain `def` in a worker thread (the app's
+  `command_threads` executor, opened by its lifespan in tracker/asgi.py: a hop through
+  asyncio's executor costs a third of anyio's, which `run_in_threadpool` uses);
 - **by FastAPI's own handler**, unchanged, at the first thing that is not plain success: a
   dependency that raises (no token, a wrong role or lab, an unknown id, a malformed
   header, a refused `Accept`), a parameter or body that does not validate, a body that is
@@ -28,9 +30,13 @@ request they run twice (a principal and a project's lab are remembered, nothing 
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
 import inspect
 import typing
 from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -199,9 +205,14 @@ def _direct_handler(route: DirectRoute, node: _Node, standard: Handler) -> Handl
             return await standard(request)
         if is_coroutine:
             response: Response = await endpoint(**values)
-        else:
-            response = await run_in_threadpool(endpoint, **values)
-        return response
+            return response
+        threads: Executor | None = getattr(request.app.state, "command_threads", None)
+        if threads is None:
+            return await run_in_threadpool(endpoint, **values)
+        # One hop to a worker thread, with the request's context (its log fields), as
+        # `run_in_threadpool` does, at a third of its cost (docs/benchmarks.md).
+        call = functools.partial(contextvars.copy_context().run, endpoint, **values)
+        return await asyncio.get_running_loop().run_in_executor(threads, call)
 
     return handler
 
