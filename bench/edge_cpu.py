@@ -120,7 +120,7 @@ async def _measure(
     app = create_app(settings, run_projector=not args.no_projector, run_webhooks=False)
     rounds: list[dict[str, float]] = []
     async with app.router.lifespan_context(app):
-        await _load(app, token, ids, 300, args.concurrency)  # warm up
+        await _load(app, token, ids, 2 * len(ids), args.concurrency)  # warm up: every cache
         spy = _start_spy(args.spy) if args.spy else None
         for _ in range(args.rounds):
             cpu, wall = time.process_time(), time.perf_counter()
