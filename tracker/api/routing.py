@@ -161,8 +161,8 @@ async def _json_body(request: Request) -> Any:
         raise _Irregular  # FastAPI decides: a missing body, another media type
     try:
         return await request.json()  # kept on the request: FastAPI reads the same
-    except ValueError:
-        raise _Irregular from None  # malformed JSON: FastAPI's 400
+    except Exception:  # malformed, or nested too deep (RecursionError): FastAPI's 400
+        raise _Irregular from None
 
 
 class DirectRoute(APIRoute):
@@ -195,9 +195,12 @@ def _direct_handler(route: DirectRoute, node: _Node, standard: Handler) -> Handl
             values = await node.solve(request, {})
             if body_fields:
                 received = await _json_body(request)
-                body, errors = await request_body_to_args(
-                    body_fields=body_fields, received_body=received, embed_body_fields=False
-                )
+                try:
+                    body, errors = await request_body_to_args(
+                        body_fields=body_fields, received_body=received, embed_body_fields=False
+                    )
+                except Exception:
+                    raise _Irregular from None
                 if errors:
                     raise _Irregular
                 values.update(body)
