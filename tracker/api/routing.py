@@ -157,11 +157,13 @@ def _returns_response(endpoint: Callable[..., Any]) -> bool:
 async def _json_body(request: Request) -> Any:
     """The body as FastAPI reads it for a JSON model, when it is plainly JSON."""
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media_type != "application/json" or not await request.body():
-        raise _Irregular  # FastAPI decides: a missing body, another media type
+    if media_type != "application/json":
+        raise _Irregular  # FastAPI decides: another media type, or none
     try:
+        if not await request.body():
+            raise _Irregular  # no body: FastAPI's 422
         return await request.json()  # kept on the request: FastAPI reads the same
-    except Exception:  # malformed, or nested too deep (RecursionError): FastAPI's 400
+    except Exception:  # a client gone, malformed JSON, nested too deep: FastAPI's answer
         raise _Irregular from None
 
 
