@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -29,6 +30,8 @@ from tracker.web import install_web
 from tracker.webhooks.deliverer import start_background_deliverer
 
 log = structlog.get_logger("tracker.asgi")
+
+COMMAND_THREADS = 40
 
 # What a browser dashboard on an allowed origin may send and read (TRACKER_CORS_ORIGINS).
 CORS_REQUEST_HEADERS = [
@@ -71,6 +74,11 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = Services.open(settings)
         app.state.services = services
+        # The worker threads of the write routes (tracker/api/routing.py), as many as
+        # anyio's default threadpool, which ran them before.
+        app.state.command_threads = ThreadPoolExecutor(
+            COMMAND_THREADS, thread_name_prefix="tracker-command"
+        )
         catalogue(FRENCH)  # read the .po now, not on the first problem (~0.1 s)
         # GraphQL's X-Min-Position waits on app.state.projector when it runs here, and
         # re-reads the tracking table otherwise.
@@ -110,6 +118,7 @@ def create_app(
             for running in reversed(background):
                 running.stop()
             app.state.projector = None
+            app.state.command_threads.shutdown(wait=True)
             services.close()
             log.info("stopped")
 

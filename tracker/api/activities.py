@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
@@ -12,9 +11,10 @@ from domain.values import ActivityKind
 from tracker.api.commands import CommandAnswer, CommandBody, IsoDate, Title, execute
 from tracker.api.deps import WritableProject, WriteContextDep
 from tracker.api.projects import WRITE_ERRORS, project_url
+from tracker.api.routing import api_router
 from tracker.application import commands
 
-router = APIRouter(prefix="/api/v1/projects/{project_id}/activities", tags=["activities"])
+router = api_router(prefix="/api/v1/projects/{project_id}/activities", tags=["activities"])
 
 
 class LogActivity(CommandBody):

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import StreamingResponse
 
 from tracker.api.deps import (
@@ -26,6 +26,7 @@ from tracker.api.deps import (
 )
 from tracker.api.formats import NDJSON, negotiate, negotiates, spreadsheet_response
 from tracker.api.problems import ProblemError, problem_responses
+from tracker.api.routing import api_router
 from tracker.application.commands import RecordAuditVerified
 from tracker.audit.export import canonical_json, export_records
 from tracker.audit.history import (
@@ -42,7 +43,7 @@ from tracker.exports.spreadsheets import ODS, WRITERS, XLSX
 from tracker.exports.tables import project_history_tables
 from tracker.store.signing import SIGNED_HEAD_RULE
 
-router = APIRouter(prefix="/api/v1", tags=["audit"])
+router = api_router(prefix="/api/v1", tags=["audit"])
 
 READ_ERRORS = problem_responses(401, 403, 404, 422, 503)
 After = Annotated[int, Query(ge=0, le=2**62, description="Start after this version.")]

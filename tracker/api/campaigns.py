@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
@@ -18,11 +18,12 @@ from tracker.api.deps import (
 )
 from tracker.api.formats import negotiate, negotiates, spreadsheet_response
 from tracker.api.problems import ProblemError, problem_responses
+from tracker.api.routing import api_router
 from tracker.application import commands
 from tracker.exports.spreadsheets import ODS, WRITERS, XLSX
 from tracker.exports.tables import campaign_tables
 
-router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns"])
+router = api_router(prefix="/api/v1/campaigns", tags=["campaigns"])
 
 SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from tracker.api.commands import CommandAnswer, CommandBody, Text, Title, execute
 from tracker.api.deps import WritableProject, WriteContextDep
 from tracker.api.projects import WRITE_ERRORS, project_url
+from tracker.api.routing import api_router
 from tracker.application import commands
 
-router = APIRouter(prefix="/api/v1/projects/{project_id}/decisions", tags=["decisions"])
+router = api_router(prefix="/api/v1/projects/{project_id}/decisions", tags=["decisions"])
 
 
 class RecordDecision(CommandBody):

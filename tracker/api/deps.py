@@ -16,6 +16,9 @@ dependencies on the write path (the caller, the writable project, the write cont
 the services, the request id and the idempotency store straight from the `Request` instead
 of through `get_services`-like dependencies: a write's tree went from 18 nodes to 11, with
 the same checks in the same order (docs/benchmarks.md, "Where a command's CPU goes").
+On a regular request the API's routes call these functions directly, without FastAPI's
+solver (tracker/api/routing.py `DirectRoute`): keep them `async` and free of writes other
+than caches, or the route falls back to FastAPI's solver on every request.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -19,10 +19,11 @@ from tracker.api.deps import (
     require_role,
 )
 from tracker.api.problems import ProblemError, problem_responses
+from tracker.api.routing import api_router
 from tracker.application import commands
 from tracker.application.access import Principal, Role
 
-router = APIRouter(prefix="/api/v1/labs", tags=["labs"])
+router = api_router(prefix="/api/v1/labs", tags=["labs"])
 LabManager = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.STAFF))]
 
 

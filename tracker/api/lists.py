@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 
 from projections.queries import BadInput, MilestoneQuery, ProjectQuery
 from tracker.api.deps import CurrentPrincipal, ServicesDep
 from tracker.api.formats import negotiate, negotiates, spreadsheet_response
 from tracker.api.problems import ProblemError, problem_responses
+from tracker.api.routing import api_router
 from tracker.audit.history import plain
 from tracker.exports.spreadsheets import ODS, WRITERS, XLSX
 from tracker.exports.tables import milestones_table
 
-router = APIRouter(prefix="/api/v1", tags=["lists"])
+router = api_router(prefix="/api/v1", tags=["lists"])
 
 
 @router.get(

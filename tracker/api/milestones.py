@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, Field
 
@@ -13,9 +13,10 @@ from domain.values import Phase
 from tracker.api.commands import CommandAnswer, CommandBody, IsoDate, Text, Title, execute
 from tracker.api.deps import WritableProject, WriteContextDep
 from tracker.api.projects import WRITE_ERRORS, project_url
+from tracker.api.routing import api_router
 from tracker.application import commands
 
-router = APIRouter(prefix="/api/v1/projects/{project_id}/milestones", tags=["milestones"])
+router = api_router(prefix="/api/v1/projects/{project_id}/milestones", tags=["milestones"])
 
 MilestoneId = Annotated[str, Path(max_length=64, description="The milestone's id.")]
 DUE_HORIZON_YEARS = 100

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Path, Query, Request
 from fastapi.responses import Response
 
 from tracker.api.commands import IsoDate, IsoInstant
 from tracker.api.deps import ServicesDep
 from tracker.api.formats import negotiates, require_accepted
 from tracker.api.problems import ProblemError, problem_responses
+from tracker.api.routing import api_router
 from tracker.exports.open_data import Moment, descriptor, resource_csv, resource_named
 
-router = APIRouter(prefix="/api/v1/open-data", tags=["open data"])
+router = api_router(prefix="/api/v1/open-data", tags=["open data"])
 
 OnQuery = Annotated[
     IsoDate | None,

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path
+from fastapi import Body, Path
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from tracker.api.commands import CommandAnswer, CommandBody, Title, execute
 from tracker.api.deps import WritableProject, WriteContextDep
 from tracker.api.projects import WRITE_ERRORS, project_url
+from tracker.api.routing import api_router
 from tracker.application import commands
 
-router = APIRouter(prefix="/api/v1/projects/{project_id}/partners", tags=["partners"])
+router = api_router(prefix="/api/v1/projects/{project_id}/partners", tags=["partners"])
 
 
 class AddPartner(CommandBody):

@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Self
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import RowMapping
@@ -38,12 +38,13 @@ from tracker.api.deps import (
 )
 from tracker.api.formats import negotiate, negotiates, spreadsheet_response
 from tracker.api.problems import ProblemError, problem_responses
+from tracker.api.routing import api_router
 from tracker.application import commands
 from tracker.application.access import Role
 from tracker.exports.spreadsheets import ODS, WRITERS, XLSX
 from tracker.exports.tables import projects_table
 
-router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
+router = api_router(prefix="/api/v1/projects", tags=["projects"])
 
 WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 503)
 # A new project has no version yet for If-Match to name (no 412), and a staff token's lab

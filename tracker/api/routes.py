@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, FastAPI
 
 from tracker.api import (
     activities,
@@ -23,7 +23,6 @@ from tracker.api import (
     webhooks,
 )
 from tracker.api.docs import install_docs
-from tracker.api.formats import json_only
 from tracker.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from tracker.api.problems import install_problem_handlers
 from tracker.application.idempotency import IdempotencyStore
@@ -57,8 +56,9 @@ def install_api(app: FastAPI, settings: Settings) -> None:
         lease=timedelta(seconds=settings.idempotency_lease_seconds),
     )
     for router in routers():
-        # JSON only, unless a route negotiates its format (tracker/api/formats.py).
-        app.include_router(router, dependencies=[Depends(json_only)])
+        # Each is JSON only unless a route negotiates, and answers directly when it can
+        # (tracker/api/routing.py `api_router`).
+        app.include_router(router)
     install_problem_handlers(app)
     # The last added is the outermost: the request id wraps everything, the 413 included.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Self
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
@@ -40,6 +40,7 @@ from tracker.api.deps import (
 )
 from tracker.api.formats import negotiate, negotiates, spreadsheet_response
 from tracker.api.problems import ProblemError, problem_responses
+from tracker.api.routing import api_router
 from tracker.application import commands
 from tracker.application.service import TrackerApplication
 from tracker.audit.history import MAX_PAGE, named
@@ -47,7 +48,7 @@ from tracker.audit.training import training_as_of, training_at_version, training
 from tracker.exports.spreadsheets import ODS, WRITERS, XLSX
 from tracker.exports.tables import training_tables
 
-router = APIRouter(prefix="/api/v1", tags=["trainings"])
+router = api_router(prefix="/api/v1", tags=["trainings"])
 
 WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 503)
 # A new training has no version yet for If-Match to name: no 412.

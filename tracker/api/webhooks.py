@@ -11,19 +11,20 @@ import json
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import Depends, Path
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from tracker.api.commands import CommandBody, execute
 from tracker.api.deps import ServicesDep, WriteContextDep, require_role
 from tracker.api.problems import ProblemError, problem_responses
+from tracker.api.routing import api_router
 from tracker.application import commands
 from tracker.application.access import Principal, Role
 from tracker.webhooks.deliverer import WebhookStatus, webhook_status
 from tracker.webhooks.targets import TargetRefusedError, check_target
 
-router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+router = api_router(prefix="/api/v1/webhooks", tags=["webhooks"])
 
 ManagerPrincipal = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.STAFF))]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", strict=True)]
