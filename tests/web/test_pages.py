@@ -13,10 +13,10 @@ from tests.web.conftest import caught_up, new_token, register, sign_in
 from tracker.application.access import Role
 from tracker.application.commands import AddPartner, RecordDecision
 from tracker.application.services import Services
+from tracker.web.charts import chart_label, distinct_labels
 from tracker.web.i18n import CATALOGUE, template_messages
 from tracker.web.pages import Filters, TimeTravel, dashboard_variables
 from tracker.web.reading import query_text
-from tracker.web.rendering import chart_label
 
 
 def _graphql(web: TestClient, token: str, name: str, variables: dict[str, object]) -> dict:
@@ -217,3 +217,21 @@ def test_a_long_chart_label_is_cut_in_its_middle_so_that_names_stay_apart() -> N
     assert cut == {"Laboratoire…le Grand Est", "Laboratoire…en Occitanie"}
     assert all(len(label) <= 30 for label in cut)
     assert chart_label("Déploiement") == "Déploiement"
+
+
+def test_two_names_cut_alike_are_told_apart_in_a_chart_and_whole_in_its_titles() -> None:
+    region = "Laboratoire d'innovation publique de la Région Bourgogne-Franche-Comté"
+    state = "Laboratoire d'innovation publique de l'État en Bourgogne-Franche-Comté"
+    assert chart_label(region) == chart_label(state)  # what the middle cut alone gives
+    shown = distinct_labels([region, state, "Déploiement", region])
+    assert shown == [
+        "…la Région…Franche-Comté",
+        "…l'État en…Franche-Comté",
+        "Déploiement",
+        shown[0],
+    ]
+    assert all(len(label) <= 30 for label in shown)
+    # Alike even without their common words: numbered, still apart.
+    twins = distinct_labels(["A" * 40, "A" * 41])
+    assert len(set(twins)) == 2
+    assert all(len(label) <= 30 for label in twins)

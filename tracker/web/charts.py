@@ -3,6 +3,7 @@ macros (tracker/web/templates/macros.html), each beside a table of the same numb
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -13,12 +14,70 @@ BAR_ROW_HEIGHT = 26
 BAR_THICKNESS = 18
 # Room on the right of the longest bar for its value.
 BAR_VALUE_ROOM = 60
+# The characters a bar's label holds in BAR_LABEL_WIDTH (the table beside has it whole).
+LABEL_LENGTH = 30
+# How far a cut may move to fall between two words.
+WORD_EDGE = 6
+
+
+def chart_label(value: str, length: int = LABEL_LENGTH) -> str:
+    """A chart's label cut to `length` characters in the middle, at a word's edge (a space
+    or a hyphen) when one is near: names that share a long beginning (« Laboratoire
+    d'innovation publique de … ») stay apart by their ends."""
+    if len(value) <= length:
+        return value
+    half = (length - 1) // 2
+    head, tail = value[:half], value[-half:]
+    space = head.rfind(" ", len(head) - WORD_EDGE)
+    head = head[:space] if space > 0 else head
+    edge = re.search(r"[ -]", tail[:WORD_EDGE])
+    tail = tail[edge.end() :] if edge else tail
+    return f"{head.rstrip()}…{tail.lstrip()}"
+
+
+def distinct_labels(values: Sequence[str], length: int = LABEL_LENGTH) -> list[str]:
+    """Each value's chart label (`chart_label`), told apart when two different values would
+    be cut alike: those then lose the words they all begin with (« Laboratoire
+    d'innovation publique de la Région Bourgogne-Franche-Comté » and « … de l'État en
+    Bourgogne-Franche-Comté » become « …la Région…Franche-Comté » and « …l'État
+    en…Franche-Comté »), and a number when even that is not enough."""
+    labels = [chart_label(value, length) for value in values]
+    alike: dict[str, set[str]] = {}
+    for value, label in zip(values, labels, strict=True):
+        alike.setdefault(label, set()).add(value)
+    for label, group in alike.items():
+        if len(group) < 2:
+            continue
+        prefix = _common_words(sorted(group))
+        for index, value in enumerate(values):
+            if labels[index] == label:
+                labels[index] = "…" + chart_label(value[len(prefix) :], length - 1)
+    seen: dict[str, int] = {}
+    shown: dict[str, str] = {}
+    for index, (value, label) in enumerate(zip(values, labels, strict=True)):
+        if value in shown:
+            labels[index] = shown[value]
+            continue
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            labels[index] = f"{chart_label(label, length - 4)} ({seen[label]})"
+        shown[value] = labels[index]
+    return labels
+
+
+def _common_words(values: Sequence[str]) -> str:
+    """The whole words (up to a space) that every value begins with."""
+    first, last = values[0], values[-1]  # sorted: their common beginning is everyone's
+    common = 0
+    while common < min(len(first), len(last)) and first[common] == last[common]:
+        common += 1
+    return first[: first.rfind(" ", 0, common + 1) + 1]
 
 
 @dataclass(frozen=True)
 class Bar:
     label: str
-    short: str  # the label beside the bar (the table holds the whole one)
+    short: str  # the label beside the bar, cut (the table and the bar's title hold it whole)
     value: int
     href: str | None
     y: int
@@ -42,20 +101,24 @@ class BarChart:
 
 
 def bar_chart(rows: Sequence[tuple[str, str, int, str | None, str]]) -> BarChart:
-    """Bars for `(label, short label, value, href, shown)` rows, in the given order."""
+    """Bars for `(label, short label, value, href, shown)` rows, in the given order; the
+    short labels are cut to fit beside the bars, and told apart (`distinct_labels`)."""
     largest = max((row[2] for row in rows), default=0) or 1
     span = BAR_CHART_WIDTH - BAR_LABEL_WIDTH - BAR_VALUE_ROOM
+    shorts = distinct_labels([row[1] for row in rows])
     bars = tuple(
         Bar(
             label=label,
-            short=short,
+            short=cut,
             value=value,
             href=href,
             y=index * BAR_ROW_HEIGHT,
             width=max(1, round(span * value / largest)) if value else 0,
             shown=shown,
         )
-        for index, (label, short, value, href, shown) in enumerate(rows)
+        for index, ((label, _short, value, href, shown), cut) in enumerate(
+            zip(rows, shorts, strict=True)
+        )
     )
     return BarChart(
         bars=bars,
