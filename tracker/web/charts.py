@@ -213,3 +213,93 @@ def timeline(rows: Sequence[TimelineRow], today: date) -> Timeline:
         axis_height=TIMELINE_AXIS_HEIGHT,
         today_x=x(today) if first <= today <= last else None,
     )
+
+
+COLUMN_CHART_WIDTH = 880
+COLUMN_MARGIN = 10
+COLUMN_TITLE_HEIGHT = 22  # a panel's title above its columns
+COLUMN_VALUE_ROOM = 16  # above the tallest column, for its value
+COLUMN_AREA_HEIGHT = 110
+COLUMN_PANEL_GAP = 14
+COLUMN_AXIS_HEIGHT = 34  # two lines of labels under the last panel
+COLUMN_MAX_WIDTH = 44
+
+
+@dataclass(frozen=True)
+class Column:
+    x: int
+    y: int
+    width: int
+    height: int
+    shown: str  # the value as the page prints it
+    centre: int
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One series of a column chart, scaled to its own largest value (its title is the
+    template's, in French)."""
+
+    top: int  # where its title is written
+    baseline: int  # the y of its columns' foot
+    columns: tuple[Column, ...]
+
+
+@dataclass(frozen=True)
+class AxisLabel:
+    x: int
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ColumnChart:
+    """Series over the same periods, one panel each, stacked over one axis of periods."""
+
+    panels: tuple[Panel, ...]
+    axis: tuple[AxisLabel, ...]
+    width: int
+    height: int
+    axis_top: int
+
+
+def column_chart(
+    periods: Sequence[tuple[str, ...]],
+    series: Sequence[tuple[Sequence[int], Sequence[str]]],
+) -> ColumnChart:
+    """Columns for each `(values, shown)` series over `periods` (each the lines of its
+    label under the axis), one panel per series."""
+    count = max(1, len(periods))
+    slot = (COLUMN_CHART_WIDTH - 2 * COLUMN_MARGIN) / count
+    width = max(2, min(COLUMN_MAX_WIDTH, round(slot * 0.6)))
+    panel_height = COLUMN_TITLE_HEIGHT + COLUMN_VALUE_ROOM + COLUMN_AREA_HEIGHT
+
+    def centre(index: int) -> int:
+        return round(COLUMN_MARGIN + slot * index + slot / 2)
+
+    panels = []
+    for number, (values, shown) in enumerate(series):
+        top = number * (panel_height + COLUMN_PANEL_GAP)
+        baseline = top + panel_height
+        largest = max(values, default=0) or 1
+        columns = []
+        for index, (value, printed) in enumerate(zip(values, shown, strict=True)):
+            height = max(1, round(COLUMN_AREA_HEIGHT * value / largest)) if value else 0
+            columns.append(
+                Column(
+                    x=centre(index) - width // 2,
+                    y=baseline - height,
+                    width=width,
+                    height=height,
+                    shown=printed,
+                    centre=centre(index),
+                )
+            )
+        panels.append(Panel(top=top, baseline=baseline, columns=tuple(columns)))
+    axis_top = len(panels) * panel_height + max(0, len(panels) - 1) * COLUMN_PANEL_GAP
+    return ColumnChart(
+        panels=tuple(panels),
+        axis=tuple(AxisLabel(x=centre(i), lines=lines) for i, lines in enumerate(periods)),
+        width=COLUMN_CHART_WIDTH,
+        height=axis_top + COLUMN_AXIS_HEIGHT,
+        axis_top=axis_top,
+    )

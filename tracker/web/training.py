@@ -31,7 +31,8 @@ ENUM_KEYS = {"format": TrainingFormat, "mode": ActivityMode, "status": TrainingS
 @dataclass(frozen=True)
 class TrainingFilters:
     """The `/formations` filters: the GraphQL `TrainingFilter`'s fields, as the REST list
-    names them (`lab`, `format`, `mode`, `status`, `campaign`, `from`, `to`)."""
+    names them (`lab`, `format`, `mode`, `status`, `campaign`, `from`, `to`), and `place`
+    (a commune's INSEE code)."""
 
     values: dict[str, str] = field(default_factory=dict)
 
@@ -39,7 +40,7 @@ class TrainingFilters:
     def parse(cls, params: Mapping[str, str]) -> TrainingFilters:
         values = {
             key: params[key].strip()[:200]
-            for key in ("lab", "campaign", "from", "to", *ENUM_KEYS)
+            for key in ("lab", "campaign", "place", "from", "to", *ENUM_KEYS)
             if params.get(key, "").strip()
         }
         for key, enum in ENUM_KEYS.items():
@@ -95,6 +96,12 @@ def programme_charts(
                 "/formations", keep, {"from": f"{g['key']}-01-01", "to": f"{g['key']}-12-31"}
             ),
             lambda g: g["key"],
+        ),
+        # The communes with the most actions (online actions have no place).
+        "by_territory": chart(
+            sorted(programme["byTerritory"], key=lambda g: (-g["total"], g["key"]))[:15],
+            lambda g: link("/formations", keep, {"place": g["key"]}),
+            lambda g: f"{g['label']} ({g['key']})" if g["label"] else g["key"],
         ),
         "by_audience": bar_chart(
             [
