@@ -3,7 +3,6 @@ macros (tracker/web/templates/macros.html), each beside a table of the same numb
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -21,18 +20,24 @@ WORD_EDGE = 6
 
 
 def chart_label(value: str, length: int = LABEL_LENGTH) -> str:
-    """A chart's label cut to `length` characters in the middle, at a word's edge (a space
+    """A chart's label cut to `length` characters in the middle, at a word's edge (a space,
     or a hyphen) when one is near: names that share a long beginning (« Laboratoire
     d'innovation publique de … ») stay apart by their ends."""
     if len(value) <= length:
         return value
-    half = (length - 1) // 2
-    head, tail = value[:half], value[-half:]
+    cut = len(value) - (length - 1) // 2  # where the end kept would start
+    edges = [
+        index + 1
+        for index in range(max(0, cut - WORD_EDGE), min(len(value), cut + WORD_EDGE))
+        if value[index] in " -"
+    ]
+    if edges:  # the word start nearest the cut, a space's before a hyphen's
+        cut = min(edges, key=lambda start: (abs(start - cut), value[start - 1] != " "))
+    tail = value[cut:].lstrip()
+    head = value[: length - 1 - len(tail)]
     space = head.rfind(" ", len(head) - WORD_EDGE)
     head = head[:space] if space > 0 else head
-    edge = re.search(r"[ -]", tail[:WORD_EDGE])
-    tail = tail[edge.end() :] if edge else tail
-    return f"{head.rstrip()}…{tail.lstrip()}"
+    return f"{head.rstrip()}…{tail}"
 
 
 def distinct_labels(values: Sequence[str], length: int = LABEL_LENGTH) -> list[str]:

@@ -74,6 +74,7 @@ from tracker.application.service import StaleVersionError, WriteOptions
 from tracker.application.services import Services
 from tracker.application.sign_in import grant_access, waiting_people
 from tracker.i18n import FRENCH, translate
+from tracker.web.dates import parse_date
 from tracker.web.pages import same_origin, small_form
 from tracker.web.rendering import SECURITY_HEADERS, Renderer
 from tracker.web.session import COOKIE_NAME, Sessions
@@ -100,7 +101,7 @@ def _text(values: Mapping[str, str], name: str, required: bool = True) -> str:
 
 def _date(values: Mapping[str, str], name: str) -> date:
     try:
-        return date.fromisoformat(_text(values, name))
+        return parse_date(_text(values, name))
     except ValueError:
         raise FieldError(name, "date") from None
 

@@ -23,6 +23,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from starlette.responses import HTMLResponse
 
 from tracker.web.charts import chart_label
+from tracker.web.dates import field_date, field_instant
 
 LOCALE = "fr_FR"
 DOMAIN = "messages"
@@ -107,6 +108,8 @@ def build_environment() -> Environment:
         instant=instant,
         month=month,
         chart_label=chart_label,
+        field_date=field_date,
+        field_instant=field_instant,
     )
     return environment
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,6 +21,7 @@ from starlette.responses import Response
 from domain.values import ActivityMode, TrainingFormat, TrainingStatus
 from tracker.application.services import Services
 from tracker.web.charts import BarChart, bar_chart
+from tracker.web.dates import parse_date
 from tracker.web.pages import PAGE_SIZE, Pages, TimeTravel, _applied, link
 from tracker.web.reading import QueryFailedError, query_text, read
 
@@ -35,6 +35,7 @@ class TrainingFilters:
     (a commune's INSEE code)."""
 
     values: dict[str, str] = field(default_factory=dict)
+    error: str | None = None  # the period's bound that is not a date
 
     @classmethod
     def parse(cls, params: Mapping[str, str]) -> TrainingFilters:
@@ -49,9 +50,9 @@ class TrainingFilters:
         for key in ("from", "to"):
             if key in values:
                 try:
-                    date.fromisoformat(values[key])
+                    values[key] = parse_date(values[key]).isoformat()
                 except ValueError:
-                    del values[key]
+                    return cls(error=key)
         return cls(values)
 
     def variable(self) -> dict[str, str] | None:
@@ -123,8 +124,9 @@ def training_router(pages: Pages) -> APIRouter:
             return pages.to_sign_in(request)
         params = dict(request.query_params)
         travel, filters = TimeTravel.parse(params), TrainingFilters.parse(params)
-        if travel.error:
-            return pages.render(request, "bad_date.html", principal, 400, parameter=travel.error)
+        if travel.error or filters.error:
+            parameter = travel.error or filters.error
+            return pages.render(request, "bad_date.html", principal, 400, parameter=parameter)
         variables = {
             "filter": filters.variable(),
             "first": PAGE_SIZE,
