@@ -1002,14 +1002,16 @@ def knowledge_changes(
 
 @dataclass(frozen=True)
 class TrainingQuery:
-    """Which training actions: by lab, format, mode, status, campaign, and a period that
-    their sessions overlap (`starts_on` ≤ last session, first session ≤ `ends_on`)."""
+    """Which training actions: by lab, format, mode, status, campaign, place (a commune's
+    INSEE code), and a period that their sessions overlap (`starts_on` ≤ last session,
+    first session ≤ `ends_on`)."""
 
     lab: str | None = None
     format: str | None = None
     mode: str | None = None
     status: str | None = None
     campaign: str | None = None
+    place: str | None = None
     starts_on: date | None = None
     ends_on: date | None = None
 
@@ -1063,6 +1065,7 @@ def training_conditions(
         (t.c.mode, query.mode),
         (t.c.status, query.status),
         (t.c.campaign, query.campaign),
+        (t.c.place_code, query.place),
     ):
         if value:
             conditions.append(column == value)
@@ -1169,6 +1172,7 @@ class Programme:
     by_year: list[ProgrammeGroup]
     by_month: list[ProgrammeGroup]
     by_campaign: list[ProgrammeGroup]
+    by_place: list[ProgrammeGroup]  # by the commune an action is held in (none online)
     by_audience: list[tuple[str, int]]
 
     @property
@@ -1233,7 +1237,15 @@ def training_programme(
         ]
         groups = [
             _programme_groups(connection, t, column, conditions)
-            for column in (t.c.format, t.c.mode, t.c.lab, t.c.year, t.c.month, t.c.campaign)
+            for column in (
+                t.c.format,
+                t.c.mode,
+                t.c.lab,
+                t.c.year,
+                t.c.month,
+                t.c.campaign,
+                t.c.place_code,
+            )
         ]
     return Programme(
         scheduled=int(figures[0]),
@@ -1247,6 +1259,7 @@ def training_programme(
         by_year=groups[3],
         by_month=groups[4],
         by_campaign=groups[5],
+        by_place=groups[6],
         by_audience=by_audience,
     )
 

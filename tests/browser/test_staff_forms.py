@@ -171,7 +171,7 @@ def test_a_staff_member_signs_in_with_the_provider_and_logs_a_milestone(
 
     form = page.locator("form[action$='/saisie/jalon']")
     form.get_by_label("Titre").fill("Restitution aux usagers")
-    form.get_by_label("Échéance").fill("2030-06-30")
+    form.get_by_label("Échéance").fill("30/06/2030")  # as a French person types it
     form.get_by_role("button", name="Planifier le jalon").click()
     assert page.get_by_role("status").inner_text() == "Enregistré."
     assert page.get_by_role("heading", name="Restitution aux usagers", exact=False).is_visible()
@@ -181,6 +181,7 @@ def test_a_staff_member_signs_in_with_the_provider_and_logs_a_milestone(
     planned = [e for e in items if e["type"] == "MilestonePlanned"][-1]
     assert planned["actor"] == grant_id
     assert planned["actor_name"] == subject  # the provider's e-mail: its only name claim
+    assert planned["data"]["due_on"] == "2030-06-30"  # typed 30/06/2030
 
 
 def test_the_forms_error_states_have_no_axe_core_violation(
@@ -223,7 +224,7 @@ def test_the_forms_error_states_have_no_axe_core_violation(
     page.goto(f"{deployment.url}/formations/nouvelle")
     form = page.locator("form[action='/formations/nouvelle']")
     form.get_by_label("Titre", exact=True).fill("Atelier design de services")
-    form.get_by_label("Première séance", exact=True).fill("2025-03-04")
+    form.get_by_label("Première séance (jj/mm/aaaa)", exact=True).fill("04/03/2025")
     form.get_by_label("Modalité", exact=True).select_option("in_person")
     form.get_by_role("button", name="Programmer l’action").click()
     assert page.locator("#nouvelle-place_code-erreur").count() == 1

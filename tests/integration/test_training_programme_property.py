@@ -134,6 +134,9 @@ def test_the_programme_roll_ups_equal_a_recount_from_the_aggregates(
     assert programme.by_year == recount(actions, lambda a: a.first_session.year)
     assert programme.by_month == recount(actions, lambda a: a.first_session.strftime("%Y-%m"))
     assert programme.by_campaign == recount(actions, lambda a: a.campaign)
+    # By the commune held in: the actions held remote have no place, in no group.
+    placed = [a for a in actions if a.place is not None]
+    assert programme.by_place == recount(placed, lambda a: a.place.code)
     by_audience: Counter[str] = Counter()
     for a in held:
         by_audience.update(a.attendance_by_audience)

@@ -61,4 +61,4 @@ def test_the_comparison_without_dates_compares_the_year_so_far(
     page = web.get("/comparaison")
     assert page.status_code == 200
     assert "du premier janvier à aujourd’hui" in page.text
-    assert f'value="{date.today().year}-01-01"' in page.text
+    assert f'value="01/01/{date.today().year}"' in page.text  # shown in French

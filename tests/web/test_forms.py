@@ -138,7 +138,7 @@ def test_a_field_that_does_not_parse_is_shown_beside_it(
          "held_on": "demain", "participants": "12"},
     )  # fmt: skip
     assert answer.status_code == 422  # type: ignore[attr-defined]
-    assert "Indiquez une date au format AAAA-MM-JJ." in answer.text  # type: ignore[attr-defined]
+    assert "Saisissez une date sous la forme jj/mm/aaaa" in answer.text  # type: ignore[attr-defined]
     assert 'value="Atelier"' in answer.text  # type: ignore[attr-defined]
 
 

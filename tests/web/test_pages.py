@@ -9,14 +9,16 @@ from datetime import date
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
+from domain.values import ActivityKind
+from tests.factories import schedule_training
 from tests.web.conftest import caught_up, new_token, register, sign_in
 from tracker.application.access import Role
-from tracker.application.commands import AddPartner, RecordDecision
+from tracker.application.commands import AddPartner, HoldTraining, LogActivity, RecordDecision
 from tracker.application.services import Services
-from tracker.web.i18n import CATALOGUE, template_messages
+from tracker.web.charts import chart_label, distinct_labels
+from tracker.web.i18n import CATALOGUE, template_messages, translated
 from tracker.web.pages import Filters, TimeTravel, dashboard_variables
 from tracker.web.reading import query_text
-from tracker.web.rendering import chart_label
 
 
 def _graphql(web: TestClient, token: str, name: str, variables: dict[str, object]) -> dict:
@@ -33,10 +35,9 @@ def _graphql(web: TestClient, token: str, name: str, variables: dict[str, object
 def test_every_template_message_has_a_french_translation() -> None:
     with CATALOGUE.open("rb") as source:
         catalogue = read_po(source)
-    untranslated = [
-        m for m in template_messages() if not (catalogue.get(m) and catalogue[m].string)
-    ]
+    untranslated = [m for m in template_messages() if not translated(catalogue, m)]
     assert template_messages()
+    assert any(isinstance(m, tuple) for m in template_messages())  # counts are plurals
     assert untranslated == []
 
 
@@ -84,6 +85,72 @@ def test_the_dashboard_on_a_business_date_shows_what_graphql_answers_for_it(
     assert answer["portfolio"]["total"] < today["portfolio"]["total"]
 
 
+def _figure(page: str, name: str) -> int:
+    shown = re.search(rf'data-figure="{name}">(?:<a href="[^"]*">)?([^<]+)<', page)
+    assert shown is not None, name
+    return int(re.sub(r"\D", "", shown.group(1)))
+
+
+def test_the_dashboard_shows_activities_and_agents_trained_by_quarter_as_graphql_answers(
+    web: TestClient, web_services: Services
+) -> None:
+    application = web_services.application
+    lab, project_id, _ = register(application, "Villages du futur")
+
+    def on(day: date) -> object:
+        return application.meta("tok_fixture", str(uuid.uuid4()), day)
+
+    for held_on, participants in ((date(2025, 2, 10), 15), (date(2025, 3, 3), 9)):
+        application.execute(
+            LogActivity(
+                project_id=project_id,
+                kind=ActivityKind.WORKSHOP,
+                title="Atelier",
+                held_on=held_on,
+                participants=participants,
+            ),
+            on(held_on),
+        )
+    scheduled = application.execute(schedule_training(lab), on(date(2025, 11, 1)))
+    held = application.execute(
+        HoldTraining(training_id=scheduled.id, attendance=12), on(date(2025, 11, 30))
+    )
+    caught_up(web, held.position)
+    token = new_token(web_services)
+    sign_in(web, token)
+    travel = TimeTravel.parse({"on": "2025-12-31"})
+    page = web.get("/", params={"lab": lab, "on": "2025-12-31"}).text
+    answer = _graphql(
+        web, token, "dashboard", dashboard_variables(Filters.parse({"lab": lab}), travel)
+    )
+    first_quarter = [m for m in answer["portfolio"]["activitiesByMonth"] if m["month"] < "2025-04"]
+    last_quarter = [m for m in answer["training"]["byMonth"] if m["key"] >= "2025-10"]
+    assert _figure(page, "activities-2025-T1") == sum(m["activities"] for m in first_quarter) == 2
+    assert _figure(page, "participants-2025-T1") == 24
+    assert _figure(page, "agents-2025-T4") == sum(m["agentsTrained"] for m in last_quarter) == 12
+    assert _figure(page, "held-2025-T4") == 1
+    assert _figure(page, "agents-2025-T2") == 0  # the quarters in between are shown
+    assert "Du 1er trimestre 2025 au 4e trimestre 2025" in page
+    assert "2 activités (24 participants)" in page
+    assert "1 action de formation et y ont formé 12 agents" in page
+    assert 'role="img" aria-labelledby="au-fil-du-temps-svg-titre au-fil-du-temps-resume"' in page
+    behind = (
+        f"/formations?lab={lab}&amp;status=held"
+        "&amp;from=2025-10-01&amp;to=2025-12-31&amp;on=2025-12-31"
+    )
+    assert f'<a href="{behind}">12</a>' in page
+    actions = web.get(behind.replace("&amp;", "&")).text
+    assert _figure(actions, "agentsTrained") == 12
+    # Before the holding's business date, nobody was trained yet.
+    earlier = web.get("/", params={"lab": lab, "on": "2025-11-15"}).text
+    assert _figure(earlier, "agents-2025-T4") == 0
+    assert _figure(earlier, "activities-2025-T1") == 2
+    # The training actions follow the lab filter only, and the page says so.
+    themed = web.get("/", params={"lab": lab, "theme": "ruralité", "on": "2025-12-31"}).text
+    assert "seul le laboratoire s’applique à elles (pas : theme)" in themed
+    assert _figure(themed, "agents-2025-T4") == 12
+
+
 def test_a_project_page_travels_to_a_business_date_and_says_which(
     web: TestClient, web_services: Services
 ) -> None:
@@ -108,7 +175,7 @@ def test_the_projects_list_filters_by_words_of_the_title(
     found = web.get("/projets", params={"text": word})
     assert found.status_code == 200
     assert f"/projets/{project_id}" in found.text
-    assert "1 projets trouvés" in found.text
+    assert "1 projet trouvé" in found.text  # a plural: not « 1 projets »
 
 
 def test_a_project_page_draws_its_timeline_and_shows_its_query(
@@ -217,3 +284,21 @@ def test_a_long_chart_label_is_cut_in_its_middle_so_that_names_stay_apart() -> N
     assert cut == {"Laboratoire…le Grand Est", "Laboratoire…en Occitanie"}
     assert all(len(label) <= 30 for label in cut)
     assert chart_label("Déploiement") == "Déploiement"
+
+
+def test_two_names_cut_alike_are_told_apart_in_a_chart_and_whole_in_its_titles() -> None:
+    region = "Laboratoire d'innovation publique de la Région Bourgogne-Franche-Comté"
+    state = "Laboratoire d'innovation publique de l'État en Bourgogne-Franche-Comté"
+    assert chart_label(region) == chart_label(state)  # what the middle cut alone gives
+    shown = distinct_labels([region, state, "Déploiement", region])
+    assert shown == [
+        "…la Région…Franche-Comté",
+        "…l'État en…Franche-Comté",
+        "Déploiement",
+        shown[0],
+    ]
+    assert all(len(label) <= 30 for label in shown)
+    # Alike even without their common words: numbered, still apart.
+    twins = distinct_labels(["A" * 40, "A" * 41])
+    assert len(set(twins)) == 2
+    assert all(len(label) <= 30 for label in twins)

@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 
+from domain.values import ActivityMode, Territory
 from tests.factories import registered_campaign, schedule_training
 from tests.web.conftest import caught_up, new_token, register, sign_in
 from tracker.application.commands import HoldTraining
@@ -66,6 +67,46 @@ def test_the_training_programme_shows_what_graphql_answers(
     assert _figure(page.text, "held") == 1
     assert "Atelier Crash Test" in page.text
     assert "Tenue" in page.text
+
+
+def test_the_training_programme_shows_its_communes_by_name_each_linking_to_its_actions(
+    web: TestClient, web_services: Services
+) -> None:
+    application = web_services.application
+    lab, _, _ = register(application, "Villages en salle")
+    for title in ("Atelier à Dijon", "Atelier à Dijon, suite"):
+        in_dijon = dataclasses.replace(
+            schedule_training(lab),
+            title=title,
+            mode=ActivityMode.IN_PERSON,
+            place=Territory("commune", "21231", 2024),
+        )
+        application.execute(in_dijon, application.meta("t", "c"))
+    online = application.execute(schedule_training(lab), application.meta("t", "c"))
+    caught_up(web, online.position)
+    token = new_token(web_services)
+    sign_in(web, token)
+    answer = web.post(
+        "/graphql",
+        json={
+            "query": "query($f: TrainingFilter) { trainingProgramme(filter: $f) {"
+            " byTerritory { key label total } } }",
+            "variables": {"f": {"lab": lab}},
+        },
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()["data"]["trainingProgramme"]
+    # The remote action has no place: in no group.
+    assert answer["byTerritory"] == [{"key": "21231", "label": "Dijon", "total": 2}]
+    page = web.get("/formations", params={"lab": lab})
+    assert "Actions par commune" in page.text
+    # Counts are plurals: one format, one lab (not « en 1 formats »).
+    assert "3 actions (prévues, tenues ou annulées) en 1 format ;" in page.text
+    assert "3 actions dans 1 laboratoire." in page.text
+    assert f'href="/formations?lab={lab}&amp;place=21231">Dijon (21231)</a>' in page.text
+    dijon = web.get("/formations", params={"lab": lab, "place": "21231"})
+    assert "Atelier à Dijon" in dijon.text
+    assert "Atelier Crash Test" not in dijon.text
+    assert _figure(dijon.text, "scheduled") == 2
 
 
 def _backdated_campaign_action(services: Services) -> tuple[str, str, int]:

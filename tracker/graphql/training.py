@@ -21,6 +21,7 @@ from domain.values import (
     TrainingStatus,
 )
 from projections import queries as reads
+from projections.cog import newest_name
 from tracker.graphql.context import Context
 from tracker.graphql.types import Connection, field
 
@@ -39,6 +40,9 @@ class TrainingFilter:
     mode: ActivityModeEnum | None = None  # type: ignore[valid-type]
     status: TrainingStatusEnum | None = None  # type: ignore[valid-type]
     campaign: str | None = strawberry.field(default=None, description="A campaign's slug.")
+    place: str | None = strawberry.field(
+        default=None, description="Actions held in this commune (its INSEE code)."
+    )
     starts_on: date | None = strawberry.field(
         default=None, name="from", description="Actions with a session on or after this day."
     )
@@ -53,6 +57,7 @@ class TrainingFilter:
             mode=ActivityMode(self.mode).value if self.mode else None,
             status=TrainingStatus(self.status).value if self.status else None,
             campaign=self.campaign,
+            place=self.place,
             starts_on=self.starts_on,
             ends_on=self.ends_on,
         )
@@ -150,6 +155,12 @@ def groups(
     ]
 
 
+def commune_names(found: list[reads.ProgrammeGroup]) -> dict[str, str]:
+    """The communes' names (newest COG year that names them), where the extracts have one."""
+    names = {g.key: newest_name("commune", g.key) for g in found}
+    return {code: name for code, name in names.items() if name}
+
+
 @strawberry.type
 class TrainingProgramme:
     """Roll-ups of the filtered actions; an action counts in its first session's month."""
@@ -165,6 +176,11 @@ class TrainingProgramme:
     by_year: list[ProgrammeGroup]
     by_month: list[ProgrammeGroup]
     by_campaign: list[ProgrammeGroup]
+    by_territory: list[ProgrammeGroup] = strawberry.field(
+        description="By the commune an action is held in (its INSEE code; in the room or"
+        " hybrid, an online action has none), with the commune's name in the newest COG year"
+        " that names it as label (null when unknown)."
+    )
     by_audience: list[AudienceFigure] = strawberry.field(
         description="Agents trained by audience, where the attendance says."
     )
@@ -185,6 +201,7 @@ class TrainingProgramme:
             by_year=groups(figures.by_year),
             by_month=groups(figures.by_month),
             by_campaign=groups(figures.by_campaign),
+            by_territory=groups(figures.by_place, commune_names(figures.by_place)),
             by_audience=audience_figures(figures.by_audience),
         )
 

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from tracker.application.services import Services
 from tracker.audit.history import last_verification
 from tracker.exports.spreadsheets import WRITERS
+from tracker.web.dates import parse_date, parse_instant
 
 
 async def audit_status(services: Services, project_id: str) -> dict[str, Any]:
@@ -57,11 +58,13 @@ class KnowledgeWindow:
                 bounds.append(None)
                 continue
             try:
-                if len(raw) == len("2024-12-31"):
-                    day = date.fromisoformat(raw) + timedelta(days=name == "appris_au")
-                    bounds.append(datetime.combine(day, time(), zone))
-                    continue
-                moment = datetime.fromisoformat(raw)
+                day = parse_date(raw) + timedelta(days=name == "appris_au")
+                bounds.append(datetime.combine(day, time(), zone))
+                continue
+            except ValueError:
+                pass  # not a day: an instant
+            try:
+                moment = parse_instant(raw)
             except ValueError:
                 return name
             bounds.append(moment if moment.tzinfo else moment.replace(tzinfo=zone))

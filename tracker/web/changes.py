@@ -15,6 +15,7 @@ from starlette.responses import Response
 from domain.values import Phase
 from tracker.application.services import Services
 from tracker.web.charts import bar_chart
+from tracker.web.dates import parse_date
 from tracker.web.pages import Filters, Pages, link
 from tracker.web.reading import QueryFailedError, query_text, read
 
@@ -25,7 +26,7 @@ LISTED_PROJECTS = 100
 
 def _day(raw: str | None) -> date | None:
     try:
-        return date.fromisoformat(raw.strip()) if raw and raw.strip() else None
+        return parse_date(raw) if raw and raw.strip() else None
     except ValueError:
         raise ValueError from None
 

@@ -74,6 +74,7 @@ from tracker.application.service import StaleVersionError, WriteOptions
 from tracker.application.services import Services
 from tracker.application.sign_in import grant_access, waiting_people
 from tracker.i18n import FRENCH, translate
+from tracker.web.dates import parse_date
 from tracker.web.pages import same_origin, small_form
 from tracker.web.rendering import SECURITY_HEADERS, Renderer
 from tracker.web.session import COOKIE_NAME, Sessions
@@ -100,7 +101,7 @@ def _text(values: Mapping[str, str], name: str, required: bool = True) -> str:
 
 def _date(values: Mapping[str, str], name: str) -> date:
     try:
-        return date.fromisoformat(_text(values, name))
+        return parse_date(_text(values, name))
     except ValueError:
         raise FieldError(name, "date") from None
 
@@ -417,6 +418,24 @@ class FormPages:
             return self.refused(principal, "csrf")
         return principal, csrf, values
 
+    async def form_page(
+        self, request: Request, load: Callable[[], Any], page: Callable[..., Response]
+    ) -> Response:
+        """The GET of one aggregate's forms page (a project, a training action): signed in
+        (else to the sign-in, back here after), `load` reads the aggregate from the event
+        store (None: unknown, 404), staff of its lab only (else 403), then `page(principal,
+        csrf, state, done=…)` shows it, `?fait=` naming the form just written."""
+        signed = await self.signed_in(request)
+        if signed is None:
+            return RedirectResponse(f"/connexion?suite={request.url.path}", status_code=303)
+        principal, csrf = signed
+        state = await run_in_threadpool(load)
+        if state is None:
+            return self.page("not_found.html", principal, 404)
+        if not may_write(principal, state.lab):
+            return self.refused(principal, "lab")
+        return page(principal, csrf, state, done=request.query_params.get("fait"))
+
     async def post_form(
         self,
         request: Request,
@@ -705,18 +724,10 @@ def forms_router(forms: FormPages) -> APIRouter:
     @routes.get("/projets/{project_id}/saisie")
     async def project_forms(request: Request, project_id: str) -> Response:
         """The staff's forms for one project, over its current state (from the event store)."""
-        signed = await forms.signed_in(request)
-        if signed is None:
-            target = request.url.path
-            return RedirectResponse(f"/connexion?suite={target}", status_code=303)
-        principal, csrf = signed
         services: Services = request.app.state.services
-        project = await run_in_threadpool(_load, services, project_id)
-        if project is None:
-            return forms.page("not_found.html", principal, 404)
-        if not may_write(principal, project.lab):
-            return forms.refused(principal, "lab")
-        return forms.project_page(principal, csrf, project, done=request.query_params.get("fait"))
+        return await forms.form_page(
+            request, partial(_load, services, project_id), forms.project_page
+        )
 
     @routes.post("/projets/{project_id}/saisie/{action}")
     async def post_project_form(request: Request, project_id: str, action: str) -> Response:
@@ -830,18 +841,10 @@ def forms_router(forms: FormPages) -> APIRouter:
     @routes.get("/formations/{training_id}/saisie")
     async def training_forms(request: Request, training_id: str) -> Response:
         """The staff's forms for one training action: hold it, or cancel it."""
-        signed = await forms.signed_in(request)
-        if signed is None:
-            return RedirectResponse(f"/connexion?suite={request.url.path}", status_code=303)
-        principal, csrf = signed
         services: Services = request.app.state.services
-        training = await run_in_threadpool(_load_training, services, training_id)
-        if training is None:
-            return forms.page("not_found.html", principal, 404)
-        if not may_write(principal, training.lab):
-            return forms.refused(principal, "lab")
-        done = request.query_params.get("fait")
-        return forms.training_page(principal, csrf, training, done=done)
+        return await forms.form_page(
+            request, partial(_load_training, services, training_id), forms.training_page
+        )
 
     @routes.post("/formations/{training_id}/saisie/{action}")
     async def post_training_form(request: Request, training_id: str, action: str) -> Response:

@@ -25,6 +25,8 @@ from tracker.application.access import Principal, Role
 from tracker.application.services import Services
 from tracker.web.audit import KNOWLEDGE_FIRST, KnowledgeWindow, audit_status, knowledge_rows
 from tracker.web.charts import TimelineRow, bar_chart, timeline
+from tracker.web.dates import parse_date, parse_instant
+from tracker.web.over_time import over_time_values
 from tracker.web.project_extras import partners_and_decisions
 from tracker.web.reading import QueryFailedError, QueryRunner, query_text, read
 from tracker.web.rendering import SECURITY_HEADERS, Renderer
@@ -47,11 +49,11 @@ class TimeTravel:
     def parse(cls, params: Mapping[str, str]) -> TimeTravel:
         on_raw, known_raw = params.get("on", "").strip(), params.get("connu_le", "").strip()
         try:
-            on = date.fromisoformat(on_raw) if on_raw else None
+            on = parse_date(on_raw) if on_raw else None
         except ValueError:
             return cls(error="on")
         try:
-            known_at = datetime.fromisoformat(known_raw) if known_raw else None
+            known_at = parse_instant(known_raw) if known_raw else None
         except ValueError:
             return cls(error="connu_le")
         if known_at is not None and known_at.tzinfo is None:
@@ -260,6 +262,7 @@ def router(pages: Pages) -> APIRouter:
             "dashboard.html",
             principal,
             **dashboard_values(data, filters, travel, variables),
+            **over_time_values(data, filters.values, travel.today(services.settings.zone)),
         )
 
     @routes.get("/projets")
@@ -435,6 +438,9 @@ def dashboard_variables(filters: Filters, travel: TimeTravel) -> dict[str, Any]:
         "overdue": {"overdue": True, "project": projects},
         "dueSoon": {"dueWithinDays": 30, "project": projects},
         "slipped": {"slipped": True, "project": projects},
+        # The training actions belong to labs, not to projects: of the portfolio's
+        # filters, only the lab applies to them (the page says so).
+        "training": {"lab": filters.values["lab"]} if "lab" in filters.values else None,
     }
 
 

@@ -22,6 +22,9 @@ from babel.support import Translations
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.responses import HTMLResponse
 
+from tracker.web.charts import chart_label
+from tracker.web.dates import field_date, field_instant
+
 LOCALE = "fr_FR"
 DOMAIN = "messages"
 # No script at all, no inline style, nothing from another origin; forms post here only.
@@ -87,22 +90,6 @@ def month(value: str) -> str:
     return format_date(date.fromisoformat(f"{value}-01"), format="MMMM y", locale=LOCALE)
 
 
-def chart_label(value: str, length: int = 30) -> str:
-    """A chart's label cut to `length` characters in the middle, at a word's edge when one
-    is near: names that share a long beginning (« Laboratoire d'innovation publique de … »)
-    stay apart by their ends. The table beside the chart has them whole."""
-    if len(value) <= length:
-        return value
-    half = (length - 1) // 2
-    head, tail = value[:half], value[-half:]
-    near = 6  # how far a cut may move to fall between two words
-    space = head.rfind(" ", len(head) - near)
-    head = head[:space] if space > 0 else head
-    space = tail.find(" ", 0, near)
-    tail = tail[space + 1 :] if space >= 0 else tail
-    return f"{head.rstrip()}…{tail.lstrip()}"
-
-
 def build_environment() -> Environment:
     environment = Environment(
         loader=PackageLoader("tracker.web", "templates"),
@@ -121,6 +108,8 @@ def build_environment() -> Environment:
         instant=instant,
         month=month,
         chart_label=chart_label,
+        field_date=field_date,
+        field_instant=field_instant,
     )
     return environment
 

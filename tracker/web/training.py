@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,6 +21,7 @@ from starlette.responses import Response
 from domain.values import ActivityMode, TrainingFormat, TrainingStatus
 from tracker.application.services import Services
 from tracker.web.charts import BarChart, bar_chart
+from tracker.web.dates import parse_date
 from tracker.web.pages import PAGE_SIZE, Pages, TimeTravel, _applied, link
 from tracker.web.reading import QueryFailedError, query_text, read
 
@@ -31,15 +31,17 @@ ENUM_KEYS = {"format": TrainingFormat, "mode": ActivityMode, "status": TrainingS
 @dataclass(frozen=True)
 class TrainingFilters:
     """The `/formations` filters: the GraphQL `TrainingFilter`'s fields, as the REST list
-    names them (`lab`, `format`, `mode`, `status`, `campaign`, `from`, `to`)."""
+    names them (`lab`, `format`, `mode`, `status`, `campaign`, `from`, `to`), and `place`
+    (a commune's INSEE code)."""
 
     values: dict[str, str] = field(default_factory=dict)
+    error: str | None = None  # the period's bound that is not a date
 
     @classmethod
     def parse(cls, params: Mapping[str, str]) -> TrainingFilters:
         values = {
             key: params[key].strip()[:200]
-            for key in ("lab", "campaign", "from", "to", *ENUM_KEYS)
+            for key in ("lab", "campaign", "place", "from", "to", *ENUM_KEYS)
             if params.get(key, "").strip()
         }
         for key, enum in ENUM_KEYS.items():
@@ -48,9 +50,9 @@ class TrainingFilters:
         for key in ("from", "to"):
             if key in values:
                 try:
-                    date.fromisoformat(values[key])
+                    values[key] = parse_date(values[key]).isoformat()
                 except ValueError:
-                    del values[key]
+                    return cls(error=key)
         return cls(values)
 
     def variable(self) -> dict[str, str] | None:
@@ -96,6 +98,12 @@ def programme_charts(
             ),
             lambda g: g["key"],
         ),
+        # The communes with the most actions (online actions have no place).
+        "by_territory": chart(
+            sorted(programme["byTerritory"], key=lambda g: (-g["total"], g["key"]))[:15],
+            lambda g: link("/formations", keep, {"place": g["key"]}),
+            lambda g: f"{g['label']} ({g['key']})" if g["label"] else g["key"],
+        ),
         "by_audience": bar_chart(
             [
                 (a["label"], a["label"], a["agents"], None, str(a["agents"]))
@@ -116,8 +124,9 @@ def training_router(pages: Pages) -> APIRouter:
             return pages.to_sign_in(request)
         params = dict(request.query_params)
         travel, filters = TimeTravel.parse(params), TrainingFilters.parse(params)
-        if travel.error:
-            return pages.render(request, "bad_date.html", principal, 400, parameter=travel.error)
+        if travel.error or filters.error:
+            parameter = travel.error or filters.error
+            return pages.render(request, "bad_date.html", principal, 400, parameter=parameter)
         variables = {
             "filter": filters.variable(),
             "first": PAGE_SIZE,
