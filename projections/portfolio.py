@@ -4,6 +4,11 @@ One handler per event class. Each changes its rows in the batch's memory
 (`projections.rows`: flushed in bulk in the batch's transaction) and records tracking;
 counters are read and written back (`x + 1`), which is safe because the runner applies
 each event exactly once and one projector at a time (rows and position commit together).
+
+The whole portfolio's roll-ups (`rm_portfolio_counts`) move with the rows: each change to
+a row of a counted table goes through `_insert`, `_update` or `_replace`, which move the
+counts from what the row counted before (`counted`) to what it counts after, in the same
+batch and transaction.
 """
 
 from __future__ import annotations
