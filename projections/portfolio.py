@@ -13,7 +13,6 @@ batch and transaction.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -92,6 +91,18 @@ def counted(table: sa.Table, row: Mapping[str, Any]) -> list[tuple[CountKey, int
     return []
 
 
+# The columns `counted` reads, per table: a change to none of them counts nothing new.
+COUNTED_COLUMNS: dict[sa.Table, frozenset[str]] = {
+    projects: frozenset({"phase", "health", "status", "lab"}),
+    project_themes: frozenset({"theme"}),
+    project_territories: frozenset({"code", "level"}),
+    milestones: frozenset({"status", "due_on", "days_slipped"}),
+    activities: frozenset({"month", "participants"}),
+    funding: frozenset({"fiscal_year", "amount_cents"}),
+}
+NONE: frozenset[str] = frozenset()
+
+
 # A project's rows, partitioned by its id: none of them exists before it is registered.
 PROJECT_TABLES = (
     projects,
@@ -142,6 +153,8 @@ class PortfolioProjection(ReadModelProjection):
         super().__init__(view)
         # The dimensions whose roll-ups this batch brought to 0 (`end_batch` drops them).
         self._emptied: set[str] = set()
+        # Whether the view keeps the roll-ups (`_counts_kept`), known once bound.
+        self._counting: bool | None = None
 
     def prefetch(self, events: Sequence[Any]) -> None:
         """Load the rows of the projects this batch changes but did not register."""
@@ -167,42 +180,46 @@ class PortfolioProjection(ReadModelProjection):
     def _counts_kept(self) -> bool:
         """Whether this view keeps the roll-ups: the timeline's replays in memory (and the
         tests' oracles) hold the project tables only, and count nothing."""
-        return portfolio_counts in self.rows.tables
+        if self._counting is None:
+            self._counting = portfolio_counts in self.rows.tables
+        return self._counting
 
     def _recount(
         self, removed: Iterable[tuple[CountKey, int]], added: Iterable[tuple[CountKey, int]]
     ) -> None:
         """Move the roll-ups from what rows counted to what they count now."""
-        counts: Counter[CountKey] = Counter()
-        amounts: Counter[CountKey] = Counter()
+        changes: dict[CountKey, list[int]] = {}
         for key, amount in removed:
-            counts[key] -= 1
-            amounts[key] -= amount
+            change = changes.setdefault(key, [0, 0])
+            change[0] -= 1
+            change[1] -= amount
         for key, amount in added:
-            counts[key] += 1
-            amounts[key] += amount
-        for key in counts.keys() | amounts.keys():
-            if not counts[key] and not amounts[key]:
+            change = changes.setdefault(key, [0, 0])
+            change[0] += 1
+            change[1] += amount
+        rows = self.rows
+        for key, (count, amount) in changes.items():
+            if not count and not amount:
                 continue
-            row = self.rows.get(portfolio_counts, *key)
+            row = rows.get(portfolio_counts, *key)
             if row is None:
-                self.rows.insert(
+                rows.insert(
                     portfolio_counts,
                     dimension=key[0],
                     key=key[1],
                     detail=key[2],
-                    counted=counts[key],
-                    amount=amounts[key],
+                    counted=count,
+                    amount=amount,
                 )
-            else:
-                self.rows.update(
-                    portfolio_counts,
-                    row,
-                    counted=row["counted"] + counts[key],
-                    amount=row["amount"] + amounts[key],
-                )
-                if not row["counted"]:
-                    self._emptied.add(key[0])
+                continue
+            rows.update(
+                portfolio_counts,
+                row,
+                counted=row["counted"] + count,
+                amount=row["amount"] + amount,
+            )
+            if not row["counted"]:
+                self._emptied.add(key[0])
 
     def end_batch(self) -> None:
         """Drop the roll-ups the batch brought to 0 (a milestone moved off its due date…):
@@ -220,7 +237,9 @@ class PortfolioProjection(ReadModelProjection):
         return row
 
     def _update(self, table: sa.Table, row: Row, **values: Any) -> Row:
-        before = counted(table, row) if self._counts_kept() else None
+        # Most changes (a project's version, a counter) leave every counted column alone.
+        recount = self._counts_kept() and not COUNTED_COLUMNS.get(table, NONE).isdisjoint(values)
+        before = counted(table, row) if recount else None
         self.rows.update(table, row, **values)
         if before is not None:
             after = counted(table, row)
