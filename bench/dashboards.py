@@ -66,23 +66,14 @@ PORTFOLIO_AS_OF = """query PortfolioAsOf($at: DateTime!) {
   portfolio(asOf: $at) { total byPhase { key count } } }"""
 
 # The same data in plain SQL. `:today` is the labs' date; dates are ISO text on SQLite.
+# The overview reads the roll-ups the portfolio projection keeps (rm_portfolio_counts), as
+# `projections.queries.counted_portfolio` does.
 SQL_OVERVIEW = [
-    "SELECT count(*) FROM rm_projects",
-    "SELECT phase, count(*) FROM rm_projects GROUP BY phase ORDER BY count(*) DESC, phase",
-    "SELECT health, count(*) FROM rm_projects GROUP BY health ORDER BY count(*) DESC, health",
-    "SELECT status, count(*) FROM rm_projects GROUP BY status ORDER BY count(*) DESC, status",
-    "SELECT lab, count(*) FROM rm_projects GROUP BY lab ORDER BY count(*) DESC, lab",
-    "SELECT code, level, count(DISTINCT project_id) FROM rm_project_territories"
-    " GROUP BY code, level ORDER BY count(DISTINCT project_id) DESC, code",
-    "SELECT theme, count(*) FROM rm_project_themes GROUP BY theme ORDER BY count(*) DESC, theme",
-    "SELECT sum(CASE WHEN status = 'planned' THEN 1 ELSE 0 END),"
-    " sum(CASE WHEN status = 'planned' AND due_on >= :today AND due_on <= :soon THEN 1 ELSE 0"
-    " END), sum(CASE WHEN status = 'planned' AND due_on < :today THEN 1 ELSE 0 END),"
-    " sum(CASE WHEN days_slipped > 0 THEN 1 ELSE 0 END),"
-    " sum(CASE WHEN status = 'achieved' THEN 1 ELSE 0 END) FROM rm_milestones",
-    "SELECT month, count(*), sum(participants) FROM rm_activities GROUP BY month ORDER BY month",
-    "SELECT fiscal_year, sum(amount_cents) FROM rm_funding GROUP BY fiscal_year"
-    " ORDER BY fiscal_year",
+    "SELECT dimension, key, detail, counted, amount FROM rm_portfolio_counts"
+    " WHERE dimension <> 'due' AND counted > 0",
+    "SELECT sum(counted), sum(CASE WHEN key < :today THEN counted ELSE 0 END),"
+    " sum(CASE WHEN key >= :today AND key <= :soon THEN counted ELSE 0 END)"
+    " FROM rm_portfolio_counts WHERE dimension = 'due'",
 ]
 SQL_PAGE = [
     "SELECT count(*) FROM rm_projects",

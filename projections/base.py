@@ -43,3 +43,7 @@ class ReadModelProjection(Projection[ReadModelView]):
     def prefetch(self, events: Sequence[Any]) -> None:
         """Load what a batch's handlers will read, in a few statements (an optimisation:
         a row not prefetched is loaded on first use)."""
+
+    def end_batch(self) -> None:
+        """Called once a batch's events are processed, before its rows are flushed: a
+        projection may tidy what the batch left (the portfolio drops roll-ups counted 0)."""

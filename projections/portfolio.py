@@ -4,11 +4,16 @@ One handler per event class. Each changes its rows in the batch's memory
 (`projections.rows`: flushed in bulk in the batch's transaction) and records tracking;
 counters are read and written back (`x + 1`), which is safe because the runner applies
 each event exactly once and one projector at a time (rows and position commit together).
+
+The whole portfolio's roll-ups (`rm_portfolio_counts`) move with the rows: each change to
+a row of a counted table goes through `_insert`, `_update` or `_replace`, which move the
+counts from what the row counted before (`counted`) to what it counts after, in the same
+batch and transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -20,6 +25,8 @@ from domain.lab import Lab
 from domain.project import Project
 from domain.values import MilestoneStatus, Phase, Status, Territory, TerritoryLevel
 from projections.base import ReadModelProjection
+from projections.rows import Row
+from projections.view import ReadModelView
 from tracker.schema.read_models import (
     activities,
     funding,
@@ -27,6 +34,7 @@ from tracker.schema.read_models import (
     labs,
     milestones,
     phase_periods,
+    portfolio_counts,
     project_territories,
     project_themes,
     projects,
@@ -47,6 +55,52 @@ def department_of(territory: Territory) -> str | None:
 
 def territory_json(territories: list[Territory]) -> list[dict[str, Any]]:
     return [{"level": t.level, "code": t.code, "cog_year": t.cog_year} for t in territories]
+
+
+# A roll-up's key in `rm_portfolio_counts`: (dimension, key, detail).
+CountKey = tuple[str, str, str]
+
+
+def counted(table: sa.Table, row: Mapping[str, Any]) -> list[tuple[CountKey, int]]:
+    """What one row of `table` adds to the portfolio's roll-ups: each key it counts in
+    (once), with the amount it adds there (participants, cents; else 0)."""
+    if table is projects:
+        return [
+            (("phase", row["phase"], ""), 0),
+            (("health", row["health"], ""), 0),
+            (("status", row["status"], ""), 0),
+            (("lab", row["lab"], ""), 0),
+        ]
+    if table is project_themes:
+        return [(("theme", row["theme"], ""), 0)]
+    if table is project_territories:
+        return [(("territory", row["code"], row["level"]), 0)]
+    if table is milestones:
+        found: list[tuple[CountKey, int]] = []
+        if row["status"] == MilestoneStatus.PLANNED.value:
+            found.append((("due", row["due_on"].isoformat(), ""), 0))
+        elif row["status"] == MilestoneStatus.ACHIEVED.value:
+            found.append((("achieved", "", ""), 0))
+        if row["days_slipped"] > 0:
+            found.append((("slipped", "", ""), 0))
+        return found
+    if table is activities:
+        return [(("month", row["month"], ""), row["participants"])]
+    if table is funding:
+        return [(("year", str(row["fiscal_year"]), ""), row["amount_cents"])]
+    return []
+
+
+# The columns `counted` reads, per table: a change to none of them counts nothing new.
+COUNTED_COLUMNS: dict[sa.Table, frozenset[str]] = {
+    projects: frozenset({"phase", "health", "status", "lab"}),
+    project_themes: frozenset({"theme"}),
+    project_territories: frozenset({"code", "level"}),
+    milestones: frozenset({"status", "due_on", "days_slipped"}),
+    activities: frozenset({"month", "participants"}),
+    funding: frozenset({"fiscal_year", "amount_cents"}),
+}
+NONE: frozenset[str] = frozenset()
 
 
 # A project's rows, partitioned by its id: none of them exists before it is registered.
@@ -92,7 +146,15 @@ class PortfolioProjection(ReadModelProjection):
         activities,
         funding,
         indicators,
+        portfolio_counts,
     )
+
+    def __init__(self, view: ReadModelView) -> None:
+        super().__init__(view)
+        # The dimensions whose roll-ups this batch brought to 0 (`end_batch` drops them).
+        self._emptied: set[str] = set()
+        # Whether the view keeps the roll-ups (`_counts_kept`), known once bound.
+        self._counting: bool | None = None
 
     def prefetch(self, events: Sequence[Any]) -> None:
         """Load the rows of the projects this batch changes but did not register."""
@@ -113,6 +175,89 @@ class PortfolioProjection(ReadModelProjection):
         for table, ids in wanted.items():
             self.rows.prefetch(table, ids)
 
+    # -- rows, and the roll-ups they count in --------------------------------------------
+
+    def _counts_kept(self) -> bool:
+        """Whether this view keeps the roll-ups: the timeline's replays in memory (and the
+        tests' oracles) hold the project tables only, and count nothing."""
+        if self._counting is None:
+            self._counting = portfolio_counts in self.rows.tables
+        return self._counting
+
+    def _recount(
+        self, removed: Iterable[tuple[CountKey, int]], added: Iterable[tuple[CountKey, int]]
+    ) -> None:
+        """Move the roll-ups from what rows counted to what they count now."""
+        changes: dict[CountKey, list[int]] = {}
+        for key, amount in removed:
+            change = changes.setdefault(key, [0, 0])
+            change[0] -= 1
+            change[1] -= amount
+        for key, amount in added:
+            change = changes.setdefault(key, [0, 0])
+            change[0] += 1
+            change[1] += amount
+        rows = self.rows
+        for key, (count, amount) in changes.items():
+            if not count and not amount:
+                continue
+            row = rows.get(portfolio_counts, *key)
+            if row is None:
+                rows.insert(
+                    portfolio_counts,
+                    dimension=key[0],
+                    key=key[1],
+                    detail=key[2],
+                    counted=count,
+                    amount=amount,
+                )
+                continue
+            rows.update(
+                portfolio_counts,
+                row,
+                counted=row["counted"] + count,
+                amount=row["amount"] + amount,
+            )
+            if not row["counted"]:
+                self._emptied.add(key[0])
+
+    def end_batch(self) -> None:
+        """Drop the roll-ups the batch brought to 0 (a milestone moved off its due date…):
+        the table then holds only keys something counts, as a rebuild (or migration 0015,
+        which fills it from the rows) writes it."""
+        for dimension in sorted(self._emptied):
+            kept = [r for r in self.rows.partition(portfolio_counts, dimension) if r["counted"]]
+            self.rows.replace_partition(portfolio_counts, dimension, kept)
+        self._emptied.clear()
+
+    def _insert(self, table: sa.Table, **values: Any) -> Row:
+        row = self.rows.insert(table, **values)
+        if self._counts_kept():
+            self._recount((), counted(table, row))
+        return row
+
+    def _update(self, table: sa.Table, row: Row, **values: Any) -> Row:
+        # Most changes (a project's version, a counter) leave every counted column alone.
+        recount = self._counts_kept() and not COUNTED_COLUMNS.get(table, NONE).isdisjoint(values)
+        before = counted(table, row) if recount else None
+        self.rows.update(table, row, **values)
+        if before is not None:
+            after = counted(table, row)
+            if after != before:
+                self._recount(before, after)
+        return row
+
+    def _replace(self, table: sa.Table, project_id: str, rows: Iterable[Row]) -> None:
+        before = (
+            [c for row in self.rows.partition(table, project_id) for c in counted(table, row)]
+            if self._counts_kept()
+            else None
+        )
+        self.rows.replace_partition(table, project_id, rows)
+        if before is not None:
+            after = self.rows.partition(table, project_id)
+            self._recount(before, [c for row in after for c in counted(table, row)])
+
     # -- helpers ---------------------------------------------------------------------------
 
     def _touch(
@@ -126,7 +271,7 @@ class PortfolioProjection(ReadModelProjection):
             return
         for column, amount in (add or {}).items():
             values[column] = project[column] + amount
-        self.rows.update(
+        self._update(
             projects,
             project,
             version=event.originator_version,
@@ -152,7 +297,7 @@ class PortfolioProjection(ReadModelProjection):
         return str(row["lab"]) if row and row["lab"] else ""
 
     def _replace_themes(self, project_id: str, themes: list[str]) -> None:
-        self.rows.replace_partition(
+        self._replace(
             project_themes,
             project_id,
             ({"project_id": project_id, "theme": theme} for theme in dict.fromkeys(themes)),
@@ -169,7 +314,7 @@ class PortfolioProjection(ReadModelProjection):
             }
             for x in territories
         }
-        self.rows.replace_partition(project_territories, project_id, rows.values())
+        self._replace(project_territories, project_id, rows.values())
 
     def _end_phase_period(self, project_id: str, left_on: date) -> None:
         for period in self.rows.partition(phase_periods, project_id):
@@ -217,7 +362,7 @@ class PortfolioProjection(ReadModelProjection):
         project_id = str(event.originator_id)
         for table in PROJECT_TABLES:
             self.rows.fresh(table, project_id)
-        self.rows.insert(
+        self._insert(
             projects,
             id=project_id,
             lab=event.lab,
@@ -295,7 +440,7 @@ class PortfolioProjection(ReadModelProjection):
     @process_event.register(Project.MilestonePlanned)
     def milestone_planned(self, event: Project.MilestonePlanned, tracking: Tracking) -> None:
         project_id = str(event.originator_id)
-        self.rows.insert(
+        self._insert(
             milestones,
             project_id=project_id,
             milestone_id=event.milestone_id,
@@ -323,7 +468,7 @@ class PortfolioProjection(ReadModelProjection):
     ) -> None:
         milestone = self._milestone(event, event.milestone_id)
         if milestone is not None:
-            self.rows.update(
+            self._update(
                 milestones,
                 milestone,
                 due_on=event.due_on,
@@ -338,7 +483,7 @@ class PortfolioProjection(ReadModelProjection):
     def milestone_achieved(self, event: Project.MilestoneAchieved, tracking: Tracking) -> None:
         milestone = self._milestone(event, event.milestone_id)
         if milestone is not None:
-            self.rows.update(
+            self._update(
                 milestones,
                 milestone,
                 status=MilestoneStatus.ACHIEVED.value,
@@ -355,7 +500,7 @@ class PortfolioProjection(ReadModelProjection):
     def milestone_cancelled(self, event: Project.MilestoneCancelled, tracking: Tracking) -> None:
         milestone = self._milestone(event, event.milestone_id)
         if milestone is not None:
-            self.rows.update(milestones, milestone, status=MilestoneStatus.CANCELLED.value)
+            self._update(milestones, milestone, status=MilestoneStatus.CANCELLED.value)
         self._touch(
             event,
             add={"milestones_open": -1, "milestones_cancelled": 1},
@@ -404,7 +549,7 @@ class PortfolioProjection(ReadModelProjection):
     @process_event.register(Project.ActivityLogged)
     def activity_logged(self, event: Project.ActivityLogged, tracking: Tracking) -> None:
         project_id = str(event.originator_id)
-        self.rows.insert(
+        self._insert(
             activities,
             project_id=project_id,
             activity_id=event.activity_id,
@@ -435,7 +580,7 @@ class PortfolioProjection(ReadModelProjection):
         project_id = str(event.originator_id)
         line = self.rows.get(funding, project_id, event.source, event.fiscal_year)
         if line is None:
-            self.rows.insert(
+            self._insert(
                 funding,
                 project_id=project_id,
                 source=event.source,
@@ -445,7 +590,7 @@ class PortfolioProjection(ReadModelProjection):
                 commitments=1,
             )
         else:
-            self.rows.update(
+            self._update(
                 funding,
                 line,
                 amount_cents=line["amount_cents"] + event.amount_cents,

@@ -38,6 +38,7 @@ from tracker.schema.read_models import (
     labs,
     milestones,
     phase_periods,
+    portfolio_counts,
     project_territories,
     project_themes,
     projects,
@@ -610,7 +611,97 @@ def _ranked(pairs: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
 def portfolio(
     bind: Bind, query: ProjectQuery | None, today: date, due_within_days: int, tables: Tables = LIVE
 ) -> Portfolio:
-    """Every roll-up of the dashboards' portfolio view, over the filtered projects."""
+    """Every roll-up of the dashboards' portfolio view, over the filtered projects.
+
+    The whole live portfolio (no filter) is read from the roll-ups the portfolio
+    projection keeps (`counted_portfolio`): a few hundred rows, whatever the number of
+    projects. A filter or a time slice counts the rows it keeps (`scanned_portfolio`).
+    Both give the same answer (tests/integration/test_portfolio_counts.py).
+    """
+    _check_due_within_days(due_within_days)
+    if tables is LIVE and not project_conditions(query, tables):
+        return counted_portfolio(bind, today, due_within_days)
+    return scanned_portfolio(bind, query, today, due_within_days, tables)
+
+
+def counted_portfolio(bind: Bind, today: date, due_within_days: int) -> Portfolio:
+    """The whole live portfolio from `rm_portfolio_counts`, in two statements: every
+    key's count but the milestones' due dates, and three sums over those (open, overdue,
+    due soon, which depend on the day asked). Ties are ordered as `_ranked` orders them."""
+    _check_due_within_days(due_within_days)
+    c = portfolio_counts
+    due = c.c.dimension == "due"
+    soon = today + timedelta(days=due_within_days)
+    found: dict[str, list[tuple[str, str, int, int]]] = defaultdict(list)
+    with connected(bind) as connection:
+        for dimension, key, detail, counted, amount in connection.execute(
+            sa.select(c.c.dimension, c.c.key, c.c.detail, c.c.counted, c.c.amount).where(
+                c.c.dimension.in_(COUNTED_DIMENSIONS), c.c.counted > 0
+            )
+        ):
+            found[dimension].append((key, detail, int(counted), int(amount)))
+        planned = connection.execute(
+            sa.select(
+                sa.func.sum(c.c.counted),
+                sa.func.sum(c.c.counted).filter(c.c.key < today.isoformat()),
+                sa.func.sum(c.c.counted).filter(
+                    (c.c.key >= today.isoformat()) & (c.c.key <= soon.isoformat())
+                ),
+            ).where(due)
+        ).one()
+
+    def ranked(dimension: str) -> list[tuple[str, int]]:
+        return _ranked((key, counted) for key, _, counted, _ in found[dimension])
+
+    def single(dimension: str) -> int:
+        return sum(counted for _, _, counted, _ in found[dimension])
+
+    by_phase = ranked("phase")
+    return Portfolio(
+        total=sum(n for _, n in by_phase),
+        by_phase=by_phase,
+        by_health=ranked("health"),
+        by_status=ranked("status"),
+        by_lab=ranked("lab"),
+        by_territory=_ranked_territories(
+            (key, detail, counted) for key, detail, counted, _ in found["territory"]
+        ),
+        by_theme=ranked("theme"),
+        milestones_open=int(planned[0] or 0),
+        milestones_due_soon=int(planned[2] or 0),
+        milestones_overdue=int(planned[1] or 0),
+        milestones_slipped=single("slipped"),
+        milestones_achieved=single("achieved"),
+        activities_by_month=sorted((key, n, amount) for key, _, n, amount in found["month"]),
+        funding_by_year=sorted((int(key), amount) for key, _, _, amount in found["year"]),
+    )
+
+
+# The dimensions of `rm_portfolio_counts` read row by row (the due dates are summed).
+COUNTED_DIMENSIONS = (
+    "phase",
+    "health",
+    "status",
+    "lab",
+    "theme",
+    "territory",
+    "slipped",
+    "achieved",
+    "month",
+    "year",
+)
+
+
+def _ranked_territories(rows: Iterable[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
+    """(code, level, count) rows, the largest first, then by code and level."""
+    return sorted(rows, key=lambda row: (-row[2], row[0], row[1]))
+
+
+def scanned_portfolio(
+    bind: Bind, query: ProjectQuery | None, today: date, due_within_days: int, tables: Tables = LIVE
+) -> Portfolio:
+    """Every roll-up of the portfolio over the rows of the filtered projects (of a time
+    slice, or live). Ties are ordered in Python (`_ranked`), as on every database."""
     milestones, activities, funding, project_territories, project_themes = (
         tables.milestones,
         tables.activities,
@@ -628,24 +719,22 @@ def portfolio(
         # (project_id, level, code) is the table's primary key: within one (code, level)
         # each project appears once, so count(*) is the number of distinct projects
         # (without the sort that count(DISTINCT …) costs).
-        by_territory = [
-            (r[0], r[1], r[2])
+        by_territory = _ranked_territories(
+            (r[0], r[1], int(r[2]))
             for r in connection.execute(
                 sa.select(t.c.code, t.c.level, sa.func.count())
                 .where(*kept_projects(t.c.project_id, query, tables))
                 .group_by(t.c.code, t.c.level)
-                .order_by(sa.func.count().desc(), t.c.code)
             )
-        ]
-        by_theme = [
-            (r[0], r[1])
+        )
+        by_theme = _ranked(
+            (r[0], int(r[1]))
             for r in connection.execute(
                 sa.select(th.c.theme, sa.func.count())
                 .where(*kept_projects(th.c.project_id, query, tables))
                 .group_by(th.c.theme)
-                .order_by(sa.func.count().desc(), th.c.theme)
             )
-        ]
+        )
         soon = (
             planned
             & (m.c.due_on >= today)

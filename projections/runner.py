@@ -294,6 +294,7 @@ class ProjectionWorker:
                 if moment is not None:
                     self.view.note_recorded_at(moment)
                     break
+            self.projection.end_batch()
             self.view.flush()
             pending = self.view.pending
             if pending is None:

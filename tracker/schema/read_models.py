@@ -213,6 +213,25 @@ feed_names = sa.Table(
     sa.Column("lab", LAB),
 )
 
+# The unfiltered portfolio's roll-ups, kept by the portfolio projection as it changes the
+# rows above, so that the dashboards' overview reads a few hundred rows instead of every
+# project's (docs/benchmarks.md "The portfolio's roll-ups"). One row per counted key:
+# `dimension` names the roll-up (phase, health, status, lab, theme, territory, due — a
+# planned milestone by due date —, slipped, achieved, month, year), `key` the value counted
+# (a date or a year as ISO text), `detail` the territory's level (else ''). `counted` is the
+# number of rows counted (projects, milestones, activities, funding lines), `amount` what
+# they add up (participants, cents). A key whose count falls to 0 keeps its row (read
+# with `counted > 0`): no row of it is left to count.
+portfolio_counts = sa.Table(
+    "rm_portfolio_counts",
+    metadata,
+    sa.Column("dimension", sa.String(16), primary_key=True),
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("detail", sa.String(16), primary_key=True),
+    sa.Column("counted", sa.Integer, nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+)
+
 PORTFOLIO_TABLES: tuple[sa.Table, ...] = (
     labs,
     projects,
@@ -223,6 +242,7 @@ PORTFOLIO_TABLES: tuple[sa.Table, ...] = (
     activities,
     funding,
     indicators,
+    portfolio_counts,
 )
 ACTIVITY_TABLES: tuple[sa.Table, ...] = (activity_feed, feed_names)
 
