@@ -30,7 +30,7 @@ from domain.values import ActivityKind, GateDecision, Health, Outcome, Phase
 from projections import queries
 from projections.portfolio import PROJECT_TABLES, PortfolioProjection
 from projections.reading import read_engine
-from projections.runner import ProjectionWorker, rebuild_all
+from projections.runner import ProjectionWorker
 from projections.timeline import TimelineProjection
 from projections.view import ReadModelView
 from tests.factories import registered_lab
@@ -374,10 +374,3 @@ def test_every_answer_on_both_axes_equals_a_replay_of_the_events_it_covers(
             start,
             end,
         )
-    # A rebuild of both, in batches of a few events (so that projects span batches), feeds
-    # the timeline with the portfolio's rows: it must write what the live timeline did.
-    batch_size = data.draw(st.integers(1, 7))
-    for result in rebuild_all(
-        services, (PortfolioProjection, TimelineProjection), check=True, batch_size=batch_size
-    ):
-        assert result.differences == [], (result.name, batch_size)
