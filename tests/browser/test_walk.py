@@ -103,6 +103,7 @@ def test_no_page_has_an_axe_core_wcag_violation(page: Any, server: Server) -> No
         f"/projets/{project['node']['id']}": ("projet", "#frise-titre"),
         "/formations?format=workshop&on=2024-12-31": ("formations", ".time-travel"),
         "/comparaison?du=2024-12-31&au=2025-06-30": ("comparaison", None),
+        "/jalons?etat=en-retard": ("jalons-en-retard", None),
     }
     for path in (
         "/",
@@ -117,6 +118,8 @@ def test_no_page_has_an_axe_core_wcag_violation(page: Any, server: Server) -> No
         "/formations?format=workshop&on=2024-12-31",
         f"/campagnes/{CAMPAIGN}",
         "/comparaison?du=2024-12-31&au=2025-06-30",
+        "/jalons?etat=en-retard",
+        "/jalons?etat=atteints&on=2024-12-31",
     ):
         page.goto(f"{server.url}{path}")
         found[path] = _axe_violations(page)
@@ -170,6 +173,26 @@ def test_a_person_reads_the_training_programme_and_opens_the_demo_campaign(
         _figure(page.locator('[data-figure="agentsTrained"]').inner_text())
         == shown["trainingProgramme"]["agentsTrained"]
     )
+
+
+def test_a_staff_member_finds_the_overdue_milestones_of_their_lab(
+    page: Any, server: Server
+) -> None:
+    _sign_in(page, server, "staff")
+    lab = server.graphql("{ labs { slug } }", {})["labs"][0]["slug"]  # the staff's lab
+    page.goto(f"{server.url}/?lab={lab}")
+    page.locator('[data-figure="overdue"]').click()
+    page.wait_for_url(re.compile(r".*/jalons\?.*etat=en-retard.*"))
+    assert page.get_by_role("heading", level=1).inner_text() == "Jalons en retard"
+    answer = server.graphql(
+        query_text("milestones"),
+        {"filter": {"overdue": True, "project": {"lab": lab}}, "first": 25},
+    )["milestones"]
+    heading = page.get_by_role("heading", level=2, name=re.compile("jalons? trouvés?"))
+    assert _figure(heading.inner_text()) == answer["totalCount"] > 0
+    first = answer["edges"][0]["node"]
+    page.get_by_role("link", name=first["project"]["title"], exact=True).first.click()
+    assert page.get_by_role("heading", level=1).inner_text() == first["project"]["title"]
 
 
 def test_a_person_compares_the_portfolio_between_two_dates(page: Any, server: Server) -> None:
