@@ -89,6 +89,14 @@ SQL_DASHBOARD = [
     ),
     "SELECT slug, name FROM rm_labs ORDER BY slug",
 ]
+# The milestones page of the overdue ones: their count and a page of 25 (+1) with projects.
+SQL_MILESTONES = [
+    f"SELECT count(*) FROM rm_milestones m WHERE {_OVERDUE}",
+    _MILESTONE_LIST.format(where=_OVERDUE, order="m.due_on, m.project_id, m.milestone_id").replace(
+        "LIMIT 8", "LIMIT 26"
+    ),
+    "SELECT slug, name FROM rm_labs ORDER BY slug",
+]
 _PROJECT_PAGE = (
     "SELECT p.id, p.title, p.lab, p.phase, p.health, p.status, m.title, m.due_on,"
     " (SELECT count(*) FROM rm_milestones o WHERE o.project_id = p.id"
@@ -214,6 +222,7 @@ def _pages(project_id: str, today: date) -> dict[str, tuple[str, list[str]]]:
         "/projets?phase=…&text=…": ("/projets?phase=prototyping&text=a", SQL_PROJECTS_FILTERED),
         "/projets/{id}": (f"/projets/{project_id}", SQL_PROJECT),
         "/projets/{id}/historique": (f"/projets/{project_id}/historique", SQL_HISTORY),
+        "/jalons?etat=en-retard": ("/jalons?etat=en-retard", SQL_MILESTONES),
         "/formations": ("/formations", SQL_TRAINING),
         "/campagnes/{slug}": (f"/campagnes/{CAMPAIGN}", SQL_CAMPAIGN),
         "/comparaison?du=…&au=…": (
