@@ -89,6 +89,14 @@ SQL_DASHBOARD = [
     ),
     "SELECT slug, name FROM rm_labs ORDER BY slug",
 ]
+# The funding page of one year: the year's amount and a page of 25 (+1) lines with projects.
+SQL_FUNDING = [
+    "SELECT fiscal_year, sum(amount_cents) FROM rm_funding GROUP BY fiscal_year",
+    "SELECT count(*) FROM rm_funding WHERE fiscal_year = :year",
+    "SELECT f.*, p.title, p.lab FROM rm_funding f JOIN rm_projects p ON p.id = f.project_id"
+    " WHERE f.fiscal_year = :year ORDER BY f.fiscal_year, f.project_id, f.source LIMIT 26",
+    "SELECT slug, name FROM rm_labs ORDER BY slug",
+]
 # The milestones page of the overdue ones: their count and a page of 25 (+1) with projects.
 SQL_MILESTONES = [
     f"SELECT count(*) FROM rm_milestones m WHERE {_OVERDUE}",
@@ -223,6 +231,7 @@ def _pages(project_id: str, today: date) -> dict[str, tuple[str, list[str]]]:
         "/projets/{id}": (f"/projets/{project_id}", SQL_PROJECT),
         "/projets/{id}/historique": (f"/projets/{project_id}/historique", SQL_HISTORY),
         "/jalons?etat=en-retard": ("/jalons?etat=en-retard", SQL_MILESTONES),
+        "/financements?annee=…": (f"/financements?annee={today.year - 1}", SQL_FUNDING),
         "/formations": ("/formations", SQL_TRAINING),
         "/campagnes/{slug}": (f"/campagnes/{CAMPAIGN}", SQL_CAMPAIGN),
         "/comparaison?du=…&au=…": (
@@ -251,6 +260,7 @@ def _parameters(url: str, project_id: str, today: date) -> dict[str, Any]:
         "phase": "prototyping",
         "text": "%a%",
         "campaign": CAMPAIGN,
+        "year": today.year - 1,
     }
     if on_sqlite:
         for key, value in values.items():

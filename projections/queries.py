@@ -504,6 +504,61 @@ def milestone_page(
     return Page(rows[:first], len(rows) > first, int(total or 0))
 
 
+# -- funding -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FundingQuery:
+    projects: ProjectQuery | None = None
+    fiscal_year: int | None = None
+
+
+def cursor_funding_key(cursor: str) -> tuple[int, str, str]:
+    """The (fiscal year, project id, source) a funding cursor holds, checked for type."""
+    year, project_id, source = decode_cursor(cursor, 3)
+    if not (
+        isinstance(year, int)
+        and not isinstance(year, bool)
+        and isinstance(project_id, str)
+        and isinstance(source, str)
+        and len(project_id) <= MAX_ID_LENGTH
+        and len(source) <= MAX_CURSOR_LENGTH
+    ):
+        raise BadInput(f"{cursor!r} is not a cursor this API gave")
+    return year, project_id, source
+
+
+def funding_page(
+    bind: Bind,
+    query: FundingQuery | None,
+    first: int,
+    after: str | None,
+    tables: Tables = LIVE,
+) -> Page:
+    """The funding lines (one source's commitments to one project for one fiscal year) by
+    fiscal year, then project and source, keyset-paged on that triple."""
+    check_first(first)
+    f = tables.funding
+    conditions: list[Any] = []
+    if query is not None and query.projects is not None:
+        conditions += kept_projects(f.c.project_id, query.projects, tables)
+    if query is not None and query.fiscal_year is not None:
+        conditions.append(f.c.fiscal_year == query.fiscal_year)
+    statement = sa.select(f).where(*conditions)
+    if after is not None:
+        year, project_id, source = cursor_funding_key(after)
+        statement = statement.where(
+            sa.tuple_(f.c.fiscal_year, f.c.project_id, f.c.source)
+            > sa.tuple_(sa.literal(year), sa.literal(project_id), sa.literal(source))
+        )
+    order = (f.c.fiscal_year, f.c.project_id, f.c.source)
+    statement = statement.order_by(*order).limit(first + 1)
+    with connected(bind) as connection:
+        rows = list(connection.execute(statement).mappings())
+        total = connection.scalar(sa.select(sa.func.count()).select_from(f).where(*conditions))
+    return Page(rows[:first], len(rows) > first, int(total or 0))
+
+
 # -- activity feed -----------------------------------------------------------------------
 
 

@@ -104,6 +104,7 @@ def test_no_page_has_an_axe_core_wcag_violation(page: Any, server: Server) -> No
         "/formations?format=workshop&on=2024-12-31": ("formations", ".time-travel"),
         "/comparaison?du=2024-12-31&au=2025-06-30": ("comparaison", None),
         "/jalons?etat=en-retard": ("jalons-en-retard", None),
+        "/financements?annee=2025": ("financements", None),
     }
     for path in (
         "/",
@@ -120,6 +121,7 @@ def test_no_page_has_an_axe_core_wcag_violation(page: Any, server: Server) -> No
         "/comparaison?du=2024-12-31&au=2025-06-30",
         "/jalons?etat=en-retard",
         "/jalons?etat=atteints&on=2024-12-31",
+        "/financements?annee=2025",
     ):
         page.goto(f"{server.url}{path}")
         found[path] = _axe_violations(page)

@@ -151,6 +151,7 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("GET", "/campagnes/{slug}"): Policy.WEB_SESSION,
     ("GET", "/comparaison"): Policy.WEB_SESSION,
     ("GET", "/jalons"): Policy.WEB_SESSION,
+    ("GET", "/financements"): Policy.WEB_SESSION,
     ("GET", "/projets/{project_id}/historique.{format_name}"): Policy.WEB_SESSION,
     ("GET", "/jalons.{format_name}"): Policy.WEB_SESSION,
     ("GET", "/projets.{format_name}"): Policy.WEB_SESSION,

@@ -46,6 +46,7 @@ from tracker.graphql.types import (
     ChangeTotals,
     Connection,
     FeedEvent,
+    FundingLine,
     HealthEnum,
     KnowledgeChange,
     Lab,
@@ -389,6 +390,20 @@ class MilestoneFilter:
         )
 
 
+@strawberry.input
+class FundingFilter:
+    project: ProjectFilter | None = strawberry.field(
+        default=None, description="Funding of the projects this filter keeps."
+    )
+    fiscal_year: int | None = None
+
+    def query(self) -> reads.FundingQuery:
+        return reads.FundingQuery(
+            projects=self.project.query() if self.project else None,
+            fiscal_year=self.fiscal_year,
+        )
+
+
 # -- queries -------------------------------------------------------------------------------
 
 
@@ -491,6 +506,45 @@ class Query(AuditQuery):
                 reads.encode_cursor(r.due_on, r.project_id, r.milestone_id),
                 Milestone.from_row(r, today),
             )
+            for r in page.rows
+        ]
+        return Connection.of(nodes, page.has_next, page.total)
+
+    @field(
+        permission_classes=[CanRead],
+        description="Funding lines (one source, one project, one fiscal year) by fiscal year, "
+        "then project and source (Relay): the list behind `portfolio.fundingByYear`.",
+    )
+    async def funding(
+        self,
+        info: GraphInfo,
+        filter: FundingFilter | None = None,
+        first: int = 20,
+        after: str | None = None,
+        on: OnArgument = None,
+        as_known_at: AsKnownAtArgument = None,
+    ) -> Connection[FundingLine]:
+        context = info.context
+        tables = time_slice(on, as_known_at)
+        try:
+            page = await context.run(
+                reads.funding_page,
+                context.engine,
+                filter.query() if filter else None,
+                first,
+                after,
+                tables,
+            )
+        except reads.BadInput as error:
+            raise bad_input(error) from None
+        wanted = selected(info.selected_fields, "funding", "edges", "node", "project")
+        if page.rows and wanted is not None:
+            # The lines' projects as they were on the slice asked (the loader reads today's).
+            ids = sorted({r.project_id for r in page.rows})
+            found = await context.run(reads.projects_by_id, context.engine, ids, tables)
+            context.remember({"project": dict(zip(ids, found, strict=True))})
+        nodes = [
+            (reads.encode_cursor(r.fiscal_year, r.project_id, r.source), FundingLine.from_row(r))
             for r in page.rows
         ]
         return Connection.of(nodes, page.has_next, page.total)

@@ -187,12 +187,27 @@ class Activity:
 
 @strawberry.type
 class FundingLine:
-    """Money committed by one source for one fiscal year."""
+    """Money committed by one source to one project for one fiscal year."""
 
+    project_id: strawberry.ID
     source: str
     fiscal_year: int
     amount_cents: BigInt
     commitments: int
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> FundingLine:
+        return cls(
+            project_id=strawberry.ID(row.project_id),
+            source=row.source,
+            fiscal_year=row.fiscal_year,
+            amount_cents=row.amount_cents,
+            commitments=row.commitments,
+        )
+
+    @field(graphql_type="Project | None")
+    def project(self, info: GraphInfo) -> Project | Awaitable[Project | None] | None:
+        return info.context.resolve("project", str(self.project_id), _project)
 
 
 @strawberry.type
@@ -356,17 +371,7 @@ class Project:
     @field(graphql_type=list[FundingLine])
     def funding(self, info: GraphInfo) -> list[FundingLine] | Awaitable[list[FundingLine]]:
         return info.context.resolve(
-            "funding",
-            self.row.id,
-            lambda rows: [
-                FundingLine(
-                    source=r.source,
-                    fiscal_year=r.fiscal_year,
-                    amount_cents=r.amount_cents,
-                    commitments=r.commitments,
-                )
-                for r in rows
-            ],
+            "funding", self.row.id, lambda rows: [FundingLine.from_row(r) for r in rows]
         )
 
     @field(graphql_type=list[Indicator])

@@ -17,6 +17,7 @@ from tracker.config.settings import Settings
 from tracker.web.changes import changes_router
 from tracker.web.downloads import downloads_router
 from tracker.web.forms import FormPages, forms_router
+from tracker.web.funding import funding_router
 from tracker.web.milestones import milestones_router
 from tracker.web.oidc import METHOD, Provider, ProviderPages, ProviderSignIn, provider_router
 from tracker.web.pages import Pages, local_path, router
@@ -62,5 +63,6 @@ def install_web(app: FastAPI, settings: Settings, run: QueryRunner) -> None:
     app.include_router(training_router(pages))
     app.include_router(changes_router(pages))
     app.include_router(milestones_router(pages))
+    app.include_router(funding_router(pages))
     app.include_router(downloads_router(pages))
     app.add_api_route(f"/static/{STYLESHEET}", stylesheet, methods=["GET"], include_in_schema=False)

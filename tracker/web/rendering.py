@@ -61,7 +61,8 @@ def number(value: int | float | None) -> str:
 def euros(cents: int | None) -> str:
     if cents is None:
         return "—"
-    return format_currency(cents / 100, "EUR", locale=LOCALE, format="#,##0 ¤")
+    # A no-break space before the sign: an amount never wraps away from its « € ».
+    return format_currency(cents / 100, "EUR", locale=LOCALE, format="#,##0\u00a0¤")
 
 
 def long_date(value: date | str | None) -> str:
