@@ -446,9 +446,9 @@ class TimelineProjection(ReadModelProjection):
                 kept[:] = [r for r in kept if r is not row]
             for row in new:
                 by_key.setdefault(key(row), []).append(row)
-        self._count(project_id, changed_on, recorded)
+        self._count(project_id, changed_on, recorded, in_order)
 
-    def _count(self, project_id: str, changed_on: date, recorded: datetime) -> None:
+    def _count(self, project_id: str, changed_on: date, recorded: datetime, in_order: bool) -> None:
         """Bring the project's counted runs (`rm_projects_counted_bt`) in line with its
         `rm_projects_bt` rows as known from `recorded` on.
 
@@ -463,13 +463,33 @@ class TimelineProjection(ReadModelProjection):
         """
         twin = projects_counted_bt
         stored = self.rows.partition(twin, project_id)
+        versions = self._current(BITEMPORAL[projects], project_id).values()
+        if in_order:
+            # The usual case: the project's rows from `changed_on` on are one version to
+            # the end of time; if the last run already holds its values from `changed_on`
+            # or earlier, nothing changes.
+            last = next(
+                (
+                    r
+                    for r in stored
+                    if r["valid_to"] == END_DATE and r["recorded_to"] == END_OF_TIME
+                ),
+                None,
+            )
+            latest = next((r for v in versions for r in v if r["valid_to"] == END_DATE), None)
+            if (
+                last is not None
+                and latest is not None
+                and last["valid_from"] <= changed_on
+                and _counted(last) == _counted(latest)
+            ):
+                return
         held = sorted((r for r in stored if r["recorded_to"] == END_OF_TIME), key=_valid_from)
         start = changed_on
         for row in held:
             if row["valid_to"] >= changed_on:
                 start = min(row["valid_from"], changed_on)
                 break
-        versions = self._current(BITEMPORAL[projects], project_id).values()
         desired = {_run(r): r for r in counted_runs((r for v in versions for r in v), start)}
         held = [r for r in held if r["valid_to"] > start]
         holding = {_run(r) for r in held}
