@@ -621,8 +621,9 @@ def portfolio(
 
     The whole live portfolio (no filter) is read from the roll-ups the portfolio
     projection keeps (`counted_portfolio`): a few hundred rows, whatever the number of
-    projects. A filter or a time slice counts the rows it keeps (`scanned_portfolio`).
-    Both give the same answer (tests/integration/test_portfolio_counts.py).
+    projects. A filter or a time slice counts the rows it keeps (`scanned_portfolio`; a
+    slice's projects on their counted twin, `Tables.counted_projects`). Both give the
+    same answer (tests/integration/test_portfolio_counts.py).
     """
     _check_due_within_days(due_within_days)
     if tables is LIVE and not project_conditions(query, tables):
