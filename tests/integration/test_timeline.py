@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 
+import eventsourcing.domain
+import pytest
 import sqlalchemy as sa
 
 from domain.values import GateDecision, Health, Phase
@@ -160,7 +162,7 @@ def counted_rows(services: Services) -> set[tuple[object, ...]]:
 
 
 def test_the_migration_derives_the_counted_runs_the_projector_kept(
-    empty_database_url: str,
+    empty_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = Settings(database_url=empty_database_url)
     migrate.upgrade(settings)
@@ -178,9 +180,20 @@ def test_the_migration_derives_the_counted_runs_the_projector_kept(
             ReviseProject(project_id=example.project_id, themes=["santé"]), date(2025, 11, 14)
         )
         example.send(example.health(Health.AT_RISK, "oubli"), date(2025, 11, 11))  # logged late
+        # Two events stamped alike: the first ends the last run and opens one, the second
+        # ends that one and brings the last run back (reopened, the other dropped).
+        stamp = datetime.now(UTC)
+        monkeypatch.setattr(eventsourcing.domain, "datetime_now_with_tzinfo", lambda: stamp)
+        example.send(example.health(Health.OFF_TRACK, "alerte"), date(2025, 11, 20))
+        example.send(example.health(Health.ON_TRACK, "fausse alerte"), date(2025, 11, 20))
+        monkeypatch.undo()
         for projection in (PortfolioProjection, TimelineProjection):
             ProjectionWorker(services, projection).run_until_caught_up()
         kept = counted_rows(services)
+        rebuilt = rebuild_all(
+            services, (PortfolioProjection, TimelineProjection), check=True, batch_size=1
+        )
+        assert [d.describe() for r in rebuilt for d in r.differences] == []
         with read_engine(services).connect() as connection:
             versions = connection.scalar(sa.select(sa.func.count()).select_from(projects_bt))
         migrate.downgrade(settings, "0015_portfolio_counts")
