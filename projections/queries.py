@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import dataclasses
 import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -42,6 +43,7 @@ from tracker.schema.read_models import (
     project_territories,
     project_themes,
     projects,
+    projects_counted_bt,
     training_attendance,
     trainings,
 )
@@ -64,6 +66,10 @@ class Tables:
     activities: sa.FromClause
     funding: sa.FromClause
     indicators: sa.FromClause
+    # A time slice's projects with their counted columns only (`rm_projects_counted_bt`:
+    # a few rows per project instead of one per event): what its portfolio counts and
+    # filters on, but for a text, which needs the titles (`scanned_portfolio`).
+    counted_projects: sa.FromClause | None = None
 
 
 LIVE = Tables(
@@ -670,8 +676,9 @@ def portfolio(
 
     The whole live portfolio (no filter) is read from the roll-ups the portfolio
     projection keeps (`counted_portfolio`): a few hundred rows, whatever the number of
-    projects. A filter or a time slice counts the rows it keeps (`scanned_portfolio`).
-    Both give the same answer (tests/integration/test_portfolio_counts.py).
+    projects. A filter or a time slice counts the rows it keeps (`scanned_portfolio`; a
+    slice's projects on their counted twin, `Tables.counted_projects`). Both give the
+    same answer (tests/integration/test_portfolio_counts.py).
     """
     _check_due_within_days(due_within_days)
     if tables is LIVE and not project_conditions(query, tables):
@@ -767,6 +774,9 @@ def scanned_portfolio(
     _check_due_within_days(due_within_days)
     m, a, f = milestones, activities, funding
     t, th = project_territories, project_themes
+    if tables.counted_projects is not None and not (query and query.text):
+        # A time slice counts and filters its projects on their counted columns alone.
+        tables = dataclasses.replace(tables, projects=tables.counted_projects)
     kept = project_conditions(query, tables)
     planned = m.c.status == "planned"
     with connected(bind) as connection:
@@ -857,8 +867,8 @@ def sliced(on: date | None, known_at: datetime | None) -> Tables:
     (date, instant), not on the length of the log, and nothing is replayed or cached.
     """
 
-    def cut(table: sa.Table) -> sa.FromClause:
-        twin = BITEMPORAL[table]
+    def cut(table: sa.Table, twin: sa.Table | None = None) -> sa.FromClause:
+        twin = BITEMPORAL[table] if twin is None else twin
         conditions: list[Any] = []
         if known_at is None:
             conditions.append(twin.c.recorded_to == END_OF_TIME)
@@ -869,7 +879,7 @@ def sliced(on: date | None, known_at: datetime | None) -> Tables:
             conditions.append(twin.c.valid_to == END_DATE)
         else:
             conditions += [twin.c.valid_to > on, twin.c.valid_from <= on]
-        columns = [twin.c[c.name] for c in table.columns]
+        columns = [twin.c[c.name] for c in table.columns if c.name in twin.c]
         return sa.select(*columns).where(*conditions).subquery(table.name)
 
     return Tables(
@@ -881,6 +891,7 @@ def sliced(on: date | None, known_at: datetime | None) -> Tables:
         activities=cut(activities),
         funding=cut(funding),
         indicators=cut(indicators),
+        counted_projects=cut(projects, projects_counted_bt),
     )
 
 
@@ -1219,7 +1230,7 @@ def training_sliced(on: date | None, known_at: datetime | None) -> TrainingTable
             conditions.append(twin.c.valid_to == END_DATE)
         else:
             conditions += [twin.c.valid_to > on, twin.c.valid_from <= on]
-        columns = [twin.c[c.name] for c in table.columns]
+        columns = [twin.c[c.name] for c in table.columns if c.name in twin.c]
         return sa.select(*columns).where(*conditions).subquery(table.name)
 
     return TrainingTables(trainings=cut(trainings), training_attendance=cut(training_attendance))

@@ -60,7 +60,13 @@ from projections.rows import BatchRows, Key, Row, Touched
 from projections.view import ReadModelView
 from tracker.application.services import Services
 from tracker.schema.event_store import APPLICATION_NAME
-from tracker.schema.read_models import BITEMPORAL, TIMELINE_TABLES, projects
+from tracker.schema.read_models import (
+    BITEMPORAL,
+    COUNTED_PROJECT_COLUMNS,
+    TIMELINE_TABLES,
+    projects,
+    projects_counted_bt,
+)
 
 # The open ends of a row's validity and knowledge.
 END_DATE = date(9999, 12, 31)
@@ -253,6 +259,32 @@ def business_timeline(
     return desired
 
 
+_counted = operator.itemgetter(*COUNTED_PROJECT_COLUMNS)
+_valid_from = operator.itemgetter("valid_from")
+
+
+def counted_runs(rows: Iterable[Row], start: date) -> list[Row]:
+    """The maximal runs of the counted columns (`rm_projects_counted_bt`'s rows without
+    their knowledge) of a project's `rm_projects_bt` rows of one knowledge (disjoint
+    validities), on the business dates from `start` on."""
+    runs: list[Row] = []
+    for row in sorted((r for r in rows if r["valid_to"] > start), key=_valid_from):
+        begins = max(row["valid_from"], start)
+        last = runs[-1] if runs else None
+        if last is not None and last["valid_to"] == begins and _counted(last) == _counted(row):
+            last["valid_to"] = row["valid_to"]
+            continue
+        run = {"id": row["id"], "valid_from": begins, "valid_to": row["valid_to"]}
+        run.update(zip(COUNTED_PROJECT_COLUMNS, _counted(row), strict=True))
+        runs.append(run)
+    return runs
+
+
+def _run(row: Row) -> tuple[Any, ...]:
+    """A counted row's run: its validity and values (what stays open while it holds)."""
+    return (row["valid_from"], row["valid_to"], _counted(row))
+
+
 class TimelineProjection(ReadModelProjection):
     """The portfolio's project rows with their business validity and recorded knowledge."""
 
@@ -414,3 +446,82 @@ class TimelineProjection(ReadModelProjection):
                 kept[:] = [r for r in kept if r is not row]
             for row in new:
                 by_key.setdefault(key(row), []).append(row)
+        self._count(project_id, changed_on, recorded, in_order)
+
+    def _count(self, project_id: str, changed_on: date, recorded: datetime, in_order: bool) -> None:
+        """Bring the project's counted runs (`rm_projects_counted_bt`) in line with its
+        `rm_projects_bt` rows as known from `recorded` on.
+
+        A run that still holds stays open (this is what makes the table narrow); one that
+        no longer does is closed at `recorded`, a new one opened. The project rows change
+        on dates from `changed_on` on only, so the runs are recomputed from the start of
+        the run that reaches `changed_on` (a run before it keeps its end: the values on
+        its last day did not change). An earlier event stamped alike may have closed or
+        opened runs at `recorded`: a run it closed and this one keeps is reopened, a run it
+        opened and this one ends is dropped, so that the rows depend on what was known
+        after each instant only (migration 0016 derives them so from `rm_projects_bt`).
+        """
+        twin = projects_counted_bt
+        stored = self.rows.partition(twin, project_id)
+        versions = self._current(BITEMPORAL[projects], project_id).values()
+        if in_order:
+            # The usual case: the project's rows from `changed_on` on are one version to
+            # the end of time; if the last run already holds its values from `changed_on`
+            # or earlier, nothing changes.
+            last = next(
+                (
+                    r
+                    for r in stored
+                    if r["valid_to"] == END_DATE and r["recorded_to"] == END_OF_TIME
+                ),
+                None,
+            )
+            latest = next((r for v in versions for r in v if r["valid_to"] == END_DATE), None)
+            if (
+                last is not None
+                and latest is not None
+                and last["valid_from"] <= changed_on
+                and _counted(last) == _counted(latest)
+            ):
+                return
+        held = sorted((r for r in stored if r["recorded_to"] == END_OF_TIME), key=_valid_from)
+        start = changed_on
+        for row in held:
+            if row["valid_to"] >= changed_on:
+                start = min(row["valid_from"], changed_on)
+                break
+        desired = {_run(r): r for r in counted_runs((r for v in versions for r in v), start)}
+        held = [r for r in held if r["valid_to"] > start]
+        holding = {_run(r) for r in held}
+        superseded = [r for r in held if _run(r) not in desired]
+        opened = [r for name, r in desired.items() if name not in holding]
+        if not superseded and not opened:
+            return
+        closed_now = {_run(r): r for r in stored if r["recorded_to"] == recorded}
+        reopened = [closed_now[_run(r)] for r in opened if _run(r) in closed_now]
+        new = [
+            dict(r, recorded_from=recorded, recorded_to=END_OF_TIME)
+            for r in opened
+            if _run(r) not in closed_now
+        ]
+        dropped = {id(r) for r in superseded if r["recorded_from"] == recorded}
+        if not dropped:
+            for row in superseded:
+                self.rows.update(twin, row, recorded_to=recorded)
+            for row in reopened:
+                self.rows.update(twin, row, recorded_to=END_OF_TIME)
+            for row in new:
+                self.rows.insert(twin, **row)
+            return
+        closing = {id(r) for r in superseded}
+        reopening = {id(r) for r in reopened}
+        written = [
+            dict(r, recorded_to=recorded)
+            if id(r) in closing
+            else dict(r, recorded_to=END_OF_TIME)
+            if id(r) in reopening
+            else dict(r)
+            for r in stored
+            if id(r) not in dropped
+        ]
+        self.rows.replace_partition(twin, project_id, written + new)

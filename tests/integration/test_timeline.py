@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 
+import eventsourcing.domain
+import pytest
 import sqlalchemy as sa
 
 from domain.values import GateDecision, Health, Phase
@@ -24,6 +26,9 @@ from tracker.application.commands import (
 )
 from tracker.application.services import Services
 from tracker.audit.history import project_on
+from tracker.config.settings import Settings
+from tracker.schema.read_models import projects_bt, projects_counted_bt
+from tracker.store import migrate
 
 
 class Example:
@@ -142,3 +147,61 @@ def test_a_rebuild_fed_by_the_portfolio_writes_what_the_live_timeline_wrote(
             services, (PortfolioProjection, TimelineProjection), check=True, batch_size=batch_size
         )
         assert [d.describe() for r in results for d in r.differences] == [], batch_size
+
+
+def counted_rows(services: Services) -> set[tuple[object, ...]]:
+    t = projects_counted_bt
+    with read_engine(services).connect() as connection:
+        return {
+            tuple(
+                v.replace(tzinfo=v.tzinfo or UTC).astimezone(UTC) if isinstance(v, datetime) else v
+                for v in row
+            )
+            for row in connection.execute(sa.select(t))
+        }
+
+
+def test_the_migration_derives_the_counted_runs_the_projector_kept(
+    empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(database_url=empty_database_url)
+    migrate.upgrade(settings)
+    services = Services.open(settings)
+    try:
+        example = Example(services)  # a late-logged assessment among them
+        example.send(
+            EnterPhase(
+                project_id=example.project_id, phase=Phase.IDEATION, decision=GateDecision.GO
+            ),
+            date(2025, 11, 10),
+        )
+        example.send(example.health(Health.ON_TRACK, "rattrapé"), date(2025, 11, 12))
+        example.send(
+            ReviseProject(project_id=example.project_id, themes=["santé"]), date(2025, 11, 14)
+        )
+        example.send(example.health(Health.AT_RISK, "oubli"), date(2025, 11, 11))  # logged late
+        # Two events stamped alike: the first ends the last run and opens one, the second
+        # ends that one and brings the last run back (reopened, the other dropped).
+        stamp = datetime.now(UTC)
+        monkeypatch.setattr(eventsourcing.domain, "datetime_now_with_tzinfo", lambda: stamp)
+        example.send(example.health(Health.OFF_TRACK, "alerte"), date(2025, 11, 20))
+        example.send(example.health(Health.ON_TRACK, "fausse alerte"), date(2025, 11, 20))
+        monkeypatch.undo()
+        for projection in (PortfolioProjection, TimelineProjection):
+            ProjectionWorker(services, projection).run_until_caught_up()
+        kept = counted_rows(services)
+        rebuilt = rebuild_all(
+            services, (PortfolioProjection, TimelineProjection), check=True, batch_size=1
+        )
+        assert [d.describe() for r in rebuilt for d in r.differences] == []
+        with read_engine(services).connect() as connection:
+            versions = connection.scalar(sa.select(sa.func.count()).select_from(projects_bt))
+        migrate.downgrade(settings, "0015_portfolio_counts")
+        migrate.upgrade(settings)
+        filled = counted_rows(services)
+    finally:
+        services.close()
+
+    assert filled == kept
+    # A run ends when a counted column changes, not at every event.
+    assert len(kept) < int(versions or 0)

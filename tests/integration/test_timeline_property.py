@@ -7,7 +7,8 @@ projection catches up, and for random pairs (D, T) — D among the dates around 
 events', T among the instants between two commands, or now — the timeline's slice
 (`projections.queries.sliced`) must hold exactly the rows that the live portfolio
 handlers write when they replay, into an empty in-memory database, the events dated on
-or before D and recorded by T; and the portfolio's roll-ups over both must be equal.
+or before D and recorded by T (and the slice of `rm_projects_counted_bt` their counted
+columns); and the portfolio's roll-ups over both must be equal.
 `portfolioChanges` between two random dates (SQL's comparison of two slices,
 `projections.queries.portfolio_changes`) must equal the comparison, project by project in
 Python, of the replays on those two dates.
@@ -345,6 +346,14 @@ def test_every_answer_on_both_axes_equals_a_replay_of_the_events_it_covers(
             assert table_rows(engine, sliced, scenario.ids) == table_rows(
                 oracle, table, scenario.ids
             ), (table.name, on, known_at)
+        # The counted twin's slice: the projects' counted columns of the full slice.
+        counted = tables.counted_projects
+        assert counted is not None
+        assert table_rows(engine, counted, scenario.ids) == table_rows(
+            oracle,
+            sa.select(*(projects.c[c.name] for c in counted.c)).subquery(),
+            scenario.ids,
+        ), (on, known_at)
         query = queries.ProjectQuery(lab=scenario.lab)
         asked = on or START
         assert queries.portfolio(engine, query, asked, 30, tables) == queries.portfolio(

@@ -377,7 +377,39 @@ BITEMPORAL: dict[sa.Table, sa.Table] = {
     funding: funding_bt,
     indicators: indicators_bt,
 }
-TIMELINE_TABLES: tuple[sa.Table, ...] = tuple(BITEMPORAL.values())
+
+# The projects' counted columns alone, on both time axes (migration 0016): what a time
+# slice's portfolio counts (total, by phase, health, status and lab) and filters on. A row
+# holds a maximal run of equal values over business dates within one knowledge, and stays
+# open as long as later knowledge keeps that run: a project's run ends when one of these
+# columns changes, not at every event as in `rm_projects_bt` (whose `version` and
+# `updated_at` change each time), so a slice reads a few rows per project instead of
+# dozens (docs/time.md "Cost").
+COUNTED_PROJECT_COLUMNS = ("lab", "phase", "health", "status")
+projects_counted_bt = sa.Table(
+    "rm_projects_counted_bt",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    *(sa.Column(name, projects.c[name].type, nullable=False) for name in COUNTED_PROJECT_COLUMNS),
+    sa.Column("valid_from", sa.Date, primary_key=True),
+    sa.Column("valid_to", sa.Date, nullable=False),
+    sa.Column("recorded_from", TIMESTAMP, primary_key=True),
+    sa.Column("recorded_to", TIMESTAMP, nullable=False),
+)
+sa.Index(
+    "ix_rm_projects_counted_bt_slice",
+    projects_counted_bt.c.recorded_to,
+    projects_counted_bt.c.valid_to,
+    projects_counted_bt.c.valid_from,
+    projects_counted_bt.c.recorded_from,
+    projects_counted_bt.c.phase,
+    projects_counted_bt.c.health,
+    projects_counted_bt.c.status,
+    projects_counted_bt.c.lab,
+    projects_counted_bt.c.id,
+    _column_flag=True,  # as the milestones' index above: no copy on a rebuild's shadow
+)
+TIMELINE_TABLES: tuple[sa.Table, ...] = (*BITEMPORAL.values(), projects_counted_bt)
 
 # -- the "training_timeline" projection: the training programme on both time axes ------------
 #
