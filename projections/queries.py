@@ -1529,6 +1529,16 @@ def training_changes(bind: Bind, lab: str | None, start: date, end: date) -> lis
     return changes
 
 
+def campaign_names(bind: Bind, slugs: Collection[str]) -> dict[str, str]:
+    """The names of the campaigns `slugs` (those registered), by slug."""
+    if not slugs:
+        return {}
+    c = campaigns
+    with connected(bind) as connection:
+        found = connection.execute(sa.select(c.c.slug, c.c.name).where(c.c.slug.in_(sorted(slugs))))
+        return {row.slug: row.name for row in found}
+
+
 def campaign_by_slug(bind: Bind, slug: str) -> RowMapping | None:
     """One campaign's row, or None."""
     with connected(bind) as connection:

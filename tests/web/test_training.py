@@ -69,6 +69,32 @@ def test_the_training_programme_shows_what_graphql_answers(
     assert "Tenue" in page.text
 
 
+def test_the_training_programme_names_its_campaigns_each_linking_to_its_page(
+    web: TestClient, web_services: Services
+) -> None:
+    lab, campaign, position = _held_campaign_action(web_services)
+    caught_up(web, position)
+    token = new_token(web_services)
+    sign_in(web, token)
+    answer = web.post(
+        "/graphql",
+        json={
+            "query": "query($f: TrainingFilter) { trainingProgramme(filter: $f) {"
+            " byCampaign { key label total } } }",
+            "variables": {"f": {"lab": lab}},
+        },
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()["data"]["trainingProgramme"]
+    assert answer["byCampaign"] == [
+        {"key": campaign, "label": "Mois de l'innovation publique", "total": 1}
+    ]
+    page = web.get("/formations", params={"lab": lab}).text
+    # In « Actions par campagne » (its table) and in the list of actions.
+    named = rf'href="/campagnes/{campaign}(\?[^"]*)?">Mois de l&#39;innovation publique</a>'
+    assert len(re.findall(named, page)) == 2
+    assert f">{campaign}</a>" not in page
+
+
 def test_the_training_programme_shows_its_communes_by_name_each_linking_to_its_actions(
     web: TestClient, web_services: Services
 ) -> None:
