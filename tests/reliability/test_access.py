@@ -154,6 +154,7 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("GET", "/projets/{project_id}/historique.{format_name}"): Policy.WEB_SESSION,
     ("GET", "/jalons.{format_name}"): Policy.WEB_SESSION,
     ("GET", "/projets.{format_name}"): Policy.WEB_SESSION,
+    ("GET", "/formations.{format_name}"): Policy.WEB_SESSION,
 }
 
 CALLERS = [
