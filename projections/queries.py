@@ -132,6 +132,18 @@ class MilestoneQuery:
 
 
 @dataclass(frozen=True)
+class ActivityQuery:
+    """Which activities: of the projects a filter keeps, of one project, of one kind, and
+    held between two dates (both included)."""
+
+    projects: ProjectQuery | None = None
+    project_id: str | None = None
+    kind: str | None = None
+    held_from: date | None = None
+    held_to: date | None = None
+
+
+@dataclass(frozen=True)
 class Page:
     rows: list[RowMapping]
     has_next: bool
@@ -428,6 +440,39 @@ def project_page_with(
         return page, related_rows(connection, page.rows, wanted, tables)
 
 
+def activity_page_with(
+    bind: Bind,
+    query: ActivityQuery | None,
+    first: int,
+    after: str | None,
+    wanted: Collection[str] | None,
+    tables: Tables = LIVE,
+) -> tuple[Page, Related]:
+    """`activity_page`, then (as `milestone_page_with`) the page's projects and their
+    `wanted` related rows when their `project` is asked for, on one connection."""
+    with connected(bind) as connection:
+        page = activity_page(connection, query, first, after, tables)
+        return page, page_projects(connection, page.rows, wanted, tables)
+
+
+def page_projects(
+    connection: Connection,
+    rows: Sequence[RowMapping],
+    wanted: Collection[str] | None,
+    tables: Tables,
+) -> Related:
+    """The projects of a page's `rows` (under "project") and their `wanted` related rows;
+    nothing when `wanted` is None (their `project` is not asked for)."""
+    related: Related = {}
+    if wanted is not None and rows:
+        ids = sorted({r.project_id for r in rows})
+        found = projects_by_id(connection, ids, tables)
+        related["project"] = dict(zip(ids, found, strict=True))
+        kept = [r for r in found if r is not None]
+        related.update(related_rows(connection, kept, wanted, tables))
+    return related
+
+
 def milestone_page_with(
     bind: Bind,
     query: MilestoneQuery | None,
@@ -441,14 +486,7 @@ def milestone_page_with(
     page's projects (under "project") and their `wanted` related rows, on one connection."""
     with connected(bind) as connection:
         page = milestone_page(connection, query, today, first, after, tables)
-        related: Related = {}
-        if wanted is not None and page.rows:
-            ids = sorted({r.project_id for r in page.rows})
-            found = projects_by_id(connection, ids, tables)
-            related["project"] = dict(zip(ids, found, strict=True))
-            rows = [r for r in found if r is not None]
-            related.update(related_rows(connection, rows, wanted, tables))
-        return page, related
+        return page, page_projects(connection, page.rows, wanted, tables)
 
 
 # -- milestones --------------------------------------------------------------------------
@@ -562,6 +600,57 @@ def funding_page(
     with connected(bind) as connection:
         rows = list(connection.execute(statement).mappings())
         total = connection.scalar(sa.select(sa.func.count()).select_from(f).where(*conditions))
+    return Page(rows[:first], len(rows) > first, int(total or 0))
+
+
+# -- activities --------------------------------------------------------------------------
+
+
+def activity_conditions(query: ActivityQuery | None, tables: Tables = LIVE) -> list[Any]:
+    a = tables.activities
+    if query is None:
+        return []
+    conditions: list[Any] = []
+    if query.projects is not None:
+        conditions += kept_projects(a.c.project_id, query.projects, tables)
+    if query.project_id is not None:
+        conditions.append(a.c.project_id == query.project_id)
+    if query.kind is not None:
+        conditions.append(a.c.kind == query.kind)
+    if query.held_from is not None:
+        conditions.append(a.c.held_on >= query.held_from)
+    if query.held_to is not None:
+        conditions.append(a.c.held_on <= query.held_to)
+    return conditions
+
+
+def activity_cursor(row: RowMapping) -> str:
+    """The keyset cursor after `row` (for `activity_page`'s `after`)."""
+    return encode_cursor(row.held_on, row.project_id, row.activity_id)
+
+
+def activity_page(
+    bind: Bind, query: ActivityQuery | None, first: int, after: str | None, tables: Tables = LIVE
+) -> Page:
+    """The projects' activities, the latest held first (then by project and id),
+    keyset-paged on that triple."""
+    check_first(first)
+    a = tables.activities
+    conditions = activity_conditions(query, tables)
+    statement = sa.select(a).where(*conditions)
+    if after is not None:
+        # The same shape as a milestone's cursor: (date, project id, id).
+        held_on, project_id, activity_id = cursor_milestone_key(after)
+        statement = statement.where(
+            sa.tuple_(a.c.held_on, a.c.project_id, a.c.activity_id)
+            < sa.tuple_(sa.literal(held_on), sa.literal(project_id), sa.literal(activity_id))
+        )
+    statement = statement.order_by(
+        a.c.held_on.desc(), a.c.project_id.desc(), a.c.activity_id.desc()
+    ).limit(first + 1)
+    with connected(bind) as connection:
+        rows = list(connection.execute(statement).mappings())
+        total = connection.scalar(sa.select(sa.func.count()).select_from(a).where(*conditions))
     return Page(rows[:first], len(rows) > first, int(total or 0))
 
 
@@ -1504,6 +1593,16 @@ def training_changes(bind: Bind, lab: str | None, start: date, end: date) -> lis
         if change.scheduled or change.held or change.cancelled or change.rescheduled:
             changes.append(change)
     return changes
+
+
+def campaign_names(bind: Bind, slugs: Collection[str]) -> dict[str, str]:
+    """The names of the campaigns `slugs` (those registered), by slug."""
+    if not slugs:
+        return {}
+    c = campaigns
+    with connected(bind) as connection:
+        found = connection.execute(sa.select(c.c.slug, c.c.name).where(c.c.slug.in_(sorted(slugs))))
+        return {row.slug: row.name for row in found}
 
 
 def campaign_by_slug(bind: Bind, slug: str) -> RowMapping | None:

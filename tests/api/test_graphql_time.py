@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from domain.values import GateDecision, Health, Phase
+from domain.values import ActivityKind, GateDecision, Health, Phase
 from projections.runner import PROJECTIONS, ProjectionWorker
 from tests.api.conftest import TokenFactory
 from tests.factories import registered_lab
@@ -17,6 +17,7 @@ from tracker.application.commands import (
     AssessHealth,
     Command,
     EnterPhase,
+    LogActivity,
     PlanMilestone,
     RegisterProject,
     RescheduleMilestone,
@@ -269,3 +270,47 @@ def test_projects_and_milestones_on_a_date(
     assert data["milestones"]["edges"] == []  # rescheduled to December 1st by then
     before = story.data(query, f={"lab": story.lab}, on="2025-11-03")
     assert before["milestones"]["edges"] == [{"node": {"dueOn": "2025-11-01", "daysSlipped": 0}}]
+
+
+ACTIVITIES = """query($f: ActivityFilter, $on: Date, $at: DateTime, $after: String) {
+  activities(filter: $f, first: 1, after: $after, on: $on, asKnownAt: $at) {
+    totalCount pageInfo { hasNextPage endCursor }
+    edges { node { title heldOn participants project { id title } } } } }"""
+
+
+def test_activities_on_a_date_as_known_at_an_instant_the_latest_first(
+    client: TestClient, app_services: Services, tokens: TokenFactory
+) -> None:
+    story = Story(client, app_services, tokens)
+    for title, held_on in (("Atelier", date(2025, 10, 8)), ("Webinaire", date(2025, 11, 5))):
+        activity = LogActivity(
+            project_id=story.pid,
+            kind=ActivityKind.WORKSHOP,
+            title=title,
+            held_on=held_on,
+            participants=12,
+        )
+        story.send(activity, held_on)
+    for projection in PROJECTIONS:
+        ProjectionWorker(app_services, projection).run_until_caught_up()
+    kept = {"project": {"lab": story.lab}}
+    first = story.data(ACTIVITIES, f=kept)["activities"]
+    assert first["totalCount"] == 2
+    assert [e["node"]["title"] for e in first["edges"]] == ["Webinaire"]
+    assert first["edges"][0]["node"]["project"] == {"id": str(story.pid), "title": "Projet"}
+    cursor = first["pageInfo"]["endCursor"]
+    second = story.data(ACTIVITIES, f=kept, after=cursor)["activities"]
+    assert [e["node"]["title"] for e in second["edges"]] == ["Atelier"]
+    assert not second["pageInfo"]["hasNextPage"]
+    # On 1 November only the first was held; as the report knew it, neither was recorded.
+    assert story.data(ACTIVITIES, f=kept, on="2025-11-01")["activities"]["totalCount"] == 1
+    known = story.data(ACTIVITIES, f=kept, at=story.report.isoformat())["activities"]
+    assert known["totalCount"] == 0
+    october = {**kept, "from": "2025-10-01", "to": "2025-10-31"}
+    assert story.data(ACTIVITIES, f=october)["activities"]["totalCount"] == 1
+    bad = client.post(
+        "/graphql",
+        json={"query": ACTIVITIES, "variables": {"after": "pas-un-curseur"}},
+        headers=story.headers,
+    ).json()
+    assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -160,6 +160,20 @@ def test_a_training_format_filters_while_accept_asks_for_the_spreadsheet(world: 
     assert sessions == ("float", "2")
 
 
+def test_the_programme_spreadsheet_keeps_the_mode_status_and_place_filters(world: World) -> None:
+    in_dijon = {"lab": world.lab, "mode": "in_person", "status": "held", "place": "21231"}
+    listed = get(world, "/api/v1/trainings", **in_dijon).json()["items"]
+    assert [t["format"] for t in listed] == ["webinar"]
+    sheets = xlsx_sheets(download(world, "/api/v1/trainings", XLSX, **in_dijon, format="xlsx"))
+    header = sheets["Formations"][0]
+    assert [r[header.index("Identifiant de l'action")] for r in sheets["Formations"][1:]] == [
+        listed[0]["id"]
+    ]
+    scheduled = get(world, "/api/v1/trainings", lab=world.lab, status="scheduled").json()
+    assert [t["status"] for t in scheduled["items"]] == ["scheduled"]
+    assert get(world, "/api/v1/trainings", place="Dijon").status_code == 422
+
+
 def test_a_campaign_as_a_spreadsheet_has_its_row_its_actions_and_roll_ups(world: World) -> None:
     path = f"/api/v1/campaigns/{world.campaign}"
     sheets = xlsx_sheets(download(world, path, XLSX, format="xlsx"))

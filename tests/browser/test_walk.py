@@ -122,6 +122,8 @@ def test_no_page_has_an_axe_core_wcag_violation(page: Any, server: Server) -> No
         "/jalons?etat=en-retard",
         "/jalons?etat=atteints&on=2024-12-31",
         "/financements?annee=2025",
+        "/activites",
+        "/activites?from=2025-01-01&to=2025-03-31&on=2025-12-31",
     ):
         page.goto(f"{server.url}{path}")
         found[path] = _axe_violations(page)
@@ -195,6 +197,25 @@ def test_a_staff_member_finds_the_overdue_milestones_of_their_lab(
     first = answer["edges"][0]["node"]
     page.get_by_role("link", name=first["project"]["title"], exact=True).first.click()
     assert page.get_by_role("heading", level=1).inner_text() == first["project"]["title"]
+
+
+def test_a_person_opens_a_quarters_activities_from_the_dashboard(page: Any, server: Server) -> None:
+    _sign_in(page, server)
+    page.goto(f"{server.url}/?on=2025-12-31")
+    figure = page.locator('[data-figure^="activities-20"] a').first
+    quarter = figure.locator("xpath=ancestor::td").get_attribute("data-figure")
+    shown = _figure(figure.inner_text())
+    figure.click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Activités des projets"
+    held = re.search(r"from=([\d-]+)&to=([\d-]+)", page.url)
+    assert held is not None
+    assert quarter == f"activities-{held.group(1)[:4]}-T{(int(held.group(1)[5:7]) + 2) // 3}"
+    answer = server.graphql(
+        query_text("activities"),
+        {"filter": {"from": held.group(1), "to": held.group(2)}, "first": 25, "on": "2025-12-31"},
+    )
+    assert shown == answer["activities"]["totalCount"]
+    assert _figure(page.locator("#liste-titre").inner_text()) == shown
 
 
 def test_a_person_compares_the_portfolio_between_two_dates(page: Any, server: Server) -> None:

@@ -145,6 +145,7 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("GET", "/connexion/oidc/retour"): Policy.PROVIDER_SIGN_IN,
     ("GET", "/"): Policy.WEB_SESSION,
     ("GET", "/projets"): Policy.WEB_SESSION,
+    ("GET", "/activites"): Policy.WEB_SESSION,
     ("GET", "/projets/{project_id}"): Policy.WEB_SESSION,
     ("GET", "/projets/{project_id}/historique"): Policy.WEB_SESSION,
     ("GET", "/formations"): Policy.WEB_SESSION,
@@ -155,6 +156,7 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("GET", "/projets/{project_id}/historique.{format_name}"): Policy.WEB_SESSION,
     ("GET", "/jalons.{format_name}"): Policy.WEB_SESSION,
     ("GET", "/projets.{format_name}"): Policy.WEB_SESSION,
+    ("GET", "/formations.{format_name}"): Policy.WEB_SESSION,
 }
 
 CALLERS = [

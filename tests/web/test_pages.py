@@ -141,6 +141,12 @@ def test_the_dashboard_shows_activities_and_agents_trained_by_quarter_as_graphql
     assert f'<a href="{behind}">12</a>' in page
     actions = web.get(behind.replace("&amp;", "&")).text
     assert _figure(actions, "agentsTrained") == 12
+    # A quarter's activity figures link to that quarter's activities, on the same dates.
+    listed = f"/activites?lab={lab}&amp;on=2025-12-31&amp;from=2025-01-01&amp;to=2025-03-31"
+    assert f'<a href="{listed}">2</a>' in page
+    assert f'<a href="{listed}">24</a>' in page
+    activities = web.get(listed.replace("&amp;", "&")).text
+    assert "2 activités trouvées" in activities
     # Before the holding's business date, nobody was trained yet.
     earlier = web.get("/", params={"lab": lab, "on": "2025-11-15"}).text
     assert _figure(earlier, "agents-2025-T4") == 0

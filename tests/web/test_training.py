@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
 from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 
 from domain.values import ActivityMode, Territory
 from tests.factories import registered_campaign, schedule_training
@@ -67,6 +69,32 @@ def test_the_training_programme_shows_what_graphql_answers(
     assert _figure(page.text, "held") == 1
     assert "Atelier Crash Test" in page.text
     assert "Tenue" in page.text
+
+
+def test_the_training_programme_names_its_campaigns_each_linking_to_its_page(
+    web: TestClient, web_services: Services
+) -> None:
+    lab, campaign, position = _held_campaign_action(web_services)
+    caught_up(web, position)
+    token = new_token(web_services)
+    sign_in(web, token)
+    answer = web.post(
+        "/graphql",
+        json={
+            "query": "query($f: TrainingFilter) { trainingProgramme(filter: $f) {"
+            " byCampaign { key label total } } }",
+            "variables": {"f": {"lab": lab}},
+        },
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()["data"]["trainingProgramme"]
+    assert answer["byCampaign"] == [
+        {"key": campaign, "label": "Mois de l'innovation publique", "total": 1}
+    ]
+    page = web.get("/formations", params={"lab": lab}).text
+    # In « Actions par campagne » (its table) and in the list of actions.
+    named = rf'href="/campagnes/{campaign}(\?[^"]*)?">Mois de l&#39;innovation publique</a>'
+    assert len(re.findall(named, page)) == 2
+    assert f">{campaign}</a>" not in page
 
 
 def test_the_training_programme_shows_its_communes_by_name_each_linking_to_its_actions(
@@ -181,3 +209,36 @@ def test_a_campaign_page_shows_its_actions_and_roll_ups(
     assert _figure(page.text, "agentsTrained") == 24
     assert "Atelier Crash Test" in page.text
     assert web.get("/campagnes/pas-de-campagne").status_code == 404
+
+
+def test_the_training_programme_downloads_with_its_filters_and_dates(
+    web: TestClient, web_services: Services
+) -> None:
+    lab, _, position = _backdated_campaign_action(web_services)
+    caught_up(web, position)
+    sign_in(web, new_token(web_services))
+    listed = web.get("/formations", params={"lab": lab, "status": "held"}).text
+    assert f'href="/formations.csv?lab={lab}&amp;status=held"' in listed
+    assert f'href="/formations.ods?lab={lab}&amp;status=held"' in listed
+    download = web.get("/formations.csv", params={"lab": lab, "status": "held"})
+    assert download.status_code == 200
+    assert download.headers["content-type"].startswith("text/csv")
+    assert 'filename="formations-' in download.headers["content-disposition"]
+    lines = download.text.splitlines()
+    assert lines[0].startswith("Laboratoire,Action,Format,Modalité,Statut")
+    assert len(lines) == 2
+    assert ",tenue," in lines[1]
+    assert ",12," in lines[1]  # the agents trained
+    # On 15 November 2025 the action was scheduled, not held yet: the filter keeps nothing,
+    # and the roll-ups are those of that date.
+    earlier = web.get("/formations.xlsx", params={"lab": lab, "on": "2025-11-15"})
+    book = load_workbook(io.BytesIO(earlier.content))
+    assert book.sheetnames == ["Formations", "Par format", "Par laboratoire", "Par public"]
+    actions = list(book["Formations"].iter_rows(min_row=2, values_only=True))
+    assert [row[4] for row in actions] == ["prévue"]
+    held_then = web.get(
+        "/formations.csv", params={"lab": lab, "status": "held", "on": "15/11/2025"}
+    )
+    assert len(held_then.text.splitlines()) == 1
+    assert web.get("/formations.pdf").status_code == 404
+    assert web.get("/formations.csv", params={"from": "2025-13-01"}).status_code == 400

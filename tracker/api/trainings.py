@@ -26,6 +26,7 @@ from domain.values import (
     Audience,
     Territory,
     TrainingFormat,
+    TrainingStatus,
 )
 from projections import queries as reads
 from tracker.api.commands import CommandAnswer, CommandBody, IsoDate, Title, execute
@@ -252,7 +253,16 @@ def list_trainings(
             "(to do both, filter here and ask for the spreadsheet with Accept).",
         ),
     ] = None,
+    mode: ActivityMode | None = None,
+    status: TrainingStatus | None = None,
     campaign: Annotated[str | None, Query(max_length=64)] = None,
+    place: Annotated[
+        str | None,
+        Query(
+            pattern=r"^(?:\d{2}|2[AB])\d{3}$",
+            description="A commune's INSEE code: the actions held there.",
+        ),
+    ] = None,
     starts_on: Annotated[
         date | None, Query(alias="from", description="Actions with a session on or after.")
     ] = None,
@@ -269,7 +279,10 @@ def list_trainings(
     query = reads.TrainingQuery(
         lab=lab,
         format=training_format,
+        mode=mode.value if mode else None,
+        status=status.value if status else None,
         campaign=campaign,
+        place=place,
         starts_on=starts_on,
         ends_on=ends_on,
     )

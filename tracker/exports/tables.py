@@ -29,11 +29,13 @@ from domain.values import (
 )
 from projections.queries import (
     LIVE,
+    TRAINING_LIVE,
     MilestoneQuery,
     ProgrammeGroup,
     ProjectQuery,
     Tables,
     TrainingQuery,
+    TrainingTables,
     encode_cursor,
     milestone_page,
     project_page,
@@ -199,11 +201,11 @@ def projects_table(engine: Engine, query: ProjectQuery | None, tables: Tables = 
     )
 
 
-def _trainings(engine: Engine, query: TrainingQuery) -> list[Any]:
+def _trainings(engine: Engine, query: TrainingQuery, tables: TrainingTables) -> list[Any]:
     rows: list[Any] = []
     after: str | None = None
     while True:
-        page = training_page(engine, query, QUERY_PAGE, after)
+        page = training_page(engine, query, QUERY_PAGE, after, tables)
         rows.extend(page.rows)
         if not page.has_next or not page.rows:
             return rows
@@ -227,14 +229,19 @@ def _groups(name: str, first: str, groups: list[ProgrammeGroup], label: Any = st
     return Table(name, columns, [{**vars(g), "key": label(g.key)} for g in groups])
 
 
-def training_tables(engine: Engine, query: TrainingQuery) -> list[Table]:
+def training_tables(
+    engine: Engine, query: TrainingQuery, tables: TrainingTables = TRAINING_LIVE
+) -> list[Table]:
     """The training actions `query` keeps (every one, by first session) and the
-    programme's roll-ups by format, lab and audience: one sheet each."""
-    programme = training_programme(engine, query)
+    programme's roll-ups by format, lab and audience: one sheet each; from the read models
+    or from the time slice `tables` (projections/queries.py `training_sliced`)."""
+    programme = training_programme(engine, query, tables)
     audiences = [{"audience": Audience(a).label, "attendance": n} for a, n in programme.by_audience]
     return [
         Table(
-            "Formations", TRAINING_COLUMNS, [_training_row(r) for r in _trainings(engine, query)]
+            "Formations",
+            TRAINING_COLUMNS,
+            [_training_row(r) for r in _trainings(engine, query, tables)],
         ),
         _groups("Par format", "Format", programme.by_format, lambda k: TrainingFormat(k).label),
         _groups("Par laboratoire", "Laboratoire", programme.by_lab),

@@ -26,7 +26,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, Info
 from strawberry.types.nodes import SelectedField, Selection
 
-from domain.values import Health, MilestoneStatus, Phase, Status
+from domain.values import ActivityKind, Health, MilestoneStatus, Phase, Status
 from projections import queries as reads
 from tracker.audit.history import reasons_at
 from tracker.config.settings import Settings
@@ -42,6 +42,8 @@ from tracker.graphql.training import (
 )
 from tracker.graphql.types import (
     BIG_INT,
+    Activity,
+    ActivityKindEnum,
     BigInt,
     ChangeTotals,
     Connection,
@@ -391,6 +393,28 @@ class MilestoneFilter:
 
 
 @strawberry.input
+class ActivityFilter:
+    project: ProjectFilter | None = strawberry.field(
+        default=None, description="Activities of the projects this filter keeps."
+    )
+    project_id: strawberry.ID | None = None
+    kind: ActivityKindEnum | None = None  # type: ignore[valid-type]
+    from_: date | None = strawberry.field(
+        default=None, name="from", description="Held on or after this date."
+    )
+    to: date | None = strawberry.field(default=None, description="Held on or before this date.")
+
+    def query(self) -> reads.ActivityQuery:
+        return reads.ActivityQuery(
+            projects=self.project.query() if self.project else None,
+            project_id=str(self.project_id) if self.project_id else None,
+            kind=ActivityKind(self.kind).value if self.kind else None,
+            held_from=self.from_,
+            held_to=self.to,
+        )
+
+
+@strawberry.input
 class FundingFilter:
     project: ProjectFilter | None = strawberry.field(
         default=None, description="Funding of the projects this filter keeps."
@@ -508,6 +532,41 @@ class Query(AuditQuery):
             )
             for r in page.rows
         ]
+        return Connection.of(nodes, page.has_next, page.total)
+
+    @field(
+        permission_classes=[CanRead],
+        description="The projects' activities, the latest held first (Relay).",
+    )
+    async def activities(
+        self,
+        info: GraphInfo,
+        filter: ActivityFilter | None = None,
+        first: int = 20,
+        after: str | None = None,
+        on: OnArgument = None,
+        as_known_at: AsKnownAtArgument = None,
+    ) -> Connection[Activity]:
+        context = info.context
+        tables = time_slice(on, as_known_at)
+        # The page, and its projects with their related rows if `project` is asked for:
+        # one worker-thread call on one connection (as `milestones`).
+        project_fields = selected(info.selected_fields, "activities", "edges", "node", "project")
+        wanted = None if project_fields is None else project_loaders(project_fields)
+        try:
+            page, related = await context.run(
+                reads.activity_page_with,
+                context.engine,
+                filter.query() if filter else None,
+                first,
+                after,
+                wanted,
+                tables,
+            )
+        except reads.BadInput as error:
+            raise bad_input(error) from None
+        context.remember(related)
+        nodes = [(reads.activity_cursor(r), Activity.from_row(r)) for r in page.rows]
         return Connection.of(nodes, page.has_next, page.total)
 
     @field(

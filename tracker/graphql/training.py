@@ -10,7 +10,7 @@ from datetime import date
 
 import strawberry
 from graphql import GraphQLError
-from sqlalchemy import RowMapping
+from sqlalchemy import Engine, RowMapping
 from strawberry.types import Info
 
 from domain.values import (
@@ -175,7 +175,9 @@ class TrainingProgramme:
     by_lab: list[ProgrammeGroup]
     by_year: list[ProgrammeGroup]
     by_month: list[ProgrammeGroup]
-    by_campaign: list[ProgrammeGroup]
+    by_campaign: list[ProgrammeGroup] = strawberry.field(
+        description="By campaign (its slug), with the campaign's name as label."
+    )
     by_territory: list[ProgrammeGroup] = strawberry.field(
         description="By the commune an action is held in (its INSEE code; in the room or"
         " hybrid, an online action has none), with the commune's name in the newest COG year"
@@ -186,7 +188,9 @@ class TrainingProgramme:
     )
 
     @classmethod
-    def of(cls, figures: reads.Programme) -> TrainingProgramme:
+    def of(
+        cls, figures: reads.Programme, campaign_names: dict[str, str] | None = None
+    ) -> TrainingProgramme:
         return cls(
             scheduled=figures.scheduled,
             held=figures.held,
@@ -200,7 +204,7 @@ class TrainingProgramme:
             by_lab=groups(figures.by_lab),
             by_year=groups(figures.by_year),
             by_month=groups(figures.by_month),
-            by_campaign=groups(figures.by_campaign),
+            by_campaign=groups(figures.by_campaign, campaign_names),
             by_territory=groups(figures.by_place, commune_names(figures.by_place)),
             by_audience=audience_figures(figures.by_audience),
         )
@@ -233,8 +237,19 @@ async def programme(
     tables: reads.TrainingTables = reads.TRAINING_LIVE,
 ) -> TrainingProgramme:
     """The roll-ups of the actions `query` keeps (on the live tables, or a time slice)."""
-    figures = await context.run(reads.training_programme, context.engine, query, tables)
-    return TrainingProgramme.of(figures)
+    figures, names = await context.run(programme_named, context.engine, query, tables)
+    return TrainingProgramme.of(figures, names)
+
+
+def programme_named(
+    engine: Engine, query: reads.TrainingQuery | None, tables: reads.TrainingTables
+) -> tuple[reads.Programme, dict[str, str]]:
+    """The roll-ups and the names of their campaigns (campaigns never change: the live
+    `rm_campaigns` names them on any date), on one connection."""
+    with engine.connect() as connection:
+        figures = reads.training_programme(connection, query, tables)
+        slugs = {g.key for g in figures.by_campaign}
+        return figures, reads.campaign_names(connection, slugs)
 
 
 @strawberry.type

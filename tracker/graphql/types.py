@@ -15,7 +15,7 @@ import strawberry
 from sqlalchemy import RowMapping
 from strawberry.types import Info
 
-from domain.values import Health, MilestoneStatus, Phase, Status
+from domain.values import ActivityKind, Health, MilestoneStatus, Phase, Status
 from projections.cog import newest_name, territory_name
 from projections.view import utc
 from tracker.graphql.context import Context
@@ -24,6 +24,7 @@ PhaseEnum = strawberry.enum(Phase, name="Phase", description="The phases, in ord
 HealthEnum = strawberry.enum(Health, name="Health")
 StatusEnum = strawberry.enum(Status, name="Status")
 MilestoneStatusEnum = strawberry.enum(MilestoneStatus, name="MilestoneStatus")
+ActivityKindEnum = strawberry.enum(ActivityKind, name="ActivityKind")
 
 # Amounts in cents exceed GraphQL's 32-bit Int: a 53-bit integer, as JSON numbers carry.
 BigInt = NewType("BigInt", int)
@@ -176,6 +177,8 @@ class Activity:
     """A workshop, training, webinar…: counts only, never names."""
 
     id: strawberry.ID
+    project_id: strawberry.ID
+    lab: str
     kind: str
     title: str
     held_on: date
@@ -183,6 +186,23 @@ class Activity:
     mode: str | None = strawberry.field(
         description="in_person, remote or hybrid; null when it was not recorded."
     )
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> Activity:
+        return cls(
+            id=strawberry.ID(row.activity_id),
+            project_id=strawberry.ID(row.project_id),
+            lab=row.lab,
+            kind=row.kind,
+            title=row.title,
+            held_on=row.held_on,
+            participants=row.participants,
+            mode=row.mode,
+        )
+
+    @field(graphql_type="Project | None")
+    def project(self, info: GraphInfo) -> Project | Awaitable[Project | None] | None:
+        return info.context.resolve("project", str(self.project_id), _project)
 
 
 @strawberry.type
@@ -355,17 +375,7 @@ class Project:
         return info.context.resolve(
             "activities",
             self.row.id,
-            lambda rows: [
-                Activity(
-                    id=strawberry.ID(r.activity_id),
-                    kind=r.kind,
-                    title=r.title,
-                    held_on=r.held_on,
-                    participants=r.participants,
-                    mode=r.mode,
-                )
-                for r in rows
-            ],
+            lambda rows: [Activity.from_row(r) for r in rows],
         )
 
     @field(graphql_type=list[FundingLine])

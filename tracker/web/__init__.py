@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from starlette.responses import Response
 
 from tracker.config.settings import Settings
+from tracker.web.activities import activities_router
 from tracker.web.changes import changes_router
 from tracker.web.downloads import downloads_router
 from tracker.web.forms import FormPages, forms_router
@@ -60,6 +61,7 @@ def install_web(app: FastAPI, settings: Settings, run: QueryRunner) -> None:
     app.include_router(forms_router(forms))
     pages = Pages(renderer, sessions, run)
     app.include_router(router(pages))
+    app.include_router(activities_router(pages))
     app.include_router(training_router(pages))
     app.include_router(changes_router(pages))
     app.include_router(milestones_router(pages))

@@ -6,7 +6,9 @@ served to the web session (the `/api/v1` routes answer bearer tokens only).
 - `/jalons.xlsx|ods|csv`: the milestones the dashboard lists (`overdue`, `slipped`,
   `due_within_days`, and the portfolio's `lab`);
 - `/projets.xlsx|ods|csv`: the projects the list keeps (its filters), on the business date
-  and as known at the instant of the page (`on`, `connu_le`).
+  and as known at the instant of the page (`on`, `connu_le`);
+- `/formations.xlsx|ods|csv`: the training actions `/formations` keeps (its filters) and
+  the programme's roll-ups, on the page's `on` and `connu_le` (the CSV: the actions).
 
 CSV files are UTF-8, comma-separated with a header row of the spreadsheets' French
 titles, dates in ISO 8601 and amounts in euros with a decimal point (for programs; the
@@ -26,15 +28,29 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from projections.queries import LIVE, MilestoneQuery, ProjectQuery, sliced
+from projections.queries import (
+    LIVE,
+    TRAINING_LIVE,
+    MilestoneQuery,
+    ProjectQuery,
+    TrainingQuery,
+    sliced,
+    training_sliced,
+)
 from tracker.application.access import Role
 from tracker.application.services import Services
 from tracker.exports.sheets import Column, Kind, Table
 from tracker.exports.spreadsheets import WRITERS, filename
-from tracker.exports.tables import milestones_table, project_history_tables, projects_table
+from tracker.exports.tables import (
+    milestones_table,
+    project_history_tables,
+    projects_table,
+    training_tables,
+)
 from tracker.web.pages import Filters, Pages, TimeTravel
 from tracker.web.reading import QueryFailedError, query_text, read
 from tracker.web.rendering import SECURITY_HEADERS
+from tracker.web.training import TrainingFilters
 
 CSV = "text/csv; charset=utf-8"
 FORMATS = (*sorted(WRITERS), "csv")
@@ -145,5 +161,33 @@ def downloads_router(pages: Pages) -> APIRouter:
         services: Services = request.app.state.services
         table = await run_in_threadpool(projects_table, services.read_engine, query, tables)
         return _file(format_name, "projets", [table], services)
+
+    @routes.get("/formations.{format_name}")
+    async def trainings_file(request: Request, format_name: str) -> Response:
+        """The training actions `/formations` keeps and their roll-ups, on its dates."""
+        principal = await pages.signed_in(request)
+        if principal is None:
+            return pages.to_sign_in(request)
+        if format_name not in FORMATS:
+            return pages.render(request, "not_found.html", principal, 404)
+        params = dict(request.query_params)
+        travel, filters = TimeTravel.parse(params), TrainingFilters.parse(params)
+        if travel.error or filters.error:
+            parameter = travel.error or filters.error
+            return pages.render(request, "bad_date.html", principal, 400, parameter=parameter)
+        values = filters.values
+        query = TrainingQuery(
+            **{k: v for k, v in values.items() if k not in ("from", "to")},
+            starts_on=date.fromisoformat(values["from"]) if "from" in values else None,
+            ends_on=date.fromisoformat(values["to"]) if "to" in values else None,
+        )
+        tables = (
+            training_sliced(travel.on, travel.known_at)
+            if travel.on or travel.known_at
+            else TRAINING_LIVE
+        )
+        services: Services = request.app.state.services
+        found = await run_in_threadpool(training_tables, services.read_engine, query, tables)
+        return _file(format_name, "formations", found, services)
 
     return routes

@@ -142,6 +142,32 @@ class Action:
     # Written only on the version the page showed (its hidden `version` field); a form that
     # creates an aggregate has none.
     versioned: bool = True
+    # The business date is the dated field's, but never later than today (a project may
+    # start after the day it is registered; its registration is dated today then).
+    at_most_today: bool = False
+
+
+@dataclass(frozen=True)
+class Creation:
+    """A form that creates an aggregate of the signed-in staff member's lab
+    (`FormPages.create`): its name, its command from the lab and the fields, and the rest
+    as an `Action`'s."""
+
+    name: str
+    build: Callable[[str, Mapping[str, str]], Command]
+    dated_by: str | None = None
+    fields: Mapping[type[Exception], str] = field(default_factory=dict)
+    at_most_today: bool = False
+
+    def action(self, lab: str) -> Action:
+        """The form as an unversioned `Action` of `lab`, for `record`."""
+        return Action(
+            lambda _id, values: self.build(lab, values),
+            dated_by=self.dated_by,
+            fields=self.fields,
+            versioned=False,
+            at_most_today=self.at_most_today,
+        )
 
 
 def _enter_phase(project_id: UUID, values: Mapping[str, str]) -> Command:
@@ -277,10 +303,12 @@ def _register_project(lab: str, values: Mapping[str, str]) -> Command:
     )
 
 
-REGISTER = Action(
-    lambda _project_id, values: _register_project("", values),
+REGISTER = Creation(
+    "nouveau",
+    _register_project,
     dated_by="started_on",
     fields={errors.InvalidTitleError: "title", errors.FutureDateError: "started_on"},
+    at_most_today=True,
 )
 
 
@@ -347,6 +375,8 @@ SCHEDULE_FIELDS: dict[type[Exception], str] = {
     errors.PlaceRequiredError: "place_code",
     errors.CampaignNotFoundError: "campaign",
 }
+
+SCHEDULE = Creation("nouvelle", _schedule_training, fields=SCHEDULE_FIELDS)
 
 TRAINING_ACTIONS: dict[str, Action] = {
     "tenue": Action(
@@ -465,6 +495,48 @@ class FormPages:
         if isinstance(written, Response):
             return written
         return RedirectResponse(done, status_code=303)
+
+    async def create_page(self, request: Request, page: Callable[..., Response]) -> Response:
+        """The GET of a form that creates an aggregate of the signed-in staff member's lab
+        (`/projets/nouveau`, `/formations/nouvelle`): signed in (else to the sign-in, back
+        here after), staff only (else 403), then `page(principal, csrf)` shows it."""
+        signed = await self.signed_in(request)
+        if signed is None:
+            return RedirectResponse(f"/connexion?suite={request.url.path}", status_code=303)
+        principal, csrf = signed
+        if principal.role is not Role.STAFF:
+            return self.refused(principal, "lab")
+        return page(principal, csrf)
+
+    async def create(
+        self,
+        request: Request,
+        creation: Creation,
+        page: Callable[..., Response],
+        done: Callable[[str], str],
+    ) -> Response:
+        """The POST of a form that creates an aggregate of the signed-in staff member's lab:
+        checked as every post (`posted`), staff of a lab only (else 403), then `creation`'s
+        command written once through `record`. `page(principal, csrf, status, outcome)`
+        shows the form again; `done(new id)` is where a written form goes."""
+        posted = await self.posted(request)
+        if isinstance(posted, Response):
+            return posted
+        principal, csrf, values = posted
+        lab = principal.lab
+        if principal.role is not Role.STAFF or lab is None:
+            return self.refused(principal, "lab")
+        outcome = Outcome(creation.name, values)
+
+        def again(status: int, _state: Any | None = None) -> Response:
+            return page(principal, csrf, status, outcome)
+
+        written = await record(
+            request, principal, creation.action(lab), uuid.uuid4(), outcome, again, lambda: None
+        )
+        if isinstance(written, Response):
+            return written
+        return RedirectResponse(done(str(written.body["id"])), status_code=303)
 
     def page(
         self,
@@ -685,6 +757,7 @@ async def record(
     recorded, or for a domain refusal.
     """
     values = outcome.values
+    services: Services = request.app.state.services
     try:
         command = chosen.build(aggregate_id, values)
         occurred_on = _date(values, chosen.dated_by) if chosen.dated_by else None
@@ -692,7 +765,8 @@ async def record(
     except FieldError as error:
         outcome.errors[error.name] = error.message
         return again(422)
-    services: Services = request.app.state.services
+    if occurred_on is not None and chosen.at_most_today:
+        occurred_on = min(occurred_on, datetime.now(services.settings.zone).date())
     key = values.get("cle", "")[:100] or secrets.token_urlsafe(18)
     kept = {k: v for k, v in values.items() if k not in ("csrf", "cle")}
     try:
@@ -749,93 +823,28 @@ def forms_router(forms: FormPages) -> APIRouter:
     @routes.get("/projets/nouveau")
     async def new_project(request: Request) -> Response:
         """For lab staff: the form that registers a project of their lab."""
-        signed = await forms.signed_in(request)
-        if signed is None:
-            return RedirectResponse("/connexion?suite=/projets/nouveau", status_code=303)
-        principal, csrf = signed
-        if principal.role is not Role.STAFF:
-            return forms.refused(principal, "lab")
-        return forms.new_project_page(principal, csrf)
+        return await forms.create_page(request, forms.new_project_page)
 
     @routes.post("/projets/nouveau")
     async def register_project(request: Request) -> Response:
         """Register a project of the signed-in staff member's lab, once per form."""
-        posted = await forms.posted(request)
-        if isinstance(posted, Response):
-            return posted
-        principal, csrf, values = posted
-        if principal.role is not Role.STAFF or principal.lab is None:
-            return forms.refused(principal, "lab")
-        outcome = Outcome("nouveau", values)
-        try:
-            command = _register_project(principal.lab, values)
-            occurred_on = _date(values, "started_on")
-        except FieldError as error:
-            outcome.errors[error.name] = error.message
-            return forms.new_project_page(principal, csrf, 422, outcome)
-        services: Services = request.app.state.services
-        key = values.get("cle", "")[:100] or secrets.token_urlsafe(18)
-        kept = {k: v for k, v in values.items() if k not in ("csrf", "cle")}
-        try:
-            stored = await run_in_threadpool(
-                _execute,
-                services,
-                request.app.state.idempotency,
-                principal,
-                command,
-                min(occurred_on, datetime.now(forms.zone).date()),
-                None,
-                key,
-                fingerprint("POST", request.url.path, kept),
-            )
-        except (IdempotencyKeyInProgressError, IdempotencyKeyReusedError):
-            outcome.errors[WHOLE_FORM] = "in_progress"
-            return forms.new_project_page(principal, csrf, 409, outcome)
-        except errors.DomainError as error:
-            name = field_for(REGISTER, error)
-            outcome.errors[name] = translate(str(error), FRENCH)
-            return forms.new_project_page(principal, csrf, 409, outcome)
-        return RedirectResponse(f"/projets/{stored.body['id']}/saisie", status_code=303)
+        return await forms.create(
+            request, REGISTER, forms.new_project_page, lambda id_: f"/projets/{id_}/saisie"
+        )
 
     @routes.get("/formations/nouvelle")
     async def new_training(request: Request) -> Response:
         """For lab staff: the form that schedules a training action of their lab."""
-        signed = await forms.signed_in(request)
-        if signed is None:
-            return RedirectResponse("/connexion?suite=/formations/nouvelle", status_code=303)
-        principal, csrf = signed
-        if principal.role is not Role.STAFF:
-            return forms.refused(principal, "lab")
-        return forms.schedule_page(principal, csrf)
+        return await forms.create_page(request, forms.schedule_page)
 
     @routes.post("/formations/nouvelle")
     async def schedule_training(request: Request) -> Response:
         """Schedule a training action of the signed-in staff member's lab, once per form."""
-        posted = await forms.posted(request)
-        if isinstance(posted, Response):
-            return posted
-        principal, csrf, values = posted
-        lab = principal.lab
-        if principal.role is not Role.STAFF or lab is None:
-            return forms.refused(principal, "lab")
-        outcome = Outcome("nouvelle", values)
-        chosen = Action(
-            lambda _id, fields: _schedule_training(lab, fields),
-            dated_by=None,
-            fields=SCHEDULE_FIELDS,
-            versioned=False,
-        )
-
-        def again(status: int, _state: Any | None = None) -> Response:
-            return forms.schedule_page(principal, csrf, status, outcome)
-
-        written = await record(
-            request, principal, chosen, uuid.uuid4(), outcome, again, lambda: None
-        )
-        if isinstance(written, Response):
-            return written
-        return RedirectResponse(
-            f"/formations/{written.body['id']}/saisie?fait=nouvelle", status_code=303
+        return await forms.create(
+            request,
+            SCHEDULE,
+            forms.schedule_page,
+            lambda id_: f"/formations/{id_}/saisie?fait=nouvelle",
         )
 
     @routes.get("/formations/{training_id}/saisie")

@@ -113,6 +113,12 @@ def programme_charts(
     }
 
 
+def campaign_names(programme: Mapping[str, Any]) -> dict[str, str]:
+    """The campaigns' names by slug, as `byCampaign` labels them: every campaign of the
+    listed actions, which the programme of the same filter groups."""
+    return {g["key"]: g["label"] for g in programme.get("byCampaign", []) if g["label"]}
+
+
 def training_router(pages: Pages) -> APIRouter:
     routes = APIRouter(include_in_schema=False)
 
@@ -158,6 +164,7 @@ def training_router(pages: Pages) -> APIRouter:
             statuses=[s.value for s in TrainingStatus],
             programme=data["trainingProgramme"],
             charts=programme_charts(data["trainingProgramme"], lab_names, keep),
+            campaign_names=campaign_names(data["trainingProgramme"]),
             total=found["totalCount"],
             rows=[edge["node"] for edge in found["edges"]],
             next_cursor=found["pageInfo"]["endCursor"]
@@ -198,6 +205,7 @@ def training_router(pages: Pages) -> APIRouter:
             lab_names=lab_names,
             programme=data["trainingProgramme"],
             charts=programme_charts(data["trainingProgramme"], lab_names, keep),
+            campaign_names={found["slug"]: found["name"]},
             list_link=link("/formations", keep),
             rows=[edge["node"] for edge in data["trainings"]["edges"]],
             total=data["trainings"]["totalCount"],
