@@ -97,6 +97,13 @@ SQL_FUNDING = [
     " WHERE f.fiscal_year = :year ORDER BY f.fiscal_year, f.project_id, f.source LIMIT 26",
     "SELECT slug, name FROM rm_labs ORDER BY slug",
 ]
+# The activities page: their count and the latest 25 (+1) with their projects.
+SQL_ACTIVITIES = [
+    "SELECT count(*) FROM rm_activities",
+    "SELECT a.*, p.title, p.lab FROM rm_activities a JOIN rm_projects p ON p.id = a.project_id"
+    " ORDER BY a.held_on DESC, a.project_id DESC, a.activity_id DESC LIMIT 26",
+    "SELECT slug, name FROM rm_labs ORDER BY slug",
+]
 # The milestones page of the overdue ones: their count and a page of 25 (+1) with projects.
 SQL_MILESTONES = [
     f"SELECT count(*) FROM rm_milestones m WHERE {_OVERDUE}",
@@ -232,6 +239,7 @@ def _pages(project_id: str, today: date) -> dict[str, tuple[str, list[str]]]:
         "/projets/{id}/historique": (f"/projets/{project_id}/historique", SQL_HISTORY),
         "/jalons?etat=en-retard": ("/jalons?etat=en-retard", SQL_MILESTONES),
         "/financements?annee=…": (f"/financements?annee={today.year - 1}", SQL_FUNDING),
+        "/activites": ("/activites", SQL_ACTIVITIES),
         "/formations": ("/formations", SQL_TRAINING),
         "/campagnes/{slug}": (f"/campagnes/{CAMPAIGN}", SQL_CAMPAIGN),
         "/comparaison?du=…&au=…": (
