@@ -105,6 +105,7 @@ def test_no_page_has_an_axe_core_wcag_violation(page: Any, server: Server) -> No
         "/comparaison?du=2024-12-31&au=2025-06-30": ("comparaison", None),
         "/jalons?etat=en-retard": ("jalons-en-retard", None),
         "/financements?annee=2025": ("financements", None),
+        "/activites": ("activites", None),
     }
     for path in (
         "/",
