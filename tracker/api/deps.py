@@ -268,6 +268,22 @@ async def write_context(
     key: Annotated[str | None, Depends(idempotency_key)],
 ) -> WriteContext:
     """Bundle the write's context (role checks are the route's own dependencies)."""
+    return _write_context(request, principal, version, key)
+
+
+async def create_context(
+    request: Request,
+    principal: CurrentPrincipal,
+    key: Annotated[str | None, Depends(idempotency_key)],
+) -> WriteContext:
+    """A creation's context: as `write_context`, but a new lab, project or training action
+    has no version yet for `If-Match` to name, so the route neither reads nor lists it."""
+    return _write_context(request, principal, None, key)
+
+
+def _write_context(
+    request: Request, principal: Principal, version: int | None, key: str | None
+) -> WriteContext:
     services = services_of(request)
     store: IdempotencyStore = request.app.state.idempotency
     request_id: str = request.state.request_id
@@ -285,6 +301,7 @@ async def write_context(
 
 
 WriteContextDep = Annotated[WriteContext, Depends(write_context)]
+CreateContextDep = Annotated[WriteContext, Depends(create_context)]
 
 
 async def history_project(

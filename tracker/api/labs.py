@@ -13,6 +13,7 @@ from tracker.api.commands import CommandAnswer, CommandBody, Title, execute
 from tracker.api.deps import (
     AdminPrincipal,
     AppDep,
+    CreateContextDep,
     CurrentPrincipal,
     WriteContextDep,
     require_own_lab,
@@ -67,7 +68,7 @@ def lab_view(lab: Lab) -> LabView:
     responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 503),
 )
 def register_lab(
-    body: RegisterLab, _admin: AdminPrincipal, context: WriteContextDep
+    body: RegisterLab, _admin: AdminPrincipal, context: CreateContextDep
 ) -> JSONResponse:
     """Register a lab under a new slug (admin)."""
     return execute(

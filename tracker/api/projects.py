@@ -28,6 +28,7 @@ from projections.cog import territory_name
 from tracker.api.commands import CommandAnswer, CommandBody, IsoDate, Title, execute
 from tracker.api.deps import (
     AppDep,
+    CreateContextDep,
     CurrentPrincipal,
     ProjectIdPath,
     ServicesDep,
@@ -151,7 +152,7 @@ def project_url(project_id: uuid.UUID | str) -> str:
     responses=CREATE_ERRORS,
 )
 def register_project(
-    body: RegisterProject, principal: StaffPrincipal, context: WriteContextDep
+    body: RegisterProject, principal: StaffPrincipal, context: CreateContextDep
 ) -> JSONResponse:
     """Register a project in the caller's lab (staff of that lab)."""
     require_own_lab(principal, body.lab)

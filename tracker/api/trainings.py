@@ -33,6 +33,7 @@ from tracker.api.commands import CommandAnswer, CommandBody, IsoDate, Title, exe
 from tracker.api.deps import (
     AppDep,
     AuditorPrincipal,
+    CreateContextDep,
     CurrentPrincipal,
     ServicesDep,
     StaffPrincipal,
@@ -197,7 +198,7 @@ WritableTraining = Annotated[UUID, Depends(writable_training)]
     responses=CREATE_ERRORS,
 )
 def schedule_training(
-    slug: LabSlug, body: ScheduleTraining, principal: StaffPrincipal, context: WriteContextDep
+    slug: LabSlug, body: ScheduleTraining, principal: StaffPrincipal, context: CreateContextDep
 ) -> JSONResponse:
     """Schedule a training action of the lab (staff of that lab); the answer's `training_id`
     names it."""
