@@ -34,10 +34,12 @@ import contextlib
 import fcntl
 import gc
 import hashlib
+import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,6 +62,7 @@ from projections.training import TrainingProjection
 from projections.training_timeline import TrainingTimelineProjection
 from projections.view import ReadModelView, now_utc, utc
 from tracker.application.services import Services
+from tracker.config.settings import Settings
 from tracker.schema.event_store import APPLICATION_NAME, EVENTS_TABLE
 from tracker.schema.metadata import NAMING_CONVENTION
 from tracker.schema.read_models import projection_tracking
@@ -86,6 +89,12 @@ REBUILD_BATCH_SIZE = 5000
 # commit and hold no cycles; at the default thresholds (700, 10, 10) the collector walked
 # them again and again: a quarter of a rebuild's CPU (docs/benchmarks.md).
 REBUILD_GC_THRESHOLDS = (50_000, 20, 100)
+# On PostgreSQL, a rebuild of at least this many events replays its groups of projections
+# (a projection and the one feeding it stay together) in as many processes as there are
+# cores, up to one per group: the replay is CPU-bound Python, one core per process. Below
+# it, starting a process (importing tracker, ~1 CPU-second) costs more than it saves.
+# SQLite takes one writer at a time (a batch holds the write lock): one process there.
+REBUILD_PARALLEL_EVENTS = 50_000
 # The role lock of `tracker serve --workers N` (BackgroundRole), and how often a process
 # without it tries to take it over.
 ROLE_LOCK_NAME = "serve-background-role"
@@ -760,6 +769,7 @@ def rebuild_all(
     check: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
     batch_size: int | None = None,
+    processes: int | None = None,
 ) -> list[RebuildResult]:
     """`rebuild` several projections over one replay of the log.
 
@@ -770,6 +780,11 @@ def rebuild_all(
     (`ReadModelProjection.fed_by`, the timeline by the portfolio) reads what that one's
     handlers did to its rows, event by event, instead of running them again. `batch_size`
     (events per transaction) defaults to `REBUILD_BATCH_SIZE`.
+
+    On PostgreSQL the shadow replay runs in up to `processes` processes (by default one
+    per core when the log holds `REBUILD_PARALLEL_EVENTS` or more), each replaying its own
+    groups of projections (`replay_groups`) with one read of the log of its own; the
+    catch-ups and swaps stay in this process, one after the other, as before.
     """
     started = time.perf_counter()
     plans = [(cls, shadow_tables(cls), f"{cls.name}{SHADOW_SUFFIX}") for cls in projection_classes]
@@ -783,18 +798,43 @@ def rebuild_all(
                 for shadow in shadows.values():
                     shadow.create(connection)
         batch_size = batch_size or max(REBUILD_BATCH_SIZE, services.settings.projection_batch_size)
-        workers = [
-            ProjectionWorker(
+        head = head_position(services)
+        groups = replay_groups(
+            projection_classes, _replay_processes(services, head, len(plans), processes)
+        )
+        children: list[tuple[list[str], Future[list[int]]]] = []
+        with contextlib.ExitStack() as stack:
+            if len(groups) > 1:
+                # Spawned, not forked: a fork would share this process's open connections.
+                pool = stack.enter_context(
+                    ProcessPoolExecutor(
+                        len(groups) - 1, mp_context=multiprocessing.get_context("spawn")
+                    )
+                )
+                for group in groups[1:]:
+                    names = [cls.name for cls in group]
+                    children.append(
+                        (names, pool.submit(_replay_apart, services.settings, names, batch_size))
+                    )
+            mine = [
+                ProjectionWorker(
+                    services, cls, tracking_name=shadow_name, tables=shadows, batch_size=batch_size
+                )
+                for cls, shadows, shadow_name in plans
+                if cls in groups[0]
+            ]
+            _feed(mine)
+            on_batch = (lambda p: on_progress(p, head)) if on_progress else None
+            replayed = dict(
+                zip([cls.name for cls in groups[0]], _replay(mine, on_batch), strict=True)
+            )
+            for names, child in children:
+                replayed.update(zip(names, child.result(), strict=True))
+        for cls, shadows, shadow_name in plans:
+            worker = ProjectionWorker(
                 services, cls, tracking_name=shadow_name, tables=shadows, batch_size=batch_size
             )
-            for cls, shadows, shadow_name in plans
-        ]
-        _feed(workers)
-        head = head_position(services)
-        replayed = _replay(workers, (lambda p: on_progress(p, head)) if on_progress else None)
-        for (cls, shadows, shadow_name), worker, events in zip(
-            plans, workers, replayed, strict=True
-        ):
+            events = replayed[cls.name]
             with locked_transaction(services, cls.name) as connection:
                 events += worker.catch_up_in(connection)
                 position = read_position(connection, shadow_name)
@@ -822,6 +862,65 @@ def rebuild_all(
         for _, shadows, shadow_name in plans:
             _drop_shadows(services, shadows, shadow_name)
     return results
+
+
+def replay_groups(
+    projection_classes: Sequence[type[ReadModelProjection]], processes: int
+) -> list[list[type[ReadModelProjection]]]:
+    """The projections split for `processes` replays: a projection stays with the one that
+    feeds it (`fed_by`), the first group (this process's) holds the first projection's,
+    and the other groups are dealt to the other processes in turn."""
+    linked: list[list[type[ReadModelProjection]]] = []
+    for cls in projection_classes:
+        home = next((g for g in linked if cls.fed_by is not None and cls.fed_by in g), None)
+        if home is None:
+            linked.append([cls])
+        else:
+            home.append(cls)
+    count = max(1, min(processes, len(linked)))
+    groups: list[list[type[ReadModelProjection]]] = [[] for _ in range(count)]
+    groups[0] = linked[0] if linked else []
+    for index, group in enumerate(linked[1:]):
+        groups[1 + index % (count - 1) if count > 1 else 0].extend(group)
+    # Each process replays its projections in the order asked (a feeder before the fed).
+    order = {cls: i for i, cls in enumerate(projection_classes)}
+    return [sorted(g, key=order.__getitem__) for g in groups if g]
+
+
+def _replay_processes(
+    services: Services, head: int, projections: int, processes: int | None
+) -> int:
+    """How many processes replay: one on SQLite, `processes` if given, else one per core
+    (up to one per projection) for a log of `REBUILD_PARALLEL_EVENTS` or more."""
+    if services.settings.is_sqlite or projections < 2:
+        return 1
+    if processes is not None:
+        return max(1, processes)
+    if head < REBUILD_PARALLEL_EVENTS:
+        return 1
+    return min(projections, len(os.sched_getaffinity(0)))
+
+
+def _replay_apart(settings: Settings, names: Sequence[str], batch_size: int) -> list[int]:
+    """In a process of its own: replay the named projections into their shadows (created
+    by the caller); the events each applied."""
+    gc.set_threshold(*REBUILD_GC_THRESHOLDS)
+    services = Services.open(settings, adopt_signing_key=False)
+    try:
+        workers = [
+            ProjectionWorker(
+                services,
+                cls,
+                tracking_name=f"{cls.name}{SHADOW_SUFFIX}",
+                tables=shadow_tables(cls),
+                batch_size=batch_size,
+            )
+            for cls in map(projection_named, names)
+        ]
+        _feed(workers)
+        return _replay(workers, None)
+    finally:
+        services.close()
 
 
 def _feed(workers: Sequence[ProjectionWorker]) -> None:
