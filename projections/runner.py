@@ -781,10 +781,13 @@ def rebuild_all(
     handlers did to its rows, event by event, instead of running them again. `batch_size`
     (events per transaction) defaults to `REBUILD_BATCH_SIZE`.
 
-    On PostgreSQL the shadow replay runs in up to `processes` processes (by default one
-    per core when the log holds `REBUILD_PARALLEL_EVENTS` or more), each replaying its own
-    groups of projections (`replay_groups`) with one read of the log of its own; the
-    catch-ups and swaps stay in this process, one after the other, as before.
+    On PostgreSQL the projections are rebuilt in up to `processes` processes at once (by
+    default one per core when the log holds `REBUILD_PARALLEL_EVENTS` events or more):
+    each process replays its own group of projections (`replay_groups`; a fed projection
+    stays beside its feeder) with a read of the log of its own, then catches up and swaps
+    (or compares) each of them as above. This process keeps the first group and reports
+    its progress; the others are spawned (the caller's main module must be importable
+    without side effects, as `multiprocessing` requires).
     """
     started = time.perf_counter()
     plans = [(cls, shadow_tables(cls), f"{cls.name}{SHADOW_SUFFIX}") for cls in projection_classes]
@@ -802,7 +805,7 @@ def rebuild_all(
         groups = replay_groups(
             projection_classes, _replay_processes(services, head, len(plans), processes)
         )
-        children: list[tuple[list[str], Future[list[int]]]] = []
+        rebuilt: list[Future[list[RebuildResult]]] = []
         with contextlib.ExitStack() as stack:
             if len(groups) > 1:
                 # Spawned, not forked: a fork would share this process's open connections.
@@ -811,57 +814,112 @@ def rebuild_all(
                         len(groups) - 1, mp_context=multiprocessing.get_context("spawn")
                     )
                 )
-                for group in groups[1:]:
-                    names = [cls.name for cls in group]
-                    children.append(
-                        (names, pool.submit(_replay_apart, services.settings, names, batch_size))
+                rebuilt = [
+                    pool.submit(
+                        _rebuild_apart,
+                        services.settings,
+                        [cls.name for cls in group],
+                        check=check,
+                        batch_size=batch_size,
+                        head=head,
+                        started=started,
                     )
-            mine = [
-                ProjectionWorker(
-                    services, cls, tracking_name=shadow_name, tables=shadows, batch_size=batch_size
-                )
-                for cls, shadows, shadow_name in plans
-                if cls in groups[0]
-            ]
-            _feed(mine)
-            on_batch = (lambda p: on_progress(p, head)) if on_progress else None
-            replayed = dict(
-                zip([cls.name for cls in groups[0]], _replay(mine, on_batch), strict=True)
+                    for group in groups[1:]
+                ]
+            results = _rebuild_group(
+                services,
+                [plan for plan in plans if plan[0] in groups[0]],
+                check=check,
+                batch_size=batch_size,
+                head=head,
+                started=started,
+                on_progress=on_progress,
             )
-            for names, child in children:
-                replayed.update(zip(names, child.result(), strict=True))
-        for cls, shadows, shadow_name in plans:
-            worker = ProjectionWorker(
-                services, cls, tracking_name=shadow_name, tables=shadows, batch_size=batch_size
-            )
-            events = replayed[cls.name]
-            with locked_transaction(services, cls.name) as connection:
-                events += worker.catch_up_in(connection)
-                position = read_position(connection, shadow_name)
-                differences: list[Difference] = []
-                if check:
-                    ProjectionWorker(services, cls).catch_up_in(connection)
-                    differences = compare(connection, shadows)
-                else:
-                    _swap(connection, shadows, cls.name, position)
-            _drop_shadows(services, shadows, shadow_name)
-            if on_progress is not None:
-                on_progress(position, max(head, position))
-            results.append(
-                RebuildResult(
-                    name=cls.name,
-                    position=position,
-                    events=events,
-                    swapped=not check,
-                    differences=differences,
-                    seconds=time.perf_counter() - started,
-                )
-            )
+            for child in rebuilt:
+                results += child.result()
+        order = {cls.name: index for index, cls in enumerate(projection_classes)}
+        results.sort(key=lambda result: order[result.name])
     finally:
         gc.set_threshold(*thresholds)
         for _, shadows, shadow_name in plans:
             _drop_shadows(services, shadows, shadow_name)
     return results
+
+
+Plan = tuple[type[ReadModelProjection], dict[sa.Table, sa.Table], str]
+
+
+def _rebuild_group(
+    services: Services,
+    plans: Sequence[Plan],
+    *,
+    check: bool,
+    batch_size: int,
+    head: int,
+    started: float,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> list[RebuildResult]:
+    """Replay the log once into these projections' shadows (created already), then catch
+    each up and swap it in (or compare it) under its own lock, one after the other."""
+    workers = [
+        ProjectionWorker(
+            services, cls, tracking_name=shadow_name, tables=shadows, batch_size=batch_size
+        )
+        for cls, shadows, shadow_name in plans
+    ]
+    _feed(workers)
+    replayed = _replay(workers, (lambda p: on_progress(p, head)) if on_progress else None)
+    results: list[RebuildResult] = []
+    for (cls, shadows, shadow_name), worker, events in zip(plans, workers, replayed, strict=True):
+        with locked_transaction(services, cls.name) as connection:
+            events += worker.catch_up_in(connection)
+            position = read_position(connection, shadow_name)
+            differences: list[Difference] = []
+            if check:
+                ProjectionWorker(services, cls).catch_up_in(connection)
+                differences = compare(connection, shadows)
+            else:
+                _swap(connection, shadows, cls.name, position)
+        _drop_shadows(services, shadows, shadow_name)
+        if on_progress is not None:
+            on_progress(position, max(head, position))
+        results.append(
+            RebuildResult(
+                name=cls.name,
+                position=position,
+                events=events,
+                swapped=not check,
+                differences=differences,
+                # The monotonic clock is the machine's: a child's figure counts from the
+                # caller's start too.
+                seconds=time.perf_counter() - started,
+            )
+        )
+    return results
+
+
+def _rebuild_apart(
+    settings: Settings,
+    names: Sequence[str],
+    *,
+    check: bool,
+    batch_size: int,
+    head: int,
+    started: float,
+) -> list[RebuildResult]:
+    """`_rebuild_group` in a process of its own, for the named projections."""
+    gc.set_threshold(*REBUILD_GC_THRESHOLDS)
+    services = Services.open(settings, adopt_signing_key=False)
+    try:
+        plans = [
+            (cls, shadow_tables(cls), f"{cls.name}{SHADOW_SUFFIX}")
+            for cls in map(projection_named, names)
+        ]
+        return _rebuild_group(
+            services, plans, check=check, batch_size=batch_size, head=head, started=started
+        )
+    finally:
+        services.close()
 
 
 def replay_groups(
@@ -899,28 +957,6 @@ def _replay_processes(
     if head < REBUILD_PARALLEL_EVENTS:
         return 1
     return min(projections, len(os.sched_getaffinity(0)))
-
-
-def _replay_apart(settings: Settings, names: Sequence[str], batch_size: int) -> list[int]:
-    """In a process of its own: replay the named projections into their shadows (created
-    by the caller); the events each applied."""
-    gc.set_threshold(*REBUILD_GC_THRESHOLDS)
-    services = Services.open(settings, adopt_signing_key=False)
-    try:
-        workers = [
-            ProjectionWorker(
-                services,
-                cls,
-                tracking_name=f"{cls.name}{SHADOW_SUFFIX}",
-                tables=shadow_tables(cls),
-                batch_size=batch_size,
-            )
-            for cls in map(projection_named, names)
-        ]
-        _feed(workers)
-        return _replay(workers, None)
-    finally:
-        services.close()
 
 
 def _feed(workers: Sequence[ProjectionWorker]) -> None:
