@@ -707,13 +707,20 @@ class RebuildResult:
 
 
 def shadow_tables(projection_class: type[ReadModelProjection]) -> dict[sa.Table, sa.Table]:
-    """A copy of each of the projection's tables, named `<table>__shadow`."""
+    """A copy of each of the projection's tables, named `<table>__shadow`, with its keys
+    and constraints but no secondary index.
+
+    A replay reads its shadows only by primary key (a batch loads partitions: the key's
+    first column), and a swap copies them whole: an index there would be kept up at every
+    insert for nothing (the live table's own are kept up by the swap's copy).
+    """
     shadow_metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     shadows: dict[sa.Table, sa.Table] = {}
     for table in projection_class.tables:
         shadow = table.to_metadata(shadow_metadata, name=f"{table.name}{SHADOW_SUFFIX}")
         # The copy keeps the primary key's explicit name, which must be unique per schema.
         shadow.primary_key.name = f"pk_{shadow.name}"
+        shadow.indexes.clear()
         shadows[table] = shadow
     return shadows
 
