@@ -27,7 +27,6 @@ import argparse
 import contextlib
 import math
 import os
-import resource
 import tempfile
 import time
 import uuid
@@ -39,6 +38,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 
+from bench.common import cpu_seconds
 from bench.projections import executemany_floor
 from domain.lab import Lab
 from domain.meta import Meta
@@ -160,12 +160,6 @@ def database(backend: str) -> Iterator[str]:
     finally:
         with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def cpu_seconds() -> float:
-    """CPU time of this process and of its children that ended (the replay processes)."""
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def measure(backend: str, events: int, profile: str | None) -> dict[str, Any]:
