@@ -789,7 +789,8 @@ def rebuild_all(
     (events per transaction) defaults to `REBUILD_BATCH_SIZE`.
 
     On PostgreSQL the projections are rebuilt in up to `processes` processes at once (by
-    default one per core when the log holds `REBUILD_PARALLEL_EVENTS` events or more):
+    default, when the log holds `REBUILD_PARALLEL_EVENTS` events or more, the
+    `rebuild_processes` setting, else one per core):
     each process replays its own group of projections (`replay_groups`; a fed projection
     stays beside its feeder) with a read of the log of its own, then catches up and swaps
     (or compares) each of them as above. This process keeps the first group and reports
@@ -955,15 +956,17 @@ def replay_groups(
 def _replay_processes(
     services: Services, head: int, projections: int, processes: int | None
 ) -> int:
-    """How many processes replay: one on SQLite, `processes` if given, else one per core
-    (up to one per projection) for a log of `REBUILD_PARALLEL_EVENTS` or more."""
+    """How many processes replay: one on SQLite, `processes` if given, else for a log of
+    `REBUILD_PARALLEL_EVENTS` or more the `rebuild_processes` setting or one per core (up
+    to one per projection)."""
     if services.settings.is_sqlite or projections < 2:
         return 1
     if processes is not None:
         return max(1, processes)
     if head < REBUILD_PARALLEL_EVENTS:
         return 1
-    return min(projections, len(os.sched_getaffinity(0)))
+    chosen = services.settings.rebuild_processes or len(os.sched_getaffinity(0))
+    return min(projections, chosen)
 
 
 def _feed(workers: Sequence[ProjectionWorker]) -> None:
