@@ -147,19 +147,12 @@ def _copy(connection: Connection, table: sa.Table, rows: list[Row]) -> None:
             copy.write_row(record)
 
 
-# How `_write_many` converts a column's values: through its processor each time (PLAIN),
-# once per object (JSON: lists shared by a twin's rows and the live row they copy), or once
-# per value (MEMO: dates and datetimes, a few distinct values repeated over thousands of
-# rows, whose text costs ~10-20 times a dict lookup). A datetime is remembered with its
-# zone: equal instants in two zones are written as two texts, as the processor writes them.
-PLAIN, JSON, MEMO = 0, 1, 2
-
 # Per (table, statement kind, dialect): the compiled statement, a getter of a row's values
 # in its parameters' order, and the positions of those that need a bind processor (with it,
-# and how its values are converted).
+# and whether the column holds JSON).
 _compiled: dict[
     tuple[sa.Table, str, str],
-    tuple[str, Callable[[Row], Any], list[tuple[int, Callable[[Any], Any], int]]],
+    tuple[str, Callable[[Row], Any], list[tuple[int, Callable[[Any], Any], bool]]],
 ] = {}
 
 
@@ -172,7 +165,7 @@ def _write_many(connection: Connection, table: sa.Table, rows: list[Row], kind: 
     needs it goes through its type's own bind processor (or one that writes the same text
     faster, `_processor`) in one tight loop. A JSON value is serialised once per object: a
     twin's rows share their lists with the live row they copy, and nothing changes them
-    meanwhile; a date or datetime once per value (in one call: the texts are then dropped).
+    meanwhile.
     """
     dialect = connection.dialect
     cached = _compiled.get((table, kind, dialect.name))
@@ -183,38 +176,20 @@ def _write_many(connection: Connection, table: sa.Table, rows: list[Row], kind: 
         columns = {c.key: c for c in table.columns}
         processed = []
         for index, name in enumerate(names):
-            type_ = columns[name].type
-            process = _processor(type_, dialect)
+            process = _processor(columns[name].type, dialect)
             if process is not None:
-                how = (
-                    JSON
-                    if isinstance(type_, sa.JSON)
-                    else MEMO
-                    if process in (_iso_date, _iso_datetime)
-                    else PLAIN
-                )
-                processed.append((index, process, how))
+                processed.append((index, process, isinstance(columns[name].type, sa.JSON)))
         getter = operator.itemgetter(*names)
         values_of = getter if len(names) > 1 else (lambda row: (getter(row),))
         cached = _compiled[(table, kind, dialect.name)] = (str(compiled), values_of, processed)
     statement, values_of, processed = cached
     texts: dict[int, Any] = {}
-    memos: dict[int, dict[Any, Any]] = {index: {} for index, _, how in processed if how == MEMO}
     values: list[tuple[Any, ...]] = []
     for row in rows:
         record = list(values_of(row))
-        for index, process, how in processed:
+        for index, process, is_json in processed:
             value = record[index]
-            if value is None:
-                record[index] = process(value)
-            elif how == MEMO:
-                memo = memos[index]
-                key = (value, value.tzinfo) if type(value) is datetime else value
-                text = memo.get(key)
-                if text is None:
-                    text = memo[key] = process(value)
-                record[index] = text
-            elif how == JSON:
+            if is_json and value is not None:
                 text = texts.get(id(value))
                 if text is None:
                     text = texts[id(value)] = process(value)
