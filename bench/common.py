@@ -12,6 +12,7 @@ import contextlib
 import importlib.metadata
 import os
 import platform
+import resource
 import statistics
 import sys
 import time
@@ -95,6 +96,13 @@ def open_services(url: str, **overrides: Any) -> Iterator[Services]:
         yield services
     finally:
         services.close()
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its children that ended (a PostgreSQL rebuild's
+    replay processes): what a rate per CPU-second divides by."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def percentile(samples: list[float], q: float) -> float:

@@ -12,8 +12,9 @@ then on the same database:
 - rebuild_all: `projections.runner.rebuild_all`, every projection over one replay.
 
 A rate is the log's events divided by the time all projections took (each projection
-applies every event); it is also given per CPU-second of this process (the database
-server's own time excluded), which a machine shared with other work disturbs less. The
+applies every event); it is also given per CPU-second of this process and of the replay
+processes it started (`rebuild_all` on PostgreSQL; the database server's own time
+excluded), which a machine shared with other work disturbs less. The
 floor is one SQLAlchemy Core `executemany` of as many feed-shaped rows in one transaction.
 SQLite runs in a temporary directory; PostgreSQL in a fresh database created on
 TRACKER_BENCH_POSTGRES_URL (default postgres@127.0.0.1:5432) and dropped at the end.
@@ -37,6 +38,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 
+from bench.common import cpu_seconds
 from bench.projections import executemany_floor
 from domain.lab import Lab
 from domain.meta import Meta
@@ -171,11 +173,11 @@ def measure(backend: str, events: int, profile: str | None) -> dict[str, Any]:
             written = time.perf_counter() - started
             floor = executemany_floor(services, head)
 
-            started, cpu = time.perf_counter(), time.process_time()
+            started, cpu = time.perf_counter(), cpu_seconds()
             for projection in PROJECTIONS:
                 ProjectionWorker(services, projection).run_until_caught_up()
             catch_up = time.perf_counter() - started
-            catch_up_cpu = time.process_time() - cpu
+            catch_up_cpu = cpu_seconds() - cpu
 
             profiler: Any = None
             if profile:
@@ -183,16 +185,16 @@ def measure(backend: str, events: int, profile: str | None) -> dict[str, Any]:
 
                 profiler = Profiler()
                 profiler.start()
-            started, cpu = time.perf_counter(), time.process_time()
+            started, cpu = time.perf_counter(), cpu_seconds()
             results = [rebuild(services, projection) for projection in PROJECTIONS]
             rebuilt = time.perf_counter() - started
-            rebuilt_cpu = time.process_time() - cpu
+            rebuilt_cpu = cpu_seconds() - cpu
             together = together_cpu = math.nan
             if rebuild_all is not None:
-                started, cpu = time.perf_counter(), time.process_time()
+                started, cpu = time.perf_counter(), cpu_seconds()
                 rebuild_all(services, PROJECTIONS)
                 together = time.perf_counter() - started
-                together_cpu = time.process_time() - cpu
+                together_cpu = cpu_seconds() - cpu
             if profiler is not None:
                 profiler.stop()
                 Path(f"{profile}.{backend}.txt").write_text(
@@ -233,8 +235,8 @@ def main() -> None:
             f"catch-up {figures['catch_up_events_per_s']:>8,.0f}/s  "
             f"rebuild {figures['rebuild_events_per_s']:>8,.0f}/s {figures['rebuild_seconds']}  "
             f"rebuild_all {figures['rebuild_all_events_per_s']:>8,.0f}/s  "
-            f"floor {figures['floor_rows_per_s']:>8,.0f} rows/s  |  per CPU-second of this "
-            f"process: catch-up {figures['catch_up_events_per_cpu_s']:,.0f}, "
+            f"floor {figures['floor_rows_per_s']:>8,.0f} rows/s  |  per CPU-second of the bench's "
+            f"processes: catch-up {figures['catch_up_events_per_cpu_s']:,.0f}, "
             f"rebuild {figures['rebuild_events_per_cpu_s']:,.0f}, "
             f"rebuild_all {figures['rebuild_all_events_per_cpu_s']:,.0f}  "
             f"(load average {figures['load_average']:.1f})",

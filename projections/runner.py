@@ -34,10 +34,12 @@ import contextlib
 import fcntl
 import gc
 import hashlib
+import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,6 +62,7 @@ from projections.training import TrainingProjection
 from projections.training_timeline import TrainingTimelineProjection
 from projections.view import ReadModelView, now_utc, utc
 from tracker.application.services import Services
+from tracker.config.settings import Settings
 from tracker.schema.event_store import APPLICATION_NAME, EVENTS_TABLE
 from tracker.schema.metadata import NAMING_CONVENTION
 from tracker.schema.read_models import projection_tracking
@@ -86,6 +89,12 @@ REBUILD_BATCH_SIZE = 5000
 # commit and hold no cycles; at the default thresholds (700, 10, 10) the collector walked
 # them again and again: a quarter of a rebuild's CPU (docs/benchmarks.md).
 REBUILD_GC_THRESHOLDS = (50_000, 20, 100)
+# On PostgreSQL, a rebuild of at least this many events replays its groups of projections
+# (a projection and the one feeding it stay together) in as many processes as there are
+# cores, up to one per group: the replay is CPU-bound Python, one core per process. Below
+# it, starting a process (importing tracker, ~1 CPU-second) costs more than it saves.
+# SQLite takes one writer at a time (a batch holds the write lock): one process there.
+REBUILD_PARALLEL_EVENTS = 50_000
 # The role lock of `tracker serve --workers N` (BackgroundRole), and how often a process
 # without it tries to take it over.
 ROLE_LOCK_NAME = "serve-background-role"
@@ -698,13 +707,20 @@ class RebuildResult:
 
 
 def shadow_tables(projection_class: type[ReadModelProjection]) -> dict[sa.Table, sa.Table]:
-    """A copy of each of the projection's tables, named `<table>__shadow`."""
+    """A copy of each of the projection's tables, named `<table>__shadow`, with its keys
+    and constraints but no secondary index.
+
+    A replay reads its shadows only by primary key (a batch loads partitions: the key's
+    first column), and a swap copies them whole: an index there would be kept up at every
+    insert for nothing (the live table's own are kept up by the swap's copy).
+    """
     shadow_metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     shadows: dict[sa.Table, sa.Table] = {}
     for table in projection_class.tables:
         shadow = table.to_metadata(shadow_metadata, name=f"{table.name}{SHADOW_SUFFIX}")
         # The copy keeps the primary key's explicit name, which must be unique per schema.
         shadow.primary_key.name = f"pk_{shadow.name}"
+        shadow.indexes.clear()
         shadows[table] = shadow
     return shadows
 
@@ -760,6 +776,7 @@ def rebuild_all(
     check: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
     batch_size: int | None = None,
+    processes: int | None = None,
 ) -> list[RebuildResult]:
     """`rebuild` several projections over one replay of the log.
 
@@ -770,6 +787,15 @@ def rebuild_all(
     (`ReadModelProjection.fed_by`, the timeline by the portfolio) reads what that one's
     handlers did to its rows, event by event, instead of running them again. `batch_size`
     (events per transaction) defaults to `REBUILD_BATCH_SIZE`.
+
+    On PostgreSQL the projections are rebuilt in up to `processes` processes at once (by
+    default, when the log holds `REBUILD_PARALLEL_EVENTS` events or more, the
+    `rebuild_processes` setting, else one per core):
+    each process replays its own group of projections (`replay_groups`; a fed projection
+    stays beside its feeder) with a read of the log of its own, then catches up and swaps
+    (or compares) each of them as above. This process keeps the first group and reports
+    its progress; the others are spawned (the caller's main module must be importable
+    without side effects, as `multiprocessing` requires).
     """
     started = time.perf_counter()
     plans = [(cls, shadow_tables(cls), f"{cls.name}{SHADOW_SUFFIX}") for cls in projection_classes]
@@ -783,45 +809,164 @@ def rebuild_all(
                 for shadow in shadows.values():
                     shadow.create(connection)
         batch_size = batch_size or max(REBUILD_BATCH_SIZE, services.settings.projection_batch_size)
-        workers = [
-            ProjectionWorker(
-                services, cls, tracking_name=shadow_name, tables=shadows, batch_size=batch_size
-            )
-            for cls, shadows, shadow_name in plans
-        ]
-        _feed(workers)
         head = head_position(services)
-        replayed = _replay(workers, (lambda p: on_progress(p, head)) if on_progress else None)
-        for (cls, shadows, shadow_name), worker, events in zip(
-            plans, workers, replayed, strict=True
-        ):
-            with locked_transaction(services, cls.name) as connection:
-                events += worker.catch_up_in(connection)
-                position = read_position(connection, shadow_name)
-                differences: list[Difference] = []
-                if check:
-                    ProjectionWorker(services, cls).catch_up_in(connection)
-                    differences = compare(connection, shadows)
-                else:
-                    _swap(connection, shadows, cls.name, position)
-            _drop_shadows(services, shadows, shadow_name)
-            if on_progress is not None:
-                on_progress(position, max(head, position))
-            results.append(
-                RebuildResult(
-                    name=cls.name,
-                    position=position,
-                    events=events,
-                    swapped=not check,
-                    differences=differences,
-                    seconds=time.perf_counter() - started,
+        groups = replay_groups(
+            projection_classes, _replay_processes(services, head, len(plans), processes)
+        )
+        rebuilt: list[Future[list[RebuildResult]]] = []
+        with contextlib.ExitStack() as stack:
+            if len(groups) > 1:
+                # Spawned, not forked: a fork would share this process's open connections.
+                pool = stack.enter_context(
+                    ProcessPoolExecutor(
+                        len(groups) - 1, mp_context=multiprocessing.get_context("spawn")
+                    )
                 )
+                rebuilt = [
+                    pool.submit(
+                        _rebuild_apart,
+                        services.settings,
+                        [cls.name for cls in group],
+                        check=check,
+                        batch_size=batch_size,
+                        head=head,
+                        started=started,
+                    )
+                    for group in groups[1:]
+                ]
+            results = _rebuild_group(
+                services,
+                [plan for plan in plans if plan[0] in groups[0]],
+                check=check,
+                batch_size=batch_size,
+                head=head,
+                started=started,
+                on_progress=on_progress,
             )
+            for child in rebuilt:
+                results += child.result()
+        order = {cls.name: index for index, cls in enumerate(projection_classes)}
+        results.sort(key=lambda result: order[result.name])
     finally:
         gc.set_threshold(*thresholds)
         for _, shadows, shadow_name in plans:
             _drop_shadows(services, shadows, shadow_name)
     return results
+
+
+Plan = tuple[type[ReadModelProjection], dict[sa.Table, sa.Table], str]
+
+
+def _rebuild_group(
+    services: Services,
+    plans: Sequence[Plan],
+    *,
+    check: bool,
+    batch_size: int,
+    head: int,
+    started: float,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> list[RebuildResult]:
+    """Replay the log once into these projections' shadows (created already), then catch
+    each up and swap it in (or compare it) under its own lock, one after the other."""
+    workers = [
+        ProjectionWorker(
+            services, cls, tracking_name=shadow_name, tables=shadows, batch_size=batch_size
+        )
+        for cls, shadows, shadow_name in plans
+    ]
+    _feed(workers)
+    replayed = _replay(workers, (lambda p: on_progress(p, head)) if on_progress else None)
+    results: list[RebuildResult] = []
+    for (cls, shadows, shadow_name), worker, events in zip(plans, workers, replayed, strict=True):
+        with locked_transaction(services, cls.name) as connection:
+            events += worker.catch_up_in(connection)
+            position = read_position(connection, shadow_name)
+            differences: list[Difference] = []
+            if check:
+                ProjectionWorker(services, cls).catch_up_in(connection)
+                differences = compare(connection, shadows)
+            else:
+                _swap(connection, shadows, cls.name, position)
+        _drop_shadows(services, shadows, shadow_name)
+        if on_progress is not None:
+            on_progress(position, max(head, position))
+        results.append(
+            RebuildResult(
+                name=cls.name,
+                position=position,
+                events=events,
+                swapped=not check,
+                differences=differences,
+                # The monotonic clock is the machine's: a child's figure counts from the
+                # caller's start too.
+                seconds=time.perf_counter() - started,
+            )
+        )
+    return results
+
+
+def _rebuild_apart(
+    settings: Settings,
+    names: Sequence[str],
+    *,
+    check: bool,
+    batch_size: int,
+    head: int,
+    started: float,
+) -> list[RebuildResult]:
+    """`_rebuild_group` in a process of its own, for the named projections."""
+    gc.set_threshold(*REBUILD_GC_THRESHOLDS)
+    services = Services.open(settings, adopt_signing_key=False)
+    try:
+        plans = [
+            (cls, shadow_tables(cls), f"{cls.name}{SHADOW_SUFFIX}")
+            for cls in map(projection_named, names)
+        ]
+        return _rebuild_group(
+            services, plans, check=check, batch_size=batch_size, head=head, started=started
+        )
+    finally:
+        services.close()
+
+
+def replay_groups(
+    projection_classes: Sequence[type[ReadModelProjection]], processes: int
+) -> list[list[type[ReadModelProjection]]]:
+    """The projections split for `processes` replays: a projection stays with the one that
+    feeds it (`fed_by`), the first group (this process's) holds the first projection's,
+    and the other groups are dealt to the other processes in turn."""
+    linked: list[list[type[ReadModelProjection]]] = []
+    for cls in projection_classes:
+        home = next((g for g in linked if cls.fed_by is not None and cls.fed_by in g), None)
+        if home is None:
+            linked.append([cls])
+        else:
+            home.append(cls)
+    count = max(1, min(processes, len(linked)))
+    groups: list[list[type[ReadModelProjection]]] = [[] for _ in range(count)]
+    groups[0] = linked[0] if linked else []
+    for index, group in enumerate(linked[1:]):
+        groups[1 + index % (count - 1) if count > 1 else 0].extend(group)
+    # Each process replays its projections in the order asked (a feeder before the fed).
+    order = {cls: i for i, cls in enumerate(projection_classes)}
+    return [sorted(g, key=order.__getitem__) for g in groups if g]
+
+
+def _replay_processes(
+    services: Services, head: int, projections: int, processes: int | None
+) -> int:
+    """How many processes replay: one on SQLite, `processes` if given, else for a log of
+    `REBUILD_PARALLEL_EVENTS` or more the `rebuild_processes` setting or one per core (up
+    to one per projection)."""
+    if services.settings.is_sqlite or projections < 2:
+        return 1
+    if processes is not None:
+        return max(1, processes)
+    if head < REBUILD_PARALLEL_EVENTS:
+        return 1
+    chosen = services.settings.rebuild_processes or len(os.sched_getaffinity(0))
+    return min(projections, chosen)
 
 
 def _feed(workers: Sequence[ProjectionWorker]) -> None:

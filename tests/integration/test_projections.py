@@ -34,6 +34,7 @@ from projections.runner import (
     committed_positions,
     head_position,
     rebuild,
+    rebuild_all,
     start_background_projector,
     status,
     wait_for_position,
@@ -253,6 +254,27 @@ def test_check_reports_a_corrupted_row_and_a_rebuild_repairs_it(
     assert project_row(services, project_id)["title"] == "Villages du futur"
     assert rebuild(services, PortfolioProjection, check=True).differences == []
     assert committed_positions(services)["portfolio"] == result.position
+
+
+def test_a_rebuild_replayed_in_two_processes_finds_what_the_live_projections_hold(
+    services: Services, application: TrackerApplication
+) -> None:
+    # On PostgreSQL the activity feed and the training projections replay in a spawned
+    # process while this one replays the portfolio and the timeline it feeds; then each
+    # is compared (and, second time round, swapped) here. SQLite replays in one process.
+    project_id = registered_project(application)
+    log_activity(application, project_id, 4)
+    catch_up(services)
+    head = head_position(services)
+    checked = rebuild_all(services, check=True, processes=2)
+    assert [d.describe() for r in checked for d in r.differences] == []
+    assert [r.position for r in checked] == [head] * len(PROJECTIONS)
+    swapped = rebuild_all(services, processes=2)
+    assert [(r.name, r.position, r.swapped) for r in swapped] == [
+        (p.name, head, True) for p in PROJECTIONS
+    ]
+    assert project_row(services, project_id)["participants"] == 4
+    assert committed_positions(services) == {p.name: head for p in PROJECTIONS}
 
 
 def test_a_rebuild_swaps_in_while_a_live_projector_keeps_following(

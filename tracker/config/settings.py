@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     projection_live_batch_size: int = Field(
         default=100, ge=1, description="Events per batch once a projector has caught up."
     )
+    rebuild_processes: int | None = Field(
+        default=None,
+        ge=1,
+        description="Processes a PostgreSQL rebuild of 50,000 events or more runs in "
+        "(default: one per core).",
+    )
     readiness_max_lag_events: int = Field(default=1000, ge=0)
     cors_origins: str = Field(
         default="",
