@@ -15,7 +15,9 @@ rounds: the cost of the app, without uvicorn's HTTP parsing and the socket write
 are in `bench.profile_commands`). The client's own share is a few dictionaries per
 command. Use it for A/B comparisons of the edge, run back to back on the same machine;
 `--profile` writes a cProfile of one more round (slower: read shares, not times);
-`--spy FILE` samples the measured rounds with `py-spy record --gil` (`pip install py-spy`).
+`--spy FILE` samples the measured rounds with `py-spy record --gil` (`pip install py-spy`);
+`--per-projection` adds each projection's CPU per event (its worker's thread time, SQLite's
+statements included: they run in this process), over the warm-up and the rounds.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import uvloop
 from bench.commands import LAB, PROJECTS
 from bench.common import fresh_database, open_services, server_url
 from bench.loader import register_bench_projects
+from projections.runner import ProjectionWorker
 from tracker.application.access import Role, create_token
 from tracker.asgi import create_app
 from tracker.config.logging import configure_logging
@@ -155,6 +158,23 @@ async def _measure(
     }
 
 
+def _count_projections() -> dict[str, list[float]]:
+    """Wrap `ProjectionWorker.run_batch`: per projection, [thread CPU seconds, events]."""
+    spent: dict[str, list[float]] = {}
+    run_batch = ProjectionWorker.run_batch
+
+    def counted(self: ProjectionWorker, page: Any = None) -> int:
+        started = time.thread_time()
+        applied = run_batch(self, page)
+        total = spent.setdefault(self.name, [0.0, 0.0])
+        total[0] += time.thread_time() - started
+        total[1] += max(applied, 0)
+        return applied
+
+    ProjectionWorker.run_batch = counted  # type: ignore[method-assign]
+    return spent
+
+
 def _start_spy(out: Path) -> subprocess.Popen[bytes]:
     """`py-spy record --gil` on this process, until interrupted (raw output: summarise it
     with `bench.profile_commands.summarise`)."""
@@ -174,12 +194,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-projector", action="store_true")
     parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument("--per-projection", action="store_true")
     parser.add_argument("--profile", type=Path, help="write a cProfile of one more round here")
     parser.add_argument(
         "--spy", type=Path, help="py-spy (--gil, raw) the measured rounds into this file"
     )
     args = parser.parse_args(argv)
     configure_logging("json", args.log_level)
+    spent = _count_projections() if args.per_projection else {}
     with fresh_database(args.backend, server_url()) as url:
         with open_services(url) as services:
             ids = [str(i) for i in register_bench_projects(services, LAB, PROJECTS)]
@@ -194,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         f"errors {sum(r['errors'] for r in result['rounds'])}, "
         f"load average {result['load_average'][0]:.1f}"
     )
+    for name, (cpu, events) in spent.items():
+        print(f"  {name}: {1000 * cpu / max(events, 1):.3f} ms of CPU per event ({events:.0f})")
     print("BENCH_JSON " + json.dumps(result))
     return 0
 

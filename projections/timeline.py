@@ -43,6 +43,7 @@ read the live `rm_labs`.
 from __future__ import annotations
 
 import operator
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, cast
@@ -73,6 +74,8 @@ END_DATE = date(9999, 12, 31)
 END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 
 Snapshot = dict[sa.Table, dict[tuple[Any, ...], Row]]
+# Projects whose replay the live timeline keeps between batches (`TimelineProjection.kept`).
+KEPT_REPLAYS = 2_000
 ProjectEvent = Project.Event | Project.ProjectRegistered
 
 
@@ -296,6 +299,13 @@ class TimelineProjection(ReadModelProjection):
     def __init__(self, view: ReadModelView) -> None:
         super().__init__(view)
         self.services: Services | None = None
+        # Between batches, the last projects' replays: project id → (the version it has
+        # applied, the replay, the latest business date among those events). A project's
+        # events up to a version never change, so an entry at the version before a batch's
+        # first event of the project saves reading and replaying its history (the live
+        # projector's cost grew with each project's history). Taken out while a batch
+        # uses it, put back by `end_batch`: a batch that fails leaves none half-applied.
+        self.kept: OrderedDict[str, tuple[int, Replay, date]] = OrderedDict()
         self._reset()
 
     def _reset(self) -> None:
@@ -308,6 +318,10 @@ class TimelineProjection(ReadModelProjection):
         self.latest_days: dict[str, date] = {}
         self.registered: dict[str, int] = {}
         self.current_rows: dict[tuple[sa.Table, str], dict[Key, list[Row]]] = {}
+        # The version each replay has applied, and the projects whose earlier events are
+        # not read yet (a kept replay stood for them): read only if an event needs them.
+        self.replayed: dict[str, int] = {}
+        self.unread: dict[str, int] = {}
 
     def attach(self, services: Services) -> None:
         self.services = services
@@ -331,12 +345,43 @@ class TimelineProjection(ReadModelProjection):
                 for twin in TIMELINE_TABLES:
                     self.rows.fresh(twin, project_id)
                 continue
+            kept = self.kept.pop(project_id, None)
+            if kept is not None and kept[0] == version - 1:
+                self.replayed[project_id], self.replays[project_id], latest = kept
+                self.latest_days[project_id] = latest
+                self.histories[project_id] = []
+                self.unread[project_id] = version - 1
+                known.append(project_id)
+                continue
             earlier: list[ProjectEvent] = list(store.get(UUID(project_id), lte=version - 1))  # type: ignore[arg-type]
             self.histories[project_id] = earlier
             self.latest_days[project_id] = max(e.occurred_on for e in earlier)
             known.append(project_id)
         for twin in TIMELINE_TABLES:
             self.rows.prefetch(twin, known)
+
+    def end_batch(self) -> None:
+        """Keep the batch's replays for the next batches (the most recent `KEPT_REPLAYS`)."""
+        for project_id, replay in self.replays.items():
+            self.kept[project_id] = (
+                self.replayed[project_id],
+                replay,
+                self.latest_days[project_id],
+            )
+            self.kept.move_to_end(project_id)
+        while len(self.kept) > KEPT_REPLAYS:
+            self.kept.popitem(last=False)
+
+    def _history(self, project_id: str) -> list[ProjectEvent]:
+        """The project's events applied so far, its earlier ones read if a kept replay
+        stood for them."""
+        history = self.histories[project_id]
+        unread = self.unread.pop(project_id, None)
+        if unread is not None:
+            store = cast(Services, self.services).application.repository.event_store
+            earlier: list[ProjectEvent] = list(store.get(UUID(project_id), lte=unread))  # type: ignore[arg-type]
+            history[:0] = earlier
+        return history
 
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
@@ -402,10 +447,13 @@ class TimelineProjection(ReadModelProjection):
             self.latest_days[project_id] = changed_on
             if touched is None:
                 touched = cast(Replay, replay).apply(event)
+                self.replayed[project_id] = event.originator_version
             snapshots = [(changed_on, touched.rows)]
         else:
             replay = cast(Replay, replay)
             replay.apply(event)
+            self.replayed[project_id] = event.originator_version
+            history = self._history(project_id)
             days = sorted({e.occurred_on for e in history if e.occurred_on >= changed_on})
             # The last day's rows are the replay of every event; earlier days are replayed
             # from the history.

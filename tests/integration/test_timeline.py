@@ -205,3 +205,30 @@ def test_the_migration_derives_the_counted_runs_the_projector_kept(
     assert filled == kept
     # A run ends when a counted column changes, not at every event.
     assert len(kept) < int(versions or 0)
+
+
+def test_the_live_timeline_keeps_its_replays_between_batches_and_writes_what_a_rebuild_does(
+    services: Services,
+) -> None:
+    # One live worker, one event a batch: from the second on, each batch starts from the
+    # replay the previous one kept; the late-logged event reads the history it skipped.
+    example = Example(services)
+    portfolio = ProjectionWorker(services, PortfolioProjection, batch_size=1)
+    timeline = ProjectionWorker(services, TimelineProjection, batch_size=1)
+    commands = [
+        (ReviseProject(project_id=example.project_id, themes=["santé"]), date(2025, 11, 10)),
+        (example.health(Health.ON_TRACK, "rattrapé"), date(2025, 11, 12)),
+        (example.health(Health.AT_RISK, "oubli"), date(2025, 11, 1)),  # logged late
+        (ReviseProject(project_id=example.project_id, themes=[]), date(2025, 11, 20)),
+    ]
+    for command, on in commands:
+        example.send(command, on)
+        assert portfolio.run_until_caught_up() == 1
+        assert timeline.run_until_caught_up() == 1
+    kept = timeline.projection.kept  # type: ignore[attr-defined]
+    assert kept[str(example.project_id)][0] == 8  # the project's version after the four
+    results = rebuild_all(services, (PortfolioProjection, TimelineProjection), check=True)
+    assert [d.describe() for r in results for d in r.differences] == []
+    row = example.row(date(2025, 11, 5))
+    assert row is not None
+    assert row.health == "at_risk"
