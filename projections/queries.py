@@ -921,7 +921,8 @@ def _then_and_now(
     """One row per key of the bitemporal `twin` (as known now) whose rows change between
     the dates `start` and `end` (`_changing`): `was` and `now` (1 when the key has a row on
     `start`, on `end`; else NULL) and each of `columns` on both dates (`was_<name>`,
-    `now_<name>`; NULL where there is no row). `conditions` narrow the twin's rows (a
+    `now_<name>`; NULL where there is no row; a JSON column as its text, which is the same
+    for equal values: one serializer wrote them all). `conditions` narrow the twin's rows (a
     filter applied on each date); `also`, a condition on the twin's rows, keeps more keys
     (their row on both dates, if unchanged).
 
@@ -938,7 +939,9 @@ def _then_and_now(
         return (twin.c.valid_from <= day) & (twin.c.valid_to > day)
 
     def then(day: date, column: Any) -> Any:
-        return sa.func.max(sa.case((valid(day), column)))
+        # a JSON column as its text: PostgreSQL has neither `max` nor `=` on json
+        value = sa.cast(column, sa.Text) if isinstance(column.type, sa.JSON) else column
+        return sa.func.max(sa.case((valid(day), value)))
 
     changing = _changing(twin, start, end)
     return (
@@ -1467,40 +1470,85 @@ class TrainingChange:
 
 def training_changes(bind: Bind, lab: str | None, start: date, end: date) -> list[TrainingChange]:
     """The training actions (of `lab`, or all) scheduled, held, cancelled or rescheduled
-    between the business dates `start` and `end`, as known now: the training timeline's
-    slices on both dates compared, in scheduling order."""
+    between the business dates `start` and `end`, as known now, in scheduling order.
+
+    The comparison is the projects' (`portfolio_changes`): one statement groups the rows
+    of the training timeline that change between the two dates by action, with their
+    values on both dates (`_then_and_now`); Python keeps the actions that changed.
+    """
     if end < start:
         raise BadInput("to must not be before from")
-    before, after = training_sliced(start, None), training_sliced(end, None)
-
-    def rows(tables: TrainingTables) -> dict[str, RowMapping]:
-        t = tables.trainings
-        statement = sa.select(t).where(*([t.c.lab == lab] if lab else []))
-        return {r.id: r for r in connection.execute(statement).mappings()}
-
-    with connected(bind) as connection:
-        old, new = rows(before), rows(after)
-    changes: list[TrainingChange] = []
-    for training_id, now in sorted(new.items(), key=lambda item: item[1].scheduled_position):
-        was = old.get(training_id)
-        status_before = was.status if was is not None else None
-        held = now.status == "held" and status_before != "held"
-        change = TrainingChange(
-            training_id=training_id,
-            title=now.title,
-            lab=now.lab,
-            status_before=status_before,
-            status_after=now.status,
-            scheduled=was is None,
-            held=held,
-            cancelled=now.status == "cancelled" and status_before != "cancelled",
-            rescheduled=was is not None and was.sessions != now.sessions,
-            first_session_before=was.first_session_on if was is not None else None,
-            first_session_after=now.first_session_on,
-            agents_trained=int(now.attendance or 0) if held else 0,
+    twin = TRAINING_BITEMPORAL[trainings]
+    t = _then_and_now(
+        twin,
+        ("id",),
+        (
+            "title",
+            "lab",
+            "status",
+            "sessions",
+            "first_session_on",
+            "attendance",
+            "scheduled_position",
+        ),
+        start,
+        end,
+        *([twin.c.lab == lab] if lab else []),
+    )
+    statement = (
+        sa.select(
+            t.c.id,
+            t.c.now_title,
+            t.c.now_lab,
+            t.c.was,
+            t.c.was_status,
+            t.c.now_status,
+            t.c.was_sessions,
+            t.c.now_sessions,
+            t.c.was_first_session_on,
+            t.c.now_first_session_on,
+            t.c.now_attendance,
         )
-        if change.scheduled or change.held or change.cancelled or change.rescheduled:
-            changes.append(change)
+        .where(t.c.now == 1)
+        .order_by(t.c.now_scheduled_position)
+    )
+    with connected(bind) as connection:
+        rows = connection.execute(statement).all()
+    changes: list[TrainingChange] = []
+    for (
+        training_id,
+        title,
+        lab_slug,
+        was,
+        status_before,
+        status_after,
+        sessions_before,
+        sessions_after,
+        first_session_before,
+        first_session_after,
+        attendance,
+    ) in rows:
+        scheduled = was is None
+        held = status_after == "held" and status_before != "held"
+        cancelled = status_after == "cancelled" and status_before != "cancelled"
+        rescheduled = not scheduled and sessions_before != sessions_after
+        if scheduled or held or cancelled or rescheduled:
+            changes.append(
+                TrainingChange(
+                    training_id=training_id,
+                    title=title,
+                    lab=lab_slug,
+                    status_before=status_before,
+                    status_after=status_after,
+                    scheduled=scheduled,
+                    held=held,
+                    cancelled=cancelled,
+                    rescheduled=rescheduled,
+                    first_session_before=first_session_before,
+                    first_session_after=first_session_after,
+                    agents_trained=int(attendance or 0) if held else 0,
+                )
+            )
     return changes
 
 
