@@ -996,7 +996,7 @@ def portfolio_changes(bind: Bind, query: ProjectQuery | None, start: date, end: 
         )
         .order_by(sa.func.coalesce(p.c.now_registered_position, p.c.was_registered_position))
     )
-    # The moves of every project: those of the projects not kept, or unchanged, are not read.
+    # The moves of every project, filter or not: Python uses those of the projects kept only.
     m = _then_and_now(
         BITEMPORAL[milestones],
         ("project_id", "milestone_id"),
