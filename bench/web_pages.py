@@ -176,27 +176,45 @@ SQL_CAMPAIGN = [
 # that differ; the kept projects (those of either slice) first, as a CTE, so that each
 # slice is joined to it by its primary key (a FULL JOIN of two subqueries is a nested loop
 # on SQLite).
-_BEFORE = "valid_from <= :du AND valid_to > :du AND recorded_to = :end_of_time"
-_AFTER = "valid_from <= :au AND valid_to > :au AND recorded_to = :end_of_time"
-_KEPT = (
-    f"WITH kept AS (SELECT id FROM rm_projects_bt WHERE {_BEFORE}"
-    f" UNION SELECT id FROM rm_projects_bt WHERE {_AFTER}) "
+_BEFORE = "valid_from <= :du AND valid_to > :du"
+_AFTER = "valid_from <= :au AND valid_to > :au"
+# The comparison's rows: those that hold on one of the two dates only, as known now (a key
+# with a row on both has the same row on both), as `projections.queries._then_and_now`.
+_ONE_DATE_ONLY = (
+    "recorded_to = :end_of_time AND valid_to > :du AND ((valid_from <= :du AND valid_to <= :au)"
+    " OR (valid_from > :du AND valid_from <= :au AND valid_to > :au))"
 )
+
+
+def _then_and_now(table: str, keys: str, columns: tuple[str, ...]) -> str:
+    """The grouped scan of `table`'s twin: each key's `columns` on both dates."""
+    values = ", ".join(
+        f"max(CASE WHEN {on} THEN {column} END) AS {when}_{column}"
+        for when, on in (("was", _BEFORE), ("now", _AFTER))
+        for column in columns
+    )
+    return (
+        f"(SELECT {keys}, max(CASE WHEN {_BEFORE} THEN 1 END) AS was,"
+        f" max(CASE WHEN {_AFTER} THEN 1 END) AS now, {values}"
+        f" FROM {table}_bt WHERE {_ONE_DATE_ONLY} GROUP BY {keys})"
+    )
+
+
 SQL_CHANGES = [
-    _KEPT + "SELECT k.id, coalesce(n.title, o.title), coalesce(n.lab, o.lab),"
-    " o.phase, n.phase, o.health, n.health, o.status, n.status FROM kept k"
-    f" LEFT JOIN (SELECT * FROM rm_projects_bt WHERE {_AFTER}) n ON n.id = k.id"
-    f" LEFT JOIN (SELECT * FROM rm_projects_bt WHERE {_BEFORE}) o ON o.id = k.id"
-    " WHERE o.id IS NULL OR n.id IS NULL OR o.phase <> n.phase OR o.health <> n.health"
-    " OR o.status <> n.status ORDER BY coalesce(n.registered_position, o.registered_position)",
-    _KEPT + "SELECT n.project_id, n.milestone_id, n.title, n.status, n.due_on, o.status,"
-    f" o.due_on FROM (SELECT * FROM rm_milestones_bt WHERE {_AFTER}) n"
-    f" LEFT JOIN (SELECT * FROM rm_milestones_bt WHERE {_BEFORE}) o"
-    " ON o.project_id = n.project_id AND o.milestone_id = n.milestone_id"
-    " WHERE n.project_id IN (SELECT id FROM kept) AND (o.project_id IS NULL"
-    " OR o.status <> n.status OR o.due_on <> n.due_on)",
-    _KEPT + "SELECT project_id, phase, entered_on, left_on, decision"
-    f" FROM rm_phase_periods_bt WHERE {_AFTER} AND project_id IN (SELECT id FROM kept)"
+    "SELECT id, coalesce(now_title, was_title), coalesce(now_lab, was_lab), was, was_phase,"
+    " was_health, was_status, now, now_phase, now_health, now_status FROM "
+    + _then_and_now(
+        "rm_projects", "id", ("title", "lab", "phase", "health", "status", "registered_position")
+    )
+    + " t WHERE was = 1 OR now = 1"
+    " ORDER BY coalesce(now_registered_position, was_registered_position)",
+    "SELECT project_id, milestone_id, now_title, now_status, now_due_on, was, was_status,"
+    " was_due_on FROM "
+    + _then_and_now("rm_milestones", "project_id, milestone_id", ("title", "status", "due_on"))
+    + " m WHERE now = 1 AND (was IS NULL OR (now_status = 'achieved' AND was_status <> 'achieved')"
+    " OR (now_status = 'cancelled' AND was_status <> 'cancelled') OR now_due_on <> was_due_on)",
+    "SELECT project_id, phase, entered_on, left_on, decision"
+    f" FROM rm_phase_periods_bt WHERE {_AFTER} AND recorded_to = :end_of_time"
     " AND ((entered_on > :du AND entered_on <= :au AND decision <> 'start')"
     " OR (left_on > :du AND left_on <= :au)) ORDER BY project_id, seq",
     "SELECT slug, name FROM rm_labs ORDER BY slug",

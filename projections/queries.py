@@ -18,6 +18,7 @@ import binascii
 import contextlib
 import dataclasses
 import json
+import operator
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -1044,26 +1045,43 @@ class Changes:
 
 
 def _then_and_now(
-    table: sa.Table, keys: Sequence[str], columns: Sequence[str], start: date, end: date
+    twin: sa.Table,
+    keys: Sequence[str],
+    columns: Sequence[str],
+    start: date,
+    end: date,
+    *conditions: Any,
 ) -> sa.Subquery:
-    """One row per key of `table`'s bitemporal twin (as known now): `was` and `now` (1 when
-    the key has a row on `start`, on `end`; else NULL) and each of `columns` on both dates
-    (`was_<name>`, `now_<name>`; NULL where there is no row).
+    """One row per key of the bitemporal `twin` (as known now) that may differ between the
+    dates `start` and `end`: `was` and `now` (1 when the key has a row on `start`, on
+    `end`; else NULL) and each of `columns` on both dates (`was_<name>`, `now_<name>`;
+    NULL where there is no row; a JSON column as its text, the same for equal values: one
+    serializer wrote them all). `conditions` narrow the twin's rows (a filter applied on
+    each date).
 
-    One range scan of the rows valid at some point of [start, end], grouped by key: each key
-    has at most one row per date, so `max` of a `CASE` picks it. Not a join of two slices:
-    once `ANALYZE` had given SQLite statistics, its planner searched one slice for every row
-    of the other through the slice index (quadratic: a year's comparison at 10,000 projects
-    ran for minutes); a grouped scan has no plan of that kind, on either database.
+    It reads the rows that hold on one of the two dates only. The rows of a key, as known
+    now, never overlap: a key with a row on both dates has the same row on both (nothing
+    to compare: a year's comparison at 10,000 young projects leaves out 8,000 of them),
+    and a key whose rows on the two dates differ, or that has a row on one date only, has
+    each of them among those read. Grouped by key: each key has at most one row per date,
+    so `max` of a `CASE` picks it. Not a join of two slices: once `ANALYZE` had given
+    SQLite statistics, its planner searched one slice for every row of the other through
+    the slice index (quadratic: a year's comparison at 10,000 projects ran for minutes); a
+    grouped scan has no plan of that kind, on either database.
     """
-    twin = BITEMPORAL[table]
 
     def valid(day: date) -> Any:
         return (twin.c.valid_from <= day) & (twin.c.valid_to > day)
 
     def then(day: date, column: Any) -> Any:
-        return sa.func.max(sa.case((valid(day), column)))
+        # a JSON column as its text: PostgreSQL has neither `max` nor `=` on json
+        value = sa.cast(column, sa.Text) if isinstance(column.type, sa.JSON) else column
+        return sa.func.max(sa.case((valid(day), value)))
 
+    on_start_only = (
+        (twin.c.valid_from <= start) & (twin.c.valid_to > start) & (twin.c.valid_to <= end)
+    )
+    on_end_only = (twin.c.valid_from > start) & (twin.c.valid_from <= end) & (twin.c.valid_to > end)
     return (
         sa.select(
             *(twin.c[key] for key in keys),
@@ -1072,9 +1090,15 @@ def _then_and_now(
             *(then(start, twin.c[name]).label(f"was_{name}") for name in columns),
             *(then(end, twin.c[name]).label(f"now_{name}") for name in columns),
         )
-        .where(twin.c.recorded_to == END_OF_TIME, twin.c.valid_to > start, twin.c.valid_from <= end)
+        .where(
+            twin.c.recorded_to == END_OF_TIME,
+            # implied by the two below, but a range of the slice index to seek
+            twin.c.valid_to > start,
+            on_start_only | on_end_only,
+            *conditions,
+        )
         .group_by(*(twin.c[key] for key in keys))
-        .subquery(f"{table.name}_then_and_now")
+        .subquery(f"{twin.name}_then_and_now")
     )
 
 
@@ -1083,37 +1107,69 @@ def portfolio_changes(bind: Bind, query: ProjectQuery | None, start: date, end: 
     (as known now): the projects the filter keeps on either date, each compared between
     the two slices; phases entered and left in between from the phase periods on `end`.
 
-    The comparison is SQL's: each twin's rows of [start, end] are grouped by key with their
-    values on both dates (`_then_and_now`), and only the keys that differ come back, with
-    the phase periods that start or end in between; Python only sorts those rows into their
-    projects. Three statements whatever the size of the portfolio; the rows read are those
-    valid at some point between the two dates, the rows returned those of the answer.
+    The comparison is SQL's: each twin's rows that hold on one of the two dates only are
+    grouped by key with their values on both dates (`_then_and_now`). Three statements
+    whatever the size of the portfolio, each computed once: the kept projects whose rows
+    differ on the two dates, with their columns on both; the milestones that moved; the
+    phase periods that start or end in between. Python keeps the projects that differ
+    and sorts the moves into them. A project whose milestones move or that enters a phase
+    has rows that differ too: each of its events opens a new project row (`version`,
+    docs/time.md), which `tests/integration/test_timeline_property.py` checks with the
+    answers. The rows read and returned are those of the keys that change, not the
+    portfolio's.
     """
     if end < start:
         raise BadInput("to must not be before from")
-    before, after = sliced(start, None), sliced(end, None)
-    kept = sa.union(
-        *(
-            sa.select(tables.projects.c.id).where(*project_conditions(query, tables))
-            for tables in (before, after)
+    after = sliced(end, None)
+    p = _then_and_now(
+        BITEMPORAL[projects],
+        ("id",),
+        ("title", "lab", "phase", "health", "status", "registered_position"),
+        start,
+        end,
+    )
+    candidates = (
+        sa.select(
+            p.c.id,
+            sa.func.coalesce(p.c.now_title, p.c.was_title),
+            sa.func.coalesce(p.c.now_lab, p.c.was_lab),
+            p.c.was,
+            p.c.was_phase,
+            p.c.was_health,
+            p.c.was_status,
+            p.c.now,
+            p.c.now_phase,
+            p.c.now_health,
+            p.c.now_status,
         )
-    ).cte("kept")
-    kept_ids = sa.select(kept.c.id)
+        .where(
+            # without a filter, the projects kept are those of either date: no list to test
+            (p.c.was == 1) | (p.c.now == 1)
+            if not project_conditions(query)
+            else p.c.id.in_(project_ids(query, sliced(start, None)))
+            | p.c.id.in_(project_ids(query, after))
+        )
+        .order_by(sa.func.coalesce(p.c.now_registered_position, p.c.was_registered_position))
+    )
+    # The moves of every project, filter or not: Python uses those of the projects kept only.
     m = _then_and_now(
-        milestones, ("project_id", "milestone_id"), ("title", "status", "due_on"), start, end
+        BITEMPORAL[milestones],
+        ("project_id", "milestone_id"),
+        ("title", "status", "due_on"),
+        start,
+        end,
     )
     milestone_moves = sa.select(
         m.c.project_id,
         m.c.milestone_id,
-        m.c.now_title.label("title"),
-        m.c.now_status.label("status"),
-        m.c.now_due_on.label("due_on"),
-        sa.case((m.c.was == 1, m.c.milestone_id)).label("was_milestone_id"),
+        m.c.now_title,
+        m.c.now_status,
+        m.c.now_due_on,
+        m.c.was,
         m.c.was_status,
         m.c.was_due_on,
     ).where(
         m.c.now == 1,
-        m.c.project_id.in_(kept_ids),
         sa.or_(
             m.c.was.is_(None),
             (m.c.now_status == "achieved") & (m.c.was_status != "achieved"),
@@ -1129,113 +1185,102 @@ def portfolio_changes(bind: Bind, query: ProjectQuery | None, start: date, end: 
     )
     leaving = (periods.c.left_on > start) & (periods.c.left_on <= end)
     phase_moves = (
-        sa.select(
-            periods.c.project_id,
-            periods.c.phase,
-            entering.label("entered"),
-            leaving.label("left"),
-        )
-        .where(periods.c.project_id.in_(kept_ids), entering | leaving)
+        sa.select(periods.c.project_id, periods.c.phase, entering, leaving)
+        .where(entering | leaving)
         .order_by(periods.c.project_id, periods.c.seq)
     )
-    p = _then_and_now(
-        projects,
-        ("id",),
-        ("title", "lab", "phase", "health", "status", "registered_position"),
-        start,
-        end,
-    )
-    differs = sa.or_(
-        p.c.was.is_(None),
-        p.c.now.is_(None),
-        p.c.was_phase.is_distinct_from(p.c.now_phase),
-        p.c.was_health.is_distinct_from(p.c.now_health),
-        (p.c.now_status == "closed") & (p.c.was_status != "closed"),
-        (p.c.was_status == "closed") & (p.c.now_status != "closed"),
-        p.c.id.in_(sa.select(milestone_moves.subquery("moved").c.project_id)),
-        p.c.id.in_(
-            sa.select(periods.c.project_id).where(periods.c.project_id.in_(kept_ids), entering)
-        ),
-    )
-    changed = (
-        sa.select(
-            p.c.id,
-            sa.func.coalesce(p.c.now_title, p.c.was_title).label("title"),
-            sa.func.coalesce(p.c.now_lab, p.c.was_lab).label("lab"),
-            sa.case((p.c.was == 1, p.c.id)).label("was_id"),
-            p.c.was_phase,
-            p.c.was_health,
-            p.c.was_status,
-            sa.case((p.c.now == 1, p.c.id)).label("now_id"),
-            p.c.now_phase,
-            p.c.now_health,
-            p.c.now_status,
-        )
-        .where(
-            # without a filter, the projects kept are those of either date: no list to test
-            p.c.id.in_(kept_ids) if query is not None else (p.c.was == 1) | (p.c.now == 1),
-            differs,
-        )
-        .order_by(sa.func.coalesce(p.c.now_registered_position, p.c.was_registered_position))
-    )
     with connected(bind) as connection:
-        rows = connection.execute(changed).all()
+        rows = connection.execute(candidates).all()
         if not rows:
             return Changes([])
         moves = connection.execute(milestone_moves).all()
         entered: dict[str, list[str]] = defaultdict(list)
         left: dict[str, list[str]] = defaultdict(list)
-        for r in connection.execute(phase_moves):
-            if r.entered:
-                entered[r.project_id].append(r.phase)
-            if r.left:
-                left[r.project_id].append(r.phase)
+        for project_id, phase, entering_it, leaving_it in connection.execute(phase_moves):
+            if entering_it:
+                entered[project_id].append(phase)
+            if leaving_it:
+                left[project_id].append(phase)
+    # Rows are unpacked, not read by attribute (a `Row` attribute costs a lookup by name:
+    # a third of this loop's time at 2,000 projects).
     milestone_changes: dict[str, list[MilestoneChange]] = defaultdict(list)
-    for move in sorted(moves, key=lambda move: (move.project_id, move.milestone_id)):
-        moved = _milestone_change(move)
-        if moved is not None:
-            milestone_changes[move.project_id].append(moved)
-    changes: list[ProjectChange] = []
-    for r in rows:
-        opened, gone = r.was_id is None, r.now_id is None
-        changes.append(
-            ProjectChange(
-                project_id=r.id,
-                title=r.title,
-                lab=r.lab,
-                opened=opened and not gone,
-                closed=not gone and r.now_status == "closed" and r.was_status != "closed",
-                reopened=not opened
-                and not gone
-                and r.was_status == "closed"
-                and r.now_status != "closed",
-                phase_before=r.was_phase,
-                phase_after=r.now_phase,
-                health_before=r.was_health,
-                health_after=r.now_health,
-                phases_entered=entered.get(r.id, []),
-                phases_left=left.get(r.id, []),
-                milestones=milestone_changes.get(r.id, []),
-            )
+    for project_id, milestone_id, title, status, due_on, was, was_status, was_due_on in sorted(
+        moves, key=operator.itemgetter(0, 1)
+    ):
+        moved = _milestone_change(
+            milestone_id, title, status, due_on, was is not None, was_status, was_due_on
         )
+        if moved is not None:
+            milestone_changes[project_id].append(moved)
+    changes: list[ProjectChange] = []
+    for (
+        project_id,
+        title,
+        lab,
+        was,
+        was_phase,
+        was_health,
+        was_status,
+        now,
+        now_phase,
+        now_health,
+        now_status,
+    ) in rows:
+        opened, gone = was is None, now is None
+        closed = not gone and now_status == "closed" and was_status != "closed"
+        reopened = not opened and not gone and was_status == "closed" and now_status != "closed"
+        if (
+            opened
+            or gone
+            or closed
+            or reopened
+            or was_phase != now_phase
+            or was_health != now_health
+            or project_id in milestone_changes
+            or project_id in entered
+        ):
+            changes.append(
+                ProjectChange(
+                    project_id=project_id,
+                    title=title,
+                    lab=lab,
+                    opened=opened and not gone,
+                    closed=closed,
+                    reopened=reopened,
+                    phase_before=was_phase,
+                    phase_after=now_phase,
+                    health_before=was_health,
+                    health_after=now_health,
+                    phases_entered=entered.get(project_id, []),
+                    phases_left=left.get(project_id, []),
+                    milestones=milestone_changes.get(project_id, []),
+                )
+            )
     return Changes(changes)
 
 
-def _milestone_change(m: Any) -> MilestoneChange | None:
+def _milestone_change(
+    milestone_id: str,
+    title: str,
+    status: str,
+    due_on: date,
+    planned: bool,
+    was_status: str | None,
+    was_due_on: date | None,
+) -> MilestoneChange | None:
     """The change of a milestone of the later slice from its row in the earlier one
-    (`was_…`, all None when it was not planned yet)."""
+    (`planned`: it had one; `was_…`: its values there)."""
 
     def line(change: str, days: int = 0) -> MilestoneChange:
-        return MilestoneChange(m.milestone_id, m.title, change, days)
+        return MilestoneChange(milestone_id, title, change, days)
 
-    planned = m.was_milestone_id is not None
-    if m.status == "achieved" and (not planned or m.was_status != "achieved"):
+    if status == "achieved" and (not planned or was_status != "achieved"):
         return line("achieved")
-    if m.status == "cancelled" and (not planned or m.was_status != "cancelled"):
+    if status == "cancelled" and (not planned or was_status != "cancelled"):
         return line("cancelled")
-    if not planned:
+    if not planned or was_due_on is None:
         return line("planned")
-    moved = (m.due_on - m.was_due_on).days
+    moved = (due_on - was_due_on).days
     if moved > 0:
         return line("slipped", moved)
     if moved < 0:
@@ -1558,40 +1603,85 @@ class TrainingChange:
 
 def training_changes(bind: Bind, lab: str | None, start: date, end: date) -> list[TrainingChange]:
     """The training actions (of `lab`, or all) scheduled, held, cancelled or rescheduled
-    between the business dates `start` and `end`, as known now: the training timeline's
-    slices on both dates compared, in scheduling order."""
+    between the business dates `start` and `end`, as known now, in scheduling order.
+
+    The comparison is the projects' (`portfolio_changes`): one statement groups the rows
+    of the training timeline that change between the two dates by action, with their
+    values on both dates (`_then_and_now`); Python keeps the actions that changed.
+    """
     if end < start:
         raise BadInput("to must not be before from")
-    before, after = training_sliced(start, None), training_sliced(end, None)
-
-    def rows(tables: TrainingTables) -> dict[str, RowMapping]:
-        t = tables.trainings
-        statement = sa.select(t).where(*([t.c.lab == lab] if lab else []))
-        return {r.id: r for r in connection.execute(statement).mappings()}
-
-    with connected(bind) as connection:
-        old, new = rows(before), rows(after)
-    changes: list[TrainingChange] = []
-    for training_id, now in sorted(new.items(), key=lambda item: item[1].scheduled_position):
-        was = old.get(training_id)
-        status_before = was.status if was is not None else None
-        held = now.status == "held" and status_before != "held"
-        change = TrainingChange(
-            training_id=training_id,
-            title=now.title,
-            lab=now.lab,
-            status_before=status_before,
-            status_after=now.status,
-            scheduled=was is None,
-            held=held,
-            cancelled=now.status == "cancelled" and status_before != "cancelled",
-            rescheduled=was is not None and was.sessions != now.sessions,
-            first_session_before=was.first_session_on if was is not None else None,
-            first_session_after=now.first_session_on,
-            agents_trained=int(now.attendance or 0) if held else 0,
+    twin = TRAINING_BITEMPORAL[trainings]
+    t = _then_and_now(
+        twin,
+        ("id",),
+        (
+            "title",
+            "lab",
+            "status",
+            "sessions",
+            "first_session_on",
+            "attendance",
+            "scheduled_position",
+        ),
+        start,
+        end,
+        *([twin.c.lab == lab] if lab else []),
+    )
+    statement = (
+        sa.select(
+            t.c.id,
+            t.c.now_title,
+            t.c.now_lab,
+            t.c.was,
+            t.c.was_status,
+            t.c.now_status,
+            t.c.was_sessions,
+            t.c.now_sessions,
+            t.c.was_first_session_on,
+            t.c.now_first_session_on,
+            t.c.now_attendance,
         )
-        if change.scheduled or change.held or change.cancelled or change.rescheduled:
-            changes.append(change)
+        .where(t.c.now == 1)
+        .order_by(t.c.now_scheduled_position)
+    )
+    with connected(bind) as connection:
+        rows = connection.execute(statement).all()
+    changes: list[TrainingChange] = []
+    for (
+        training_id,
+        title,
+        lab_slug,
+        was,
+        status_before,
+        status_after,
+        sessions_before,
+        sessions_after,
+        first_session_before,
+        first_session_after,
+        attendance,
+    ) in rows:
+        scheduled = was is None
+        held = status_after == "held" and status_before != "held"
+        cancelled = status_after == "cancelled" and status_before != "cancelled"
+        rescheduled = not scheduled and sessions_before != sessions_after
+        if scheduled or held or cancelled or rescheduled:
+            changes.append(
+                TrainingChange(
+                    training_id=training_id,
+                    title=title,
+                    lab=lab_slug,
+                    status_before=status_before,
+                    status_after=status_after,
+                    scheduled=scheduled,
+                    held=held,
+                    cancelled=cancelled,
+                    rescheduled=rescheduled,
+                    first_session_before=first_session_before,
+                    first_session_after=first_session_after,
+                    agents_trained=int(attendance or 0) if held else 0,
+                )
+            )
     return changes
 
 

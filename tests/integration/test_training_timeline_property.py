@@ -7,7 +7,9 @@ They go through the application, the training timeline catches up, and for rando
 live training handlers write when they replay, into an empty in-memory database, the events
 recorded by T that count on D (dated on or before it; an event dated before its action's
 scheduling counts from the scheduling: docs/time.md), and `training_programme` over both
-must be equal.
+must be equal. `training_changes` between two random dates (SQL's comparison,
+`projections.queries.training_changes`, of one lab and of all) must equal the comparison,
+action by action in Python, of the replays on those two dates.
 """
 
 from __future__ import annotations
@@ -172,6 +174,44 @@ def table_rows(bind: sa.Engine, table: sa.FromClause, ids: list[uuid.UUID]) -> l
         )
 
 
+def compared(
+    old: sa.Engine, new: sa.Engine, lab: str | None, start: date, end: date
+) -> list[queries.TrainingChange]:
+    """The oracle of `training_changes`: the replays on `start` and on `end` read whole
+    and compared action by action in Python."""
+
+    def rows(engine: sa.Engine) -> dict[str, Any]:
+        with engine.connect() as connection:
+            found = connection.execute(
+                sa.select(trainings).where(*([trainings.c.lab == lab] if lab else []))
+            ).all()
+        return {r.id: r for r in found}
+
+    was, now = rows(old), rows(new)
+    changes = []
+    for training_id, b in sorted(now.items(), key=lambda item: item[1].scheduled_position):
+        a = was.get(training_id)
+        before = a.status if a is not None else None
+        held = b.status == "held" and before != "held"
+        change = queries.TrainingChange(
+            training_id=training_id,
+            title=b.title,
+            lab=b.lab,
+            status_before=before,
+            status_after=b.status,
+            scheduled=a is None,
+            held=held,
+            cancelled=b.status == "cancelled" and before != "cancelled",
+            rescheduled=a is not None and a.sessions != b.sessions,
+            first_session_before=a.first_session_on if a is not None else None,
+            first_session_after=b.first_session_on,
+            agents_trained=int(b.attendance or 0) if held else 0,
+        )
+        if change.scheduled or change.held or change.cancelled or change.rescheduled:
+            changes.append(change)
+    return changes
+
+
 @settings(
     max_examples=10,
     deadline=None,
@@ -201,3 +241,16 @@ def test_every_training_answer_on_both_axes_equals_a_replay_of_the_events_it_cov
         assert queries.training_programme(engine, query, tables) == queries.training_programme(
             oracle, query
         )
+    ids = {str(i) for i in scenario.ids}
+    for _ in range(3):
+        start, end = sorted(data.draw(st.integers(-12, 62).map(day)) for _ in range(2))
+        old = replayed(services, scenario.ids, start, None)
+        new = replayed(services, scenario.ids, end, None)
+        assert queries.training_changes(engine, scenario.lab, start, end) == compared(
+            old, new, scenario.lab, start, end
+        ), (start, end)
+        # Without a lab (every action of the store): the scenario's among them.
+        everything = queries.training_changes(engine, None, start, end)
+        assert [c for c in everything if c.training_id in ids] == compared(
+            old, new, None, start, end
+        ), (start, end)
