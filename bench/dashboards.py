@@ -71,8 +71,10 @@ PORTFOLIO_AS_OF = """query PortfolioAsOf($at: DateTime!) {
 SQL_OVERVIEW = [
     "SELECT dimension, key, detail, counted, amount FROM rm_portfolio_counts"
     " WHERE dimension <> 'due' AND counted > 0",
-    "SELECT sum(counted), sum(CASE WHEN key < :today THEN counted ELSE 0 END),"
-    " sum(CASE WHEN key >= :today AND key <= :soon THEN counted ELSE 0 END)"
+    # `key` holds the due date as ISO text: the dates are compared as text on both databases.
+    "SELECT sum(counted), sum(CASE WHEN key < CAST(:today AS TEXT) THEN counted ELSE 0 END),"
+    " sum(CASE WHEN key >= CAST(:today AS TEXT) AND key <= CAST(:soon AS TEXT)"
+    " THEN counted ELSE 0 END)"
     " FROM rm_portfolio_counts WHERE dimension = 'due'",
 ]
 SQL_PAGE = [
