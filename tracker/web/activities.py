@@ -20,7 +20,7 @@ from starlette.responses import Response
 from domain.values import ActivityKind
 from tracker.application.services import Services
 from tracker.web.dates import parse_date
-from tracker.web.pages import PAGE_SIZE, Filters, Pages, TimeTravel, _applied
+from tracker.web.pages import PAGE_SIZE, Filters, Pages, TimeTravel, listed, travelled
 from tracker.web.reading import QueryFailedError, query_text, read
 
 
@@ -94,9 +94,7 @@ def activities_router(pages: Pages) -> APIRouter:
             principal,
             query=query_text("activities"),
             variables=variables,
-            travel=travel,
-            applied=_applied(travel),
-            travel_query=travel.query,
+            **travelled(travel),
             filters=filters,
             # Filters the form has no field for (the dashboard's): kept as they are.
             hidden={k: v for k, v in projects.values.items() if k != "lab"},
@@ -104,11 +102,7 @@ def activities_router(pages: Pages) -> APIRouter:
             labs=data["labs"],
             lab_names={lab["slug"]: lab["name"] for lab in data["labs"]},
             kinds=[kind.value for kind in ActivityKind],
-            total=found["totalCount"],
-            rows=[edge["node"] for edge in found["edges"]],
-            next_cursor=found["pageInfo"]["endCursor"]
-            if found["pageInfo"]["hasNextPage"]
-            else None,
+            **listed(found),
         )
 
     return routes

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from tracker.application.services import Services
-from tracker.web.pages import PAGE_SIZE, Filters, Pages, TimeTravel, _applied
+from tracker.web.pages import PAGE_SIZE, Filters, Pages, TimeTravel, listed, travelled
 from tracker.web.reading import QueryFailedError, query_text, read
 
 # The fiscal years a page may ask for; any other `?annee=` is a French 400 page.
@@ -64,9 +64,7 @@ def funding_router(pages: Pages) -> APIRouter:
             principal,
             query=query_text("funding"),
             variables=variables,
-            travel=travel,
-            applied=_applied(travel),
-            travel_query=travel.query,
+            **travelled(travel),
             year=year,
             years=[row["year"] for row in years],
             amount=amount,
@@ -75,11 +73,7 @@ def funding_router(pages: Pages) -> APIRouter:
             keep={**picked, **travel.query},
             labs=data["labs"],
             lab_names={lab["slug"]: lab["name"] for lab in data["labs"]},
-            total=found["totalCount"],
-            rows=[edge["node"] for edge in found["edges"]],
-            next_cursor=found["pageInfo"]["endCursor"]
-            if found["pageInfo"]["hasNextPage"]
-            else None,
+            **listed(found),
         )
 
     return routes

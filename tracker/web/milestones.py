@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from tracker.application.services import Services
-from tracker.web.pages import PAGE_SIZE, Filters, Pages, TimeTravel, _applied
+from tracker.web.pages import PAGE_SIZE, Filters, Pages, TimeTravel, listed, travelled
 from tracker.web.reading import QueryFailedError, query_text, read
 
 # `?etat=` → the `MilestoneFilter` fields it sets; the dashboard's key figures link here.
@@ -70,9 +70,7 @@ def milestones_router(pages: Pages) -> APIRouter:
             principal,
             query=query_text("milestones"),
             variables=variables,
-            travel=travel,
-            applied=_applied(travel),
-            travel_query=travel.query,
+            **travelled(travel),
             state=state,
             states=list(STATES),
             filters=filters.values,
@@ -80,11 +78,7 @@ def milestones_router(pages: Pages) -> APIRouter:
             keep={**picked, **travel.query},
             labs=data["labs"],
             lab_names={lab["slug"]: lab["name"] for lab in data["labs"]},
-            total=found["totalCount"],
-            rows=[edge["node"] for edge in found["edges"]],
-            next_cursor=found["pageInfo"]["endCursor"]
-            if found["pageInfo"]["hasNextPage"]
-            else None,
+            **listed(found),
         )
 
     return routes

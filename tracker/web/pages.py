@@ -108,6 +108,23 @@ class Filters:
         return variable
 
 
+def travelled(travel: TimeTravel) -> dict[str, Any]:
+    """What every page's template needs of its dates: the dates, whether the page's query
+    applied them, and the parameters to carry in its links."""
+    return {"travel": travel, "applied": _applied(travel), "travel_query": travel.query}
+
+
+def listed(found: Mapping[str, Any]) -> dict[str, Any]:
+    """A list page's connection as its template shows it: the total, the page's rows and
+    the next page's cursor (None on the last page)."""
+    info = found["pageInfo"]
+    return {
+        "total": found["totalCount"],
+        "rows": [edge["node"] for edge in found["edges"]],
+        "next_cursor": info["endCursor"] if info["hasNextPage"] else None,
+    }
+
+
 def link(path: str, *queries: Mapping[str, str]) -> str:
     merged: dict[str, str] = {}
     for query in queries:
@@ -293,19 +310,13 @@ def router(pages: Pages) -> APIRouter:
             principal,
             query=query_text("projects"),
             variables=variables,
-            travel=travel,
-            applied=_applied(travel),
+            **travelled(travel),
             filters=filters.values,
             keep={**filters.values, **travel.query},
-            travel_query=travel.query,
             labs=data["labs"],
             lab_names={lab["slug"]: lab["name"] for lab in data["labs"]},
             phases=[(p.value, p.label) for p in Phase],
-            total=found["totalCount"],
-            rows=[edge["node"] for edge in found["edges"]],
-            next_cursor=found["pageInfo"]["endCursor"]
-            if found["pageInfo"]["hasNextPage"]
-            else None,
+            **listed(found),
         )
 
     @routes.get("/projets/{project_id}")
@@ -337,9 +348,7 @@ def router(pages: Pages) -> APIRouter:
             principal,
             query=query_text("project"),
             variables=variables,
-            travel=travel,
-            applied=_applied(travel),
-            travel_query=travel.query,
+            **travelled(travel),
             project=found,
             timeline=project_timeline(found, today),
             **await partners_and_decisions(services, project_id, travel.on, travel.known_at),
@@ -473,9 +482,7 @@ def dashboard_values(
     return {
         "query": query_text("dashboard"),
         "variables": variables,
-        "travel": travel,
-        "applied": _applied(travel),
-        "travel_query": travel.query,
+        **travelled(travel),
         "filters": filters.values,
         "keep": keep,
         "portfolio": portfolio,

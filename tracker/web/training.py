@@ -22,7 +22,7 @@ from domain.values import ActivityMode, TrainingFormat, TrainingStatus
 from tracker.application.services import Services
 from tracker.web.charts import BarChart, bar_chart
 from tracker.web.dates import parse_date
-from tracker.web.pages import PAGE_SIZE, Pages, TimeTravel, _applied, link
+from tracker.web.pages import PAGE_SIZE, Pages, TimeTravel, link, listed, travelled
 from tracker.web.reading import QueryFailedError, query_text, read
 
 ENUM_KEYS = {"format": TrainingFormat, "mode": ActivityMode, "status": TrainingStatus}
@@ -153,9 +153,7 @@ def training_router(pages: Pages) -> APIRouter:
             principal,
             query=query_text("training"),
             variables=variables,
-            travel=travel,
-            applied=_applied(travel),
-            travel_query=travel.query,
+            **travelled(travel),
             filters=filters.values,
             keep=keep,
             labs=data["labs"],
@@ -165,11 +163,7 @@ def training_router(pages: Pages) -> APIRouter:
             programme=data["trainingProgramme"],
             charts=programme_charts(data["trainingProgramme"], lab_names, keep),
             campaign_names=campaign_names(data["trainingProgramme"]),
-            total=found["totalCount"],
-            rows=[edge["node"] for edge in found["edges"]],
-            next_cursor=found["pageInfo"]["endCursor"]
-            if found["pageInfo"]["hasNextPage"]
-            else None,
+            **listed(found),
         )
 
     @routes.get("/campagnes/{slug}")
@@ -198,9 +192,7 @@ def training_router(pages: Pages) -> APIRouter:
             principal,
             query=query_text("campaign"),
             variables=variables,
-            travel=travel,
-            applied=_applied(travel),
-            travel_query=travel.query,
+            **travelled(travel),
             campaign=found,
             lab_names=lab_names,
             programme=data["trainingProgramme"],
